@@ -1,0 +1,2 @@
+import SAMQFormat
+public enum SAMQConverterPlaceholder {}

@@ -1,0 +1,62 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Two programs share one package: `samq` (the board runtime) and `samq-convert`
+// (the workstation converter). The runtime never links the converter, so a
+// board needs neither Python nor the pickle reader.
+// Only the compute target drops overflow checks: parsers keep every trap as a
+// second line of defence behind their explicit validation.
+let releaseSpeed: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "SAMQ",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "samq", targets: ["samq"]),
+        .executable(name: "samq-convert", targets: ["samq-convert"]),
+        .library(name: "SAMQRuntime", targets: ["SAMQRuntime"]),
+        .library(name: "SAMQFormat", targets: ["SAMQFormat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+
+        // C99 SIMD micro-kernels and CPU dispatch. No allocation, no threads.
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-strict-aliasing"])]),
+
+        // The .samq container: layout, writer, mmap reader, validation, checksums,
+        // and the SAM architecture schema (config -> expected tensors).
+        .target(name: "SAMQFormat", dependencies: ["CZstd"], path: "Sources/SAMQFormat"),
+        // Image decode/encode (PNG, JPEG), PIL-compatible resize, overlays.
+        .target(name: "SAMQImage", dependencies: ["CPNG", "CJPEG"], path: "Sources/SAMQImage"),
+        // Tensors, layers, encoders, prompt encoder, mask decoder, predictor.
+        .target(name: "SAMQRuntime", dependencies: ["SAMQFormat", "SAMQImage", "CKernels"],
+                path: "Sources/SAMQRuntime", swiftSettings: releaseSpeed),
+        .executableTarget(name: "samq",
+                          dependencies: ["SAMQRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/samq"),
+
+        // Converter: checkpoint readers (.pth, .safetensors), quantizer, packer.
+        .target(name: "SAMQConverter", dependencies: ["SAMQFormat"], path: "Converter/Sources/SAMQConverter"),
+        .executableTarget(name: "samq-convert",
+                          dependencies: ["SAMQConverter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Converter/Sources/samq-convert"),
+
+        .testTarget(name: "SAMQFormatTests", dependencies: ["SAMQFormat"], path: "Tests/SAMQFormatTests"),
+        .testTarget(name: "SAMQConverterTests", dependencies: ["SAMQConverter", "SAMQFormat"],
+                    path: "Tests/SAMQConverterTests"),
+        .testTarget(name: "SAMQImageTests", dependencies: ["SAMQImage"], path: "Tests/SAMQImageTests"),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], path: "Tests/CKernelsTests"),
+        .testTarget(name: "SAMQRuntimeTests", dependencies: ["SAMQRuntime", "SAMQConverter", "SAMQFormat"],
+                    path: "Tests/SAMQRuntimeTests"),
+    ]
+)

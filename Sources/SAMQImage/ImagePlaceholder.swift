@@ -1,0 +1,3 @@
+import CPNG
+import CJPEG
+public enum SAMQImagePlaceholder {}

@@ -1,0 +1,2 @@
+import XCTest
+final class SAMQFormatTestsPlaceholder: XCTestCase { func testBuilds() {} }

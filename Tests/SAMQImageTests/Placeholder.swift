@@ -1,0 +1,2 @@
+import XCTest
+final class SAMQImageTestsPlaceholder: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class SAMQRuntimeTestsPlaceholder: XCTestCase { func testBuilds() {} }
