@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file so that readers see either the old file or the complete new
+/// one, never a torn mix: data goes to a temporary file in the same directory,
+/// is fsynced, then renamed over the target. Anything not committed is removed,
+/// so a failed run (full disk, bad input, crash of the writer) leaves nothing
+/// partial behind.
+public final class AtomicFile {
+    public let path: String
+    public let temporaryPath: String
+    private var descriptor: Int32
+    private var committed = false
+    public private(set) var position = 0
+
+    public init(path: String) throws {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !base.isEmpty else { throw SAMQFormatError.io("cannot write '\(path)': not a file name") }
+        temporaryPath = (directory.isEmpty ? "" : directory + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw SAMQFormatError.io("cannot create a file in '\(directory)': \(AtomicFile.errnoText())")
+        }
+    }
+
+    deinit { abandon() }
+
+    /// Appends bytes at the current position.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try write(bytes, at: position)
+        position += bytes.count
+    }
+
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    /// Writes zeros up to `offset` (the alignment padding between tensors).
+    public func pad(to offset: Int) throws {
+        guard offset > position else { return }
+        try write([UInt8](repeating: 0, count: offset - position))
+    }
+
+    /// Writes at an absolute offset without moving the append position.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = errno == ENOSPC ? "the disk is full" : AtomicFile.errnoText()
+                throw SAMQFormatError.io("cannot write '\(path)': \(reason); nothing was written")
+            }
+            done += n
+        }
+    }
+
+    /// Flushes to disk and atomically replaces `path`.
+    public func commit() throws {
+        guard !committed else { return }
+        if fsync(descriptor) != 0 {
+            let reason = errno == ENOSPC ? "the disk is full" : AtomicFile.errnoText()
+            throw SAMQFormatError.io("cannot write '\(path)': \(reason); nothing was written")
+        }
+        close(descriptor)
+        descriptor = -1
+        guard rename(temporaryPath, path) == 0 else {
+            let reason = AtomicFile.errnoText()
+            unlink(temporaryPath)
+            committed = true
+            throw SAMQFormatError.io("cannot replace '\(path)': \(reason)")
+        }
+        committed = true
+        AtomicFile.syncDirectory(of: path)
+    }
+
+    /// Drops the temporary file; the target is left untouched.
+    public func abandon() {
+        guard !committed else { return }
+        if descriptor >= 0 { close(descriptor); descriptor = -1 }
+        unlink(temporaryPath)
+        committed = true
+    }
+
+    /// One-shot helper for small files (JSON, PNG, NPY).
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let file = try AtomicFile(path: path)
+        try file.write(bytes)
+        try file.commit()
+    }
+
+    /// Makes the rename itself durable.
+    static func syncDirectory(of path: String) {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+}

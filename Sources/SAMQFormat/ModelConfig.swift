@@ -1,0 +1,96 @@
+/// Everything needed to rebuild a SAM model's graph, stored in every `.samq`.
+///
+/// Field names follow `segment_anything.build_sam` so a config can be read side
+/// by side with the official code. All sizes come from here: vit_b/l/h and tiny
+/// test models run through the same runtime code.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public struct ImageEncoder: Codable, Equatable, Sendable {
+        public var kind: String = "vit"
+        public var imgSize: Int
+        public var patchSize: Int
+        public var inChans: Int = 3
+        public var embedDim: Int
+        public var depth: Int
+        public var numHeads: Int
+        public var mlpDim: Int
+        public var outChans: Int
+        public var qkvBias: Bool = true
+        public var useRelPos: Bool = true
+        public var windowSize: Int
+        public var globalAttnIndexes: [Int]
+        /// Rel-pos table lengths per block when they differ from `2*size-1`
+        /// (a checkpoint trained at another resolution); the runtime interpolates.
+        public var relPosLengths: [Int]? = nil
+
+        public init(imgSize: Int, patchSize: Int, embedDim: Int, depth: Int, numHeads: Int, mlpDim: Int,
+                    outChans: Int, windowSize: Int, globalAttnIndexes: [Int]) {
+            self.imgSize = imgSize; self.patchSize = patchSize; self.embedDim = embedDim; self.depth = depth
+            self.numHeads = numHeads; self.mlpDim = mlpDim; self.outChans = outChans
+            self.windowSize = windowSize; self.globalAttnIndexes = globalAttnIndexes
+        }
+
+        /// Side of the patch grid, `imgSize / patchSize`.
+        public var gridSize: Int { imgSize / patchSize }
+        public var headDim: Int { embedDim / numHeads }
+    }
+
+    public struct PromptEncoder: Codable, Equatable, Sendable {
+        public var embedDim: Int
+        public var maskInChans: Int
+        public init(embedDim: Int, maskInChans: Int) { self.embedDim = embedDim; self.maskInChans = maskInChans }
+    }
+
+    public struct MaskDecoder: Codable, Equatable, Sendable {
+        public var transformerDim: Int
+        public var transformerDepth: Int = 2
+        public var transformerMlpDim: Int
+        /// Not recoverable from tensor shapes; every official model uses 8.
+        public var numHeads: Int = 8
+        public var attentionDownsampleRate: Int = 2
+        public var numMultimaskOutputs: Int = 3
+        public var iouHeadDepth: Int = 3
+        public var iouHeadHiddenDim: Int
+        public init(transformerDim: Int, transformerMlpDim: Int, iouHeadHiddenDim: Int) {
+            self.transformerDim = transformerDim; self.transformerMlpDim = transformerMlpDim
+            self.iouHeadHiddenDim = iouHeadHiddenDim
+        }
+    }
+
+    /// A name for humans: `vit_b`, `vit_l`, `vit_h` or `custom`.
+    public var variant: String
+    public var imageEncoder: ImageEncoder
+    public var promptEncoder: PromptEncoder
+    public var maskDecoder: MaskDecoder
+    public var pixelMean: [Float] = [123.675, 116.28, 103.53]
+    public var pixelStd: [Float] = [58.395, 57.12, 57.375]
+    public var maskThreshold: Float = 0
+
+    public init(variant: String, imageEncoder: ImageEncoder, promptEncoder: PromptEncoder, maskDecoder: MaskDecoder) {
+        self.variant = variant; self.imageEncoder = imageEncoder
+        self.promptEncoder = promptEncoder; self.maskDecoder = maskDecoder
+    }
+
+    /// Side of the image embedding (64 for the official models).
+    public var embeddingSize: Int { imageEncoder.gridSize }
+    /// Side of the low-resolution mask logits (256 for the official models).
+    public var lowResMaskSize: Int { 4 * embeddingSize }
+}
+
+extension ModelConfig {
+    /// The official configurations, as `segment_anything.build_sam` builds them.
+    public static func official(_ name: String) -> ModelConfig? {
+        let (dim, depth, heads, global): (Int, Int, Int, [Int])
+        switch name {
+        case "vit_b": (dim, depth, heads, global) = (768, 12, 12, [2, 5, 8, 11])
+        case "vit_l": (dim, depth, heads, global) = (1024, 24, 16, [5, 11, 17, 23])
+        case "vit_h": (dim, depth, heads, global) = (1280, 32, 16, [7, 15, 23, 31])
+        default: return nil
+        }
+        return ModelConfig(
+            variant: name,
+            imageEncoder: .init(imgSize: 1024, patchSize: 16, embedDim: dim, depth: depth, numHeads: heads,
+                                mlpDim: 4 * dim, outChans: 256, windowSize: 14, globalAttnIndexes: global),
+            promptEncoder: .init(embedDim: 256, maskInChans: 16),
+            maskDecoder: .init(transformerDim: 256, transformerMlpDim: 2048, iouHeadHiddenDim: 256))
+    }
+}

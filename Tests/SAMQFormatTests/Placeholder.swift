@@ -1,2 +1,0 @@
-import XCTest
-final class SAMQFormatTestsPlaceholder: XCTestCase { func testBuilds() {} }
