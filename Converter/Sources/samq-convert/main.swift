@@ -1,1 +1,101 @@
-print("samq-convert")
+import ArgumentParser
+import Foundation
+import SAMQConverter
+import SAMQFormat
+
+/// `samq-convert`: official SAM checkpoints (or random weights) → `.samq`.
+struct SAMQConvert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "samq-convert",
+        abstract: "Convert a SAM checkpoint (.pth or .safetensors) into a validated, int8-packed .samq file.",
+        discussion: """
+            Examples:
+              samq-convert sam_vit_b_01ec64.pth -o vit_b.samq
+              samq-convert model.safetensors -o vit_b_f32.samq --dtype f32
+              samq-convert --random vit_b --seed 1 -o random_vit_b.samq
+            """,
+        version: Converter.version)
+
+    @Argument(help: "The checkpoint: a torch .pth (zip) or a Hugging Face .safetensors file.")
+    var checkpoint: String?
+
+    @Option(name: .shortAndLong, help: "Output .samq path (written atomically).")
+    var output: String
+
+    @Option(help: "Weight type: int8 (per-channel, packed for the kernels) or f32 (the reference path).")
+    var dtype: String = "int8"
+
+    @Option(help: "Tensor codec: zstd (smaller) or raw (usable in place from the memory map).")
+    var codec: String = "zstd"
+
+    @Option(help: "zstd compression level (1-19).")
+    var level: Int32 = 3
+
+    @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, or a model config JSON file.")
+    var random: String?
+
+    @Option(help: "Seed for --random.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Number of mask decoder attention heads (not visible in tensor shapes; 8 in every official model).")
+    var decoderHeads: Int = 8
+
+    @Option(help: "Model config JSON overriding shape-based detection.")
+    var config: String?
+
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
+
+    @Flag(help: "Print one line per tensor (shape, dtype, stored bytes, SQNR).")
+    var verbose = false
+
+    func validate() throws {
+        guard (checkpoint == nil) != (random == nil) else {
+            throw ValidationError("give either a CHECKPOINT or --random, not both or neither")
+        }
+        guard ConversionOptions.WeightType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be int8 or f32") }
+        guard codec == "zstd" || codec == "raw" else { throw ValidationError("--codec must be zstd or raw") }
+        guard (1...19).contains(level) else { throw ValidationError("--level must be 1...19") }
+        guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
+    }
+
+    func run() throws {
+        var options = ConversionOptions()
+        options.weights = ConversionOptions.WeightType(rawValue: dtype) ?? .int8
+        options.codec = codec == "raw" ? .raw : .zstd
+        options.compressionLevel = level
+        var converter = Converter(options: options)
+        converter.decoderHeads = decoderHeads
+        if let config { converter.configOverride = try Self.loadConfig(config) }
+
+        let input: ConversionInput
+        var keepAlive: CheckpointSource? = nil
+        if let random {
+            let modelConfig = try ModelConfig.official(random) ?? Self.loadConfig(random)
+            converter.configOverride = modelConfig
+            input = RandomWeights(config: modelConfig, seed: seed).input(converterVersion: Converter.version)
+        } else {
+            let source = try CheckpointLoader.open(path: checkpoint ?? "")
+            keepAlive = source
+            input = try ConversionInput(checkpoint: source, converterVersion: Converter.version)
+        }
+        let progress = ProgressLine(enabled: !quiet)
+        let report = try converter.convert(input, to: output) { done, total, name in
+            progress.update("converting \(done)/\(total) \(name)")
+        }
+        progress.finish()
+        _ = keepAlive
+        if !quiet { ConversionReportPrinter(report: report, verbose: verbose, outputPath: output).print() }
+    }
+
+    static func loadConfig(_ path: String) throws -> ModelConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("'\(path)' is neither vit_b, vit_l, vit_h nor a readable config JSON file")
+        }
+        do { return try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
+            throw ValidationError("'\(path)' is not a valid model config: \(error)")
+        }
+    }
+}
+
+SAMQConvert.main()

@@ -1,0 +1,32 @@
+import SAMQFormat
+
+/// What the user asked the converter for.
+public struct ConversionOptions: Sendable {
+    public enum WeightType: String, Sendable, CaseIterable { case int8, f32 }
+    public var weights: WeightType = .int8
+    public var codec: TensorCodec = .zstd
+    public var compressionLevel: Int32 = 3
+    public init() {}
+}
+
+/// Decides each tensor's stored form.
+public enum ConversionPlan {
+    /// Linear and Conv weights of the encoder and decoder become packed int8.
+    /// The prompt encoder, norms, biases, tokens and rel-pos tables stay f32
+    /// (they are small and precision-sensitive); the large absolute position
+    /// table is f16 in int8 files.
+    public static func entries(for schema: SAMSchema, options: ConversionOptions) -> [TensorEntry] {
+        schema.tensors.map { tensor in
+            var entry = TensorEntry(name: tensor.name, dtype: .f32, layout: .plain, codec: options.codec, shape: tensor.shape)
+            guard options.weights == .int8 else { return entry }
+            if let view = tensor.gemmView, !tensor.name.hasPrefix("prompt_encoder.") {
+                entry.dtype = .i8
+                entry.layout = .packedInt8
+                entry.gemmView = view
+            } else if tensor.name == "image_encoder.pos_embed" {
+                entry.dtype = .f16
+            }
+            return entry
+        }
+    }
+}

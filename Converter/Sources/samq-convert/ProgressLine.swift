@@ -1,0 +1,24 @@
+import Foundation
+
+/// A single self-overwriting status line on stderr, shown only on a terminal.
+final class ProgressLine {
+    private let enabled: Bool
+    private var lastWidth = 0
+    private var lastDraw = Date.distantPast
+
+    init(enabled: Bool) { self.enabled = enabled && isatty(STDERR_FILENO) == 1 }
+
+    func update(_ text: String) {
+        guard enabled, Date().timeIntervalSince(lastDraw) > 0.05 else { return }
+        lastDraw = Date()
+        let line = String(text.prefix(100))
+        let padding = String(repeating: " ", count: max(0, lastWidth - line.count))
+        FileHandle.standardError.write(Data(("\r" + line + padding).utf8))
+        lastWidth = line.count
+    }
+
+    func finish() {
+        guard enabled, lastWidth > 0 else { return }
+        FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: lastWidth) + "\r").utf8))
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class SAMQConverterTestsPlaceholder: XCTestCase { func testBuilds() {} }
