@@ -27,8 +27,7 @@ extension ConversionInput {
         if hashSource {
             let map = try MappedFile(path: checkpoint.path)
             map.adviseSequential()
-            #warning("wire sha256Hex once the checkpoint readers land")
-            digest = nil
+            digest = sha256Hex(of: map)
             size = map.count
         }
         self.init(tensors: checkpoint.tensors,

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system packages SAMQ builds and tests with (Debian/Ubuntu).
+# Idempotent: does nothing when everything is already there.
+#   libzstd-dev, libpng-dev, libjpeg-dev, libturbojpeg0-dev, pkg-config: the runtime's C libraries
+#   gcc-aarch64-linux-gnu, qemu-user: the ARM kernel tests (cross-compiled, run under qemu)
+set -euo pipefail
+packages=(pkg-config libzstd-dev libpng-dev libjpeg-dev libturbojpeg0-dev)
+if [[ "${1:-}" != "--runtime-only" ]]; then
+  packages+=(gcc-aarch64-linux-gnu qemu-user)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if ! command -v apt-get >/dev/null; then
+  echo "install-deps: please install: ${missing[*]} (no apt-get here)" >&2
+  exit 1
+fi
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
