@@ -23,7 +23,7 @@ struct InfoCommand: ParsableCommand {
         let summary = ModelSummary(file: file, verifiedTensors: verified)
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             summary.printText()
