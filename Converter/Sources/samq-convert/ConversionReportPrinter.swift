@@ -5,12 +5,12 @@ import SAMQFormat
 /// The human-readable conversion report.
 struct ConversionReportPrinter {
     let report: Converter.Report
-    let verbose: Bool
+    let perTensor: Bool
     let outputPath: String
 
     func print() {
         let rows = report.tensors
-        if verbose {
+        if perTensor {
             Swift.print(pad("tensor", 64) + pad("shape", 20) + pad("dtype", 6) + lpad("stored", 12) + lpad("SQNR dB", 9))
             for row in rows {
                 Swift.print(pad(row.name, 64) + pad(row.shape.map(String.init).joined(separator: "x"), 20)

@@ -46,8 +46,8 @@ struct SAMQConvert: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
-    @Flag(help: "Print one line per tensor (shape, dtype, stored bytes, SQNR).")
-    var verbose = false
+    @Flag(help: "Print only the totals, not the per-tensor report.")
+    var brief = false
 
     func validate() throws {
         guard (checkpoint == nil) != (random == nil) else {
@@ -85,7 +85,7 @@ struct SAMQConvert: ParsableCommand {
         }
         progress.finish()
         _ = keepAlive
-        if !quiet { ConversionReportPrinter(report: report, verbose: verbose, outputPath: output).print() }
+        if !quiet { ConversionReportPrinter(report: report, perTensor: !brief, outputPath: output).print() }
     }
 
     static func loadConfig(_ path: String) throws -> ModelConfig {
