@@ -26,8 +26,9 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
-        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
-                       providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        // TurboJPEG reports errors by return code; libjpeg's default handler calls exit().
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
 
         // C99 SIMD micro-kernels and CPU dispatch. No allocation, no threads.
         .target(name: "CKernels", path: "Sources/CKernels",
@@ -37,7 +38,7 @@ let package = Package(
         // and the SAM architecture schema (config -> expected tensors).
         .target(name: "SAMQFormat", dependencies: ["CZstd"], path: "Sources/SAMQFormat"),
         // Image decode/encode (PNG, JPEG), PIL-compatible resize, overlays.
-        .target(name: "SAMQImage", dependencies: ["CPNG", "CJPEG"], path: "Sources/SAMQImage"),
+        .target(name: "SAMQImage", dependencies: ["CPNG", "CTurboJPEG", "SAMQFormat"], path: "Sources/SAMQImage"),
         // Tensors, layers, encoders, prompt encoder, mask decoder, predictor.
         .target(name: "SAMQRuntime", dependencies: ["SAMQFormat", "SAMQImage", "CKernels"],
                 path: "Sources/SAMQRuntime", swiftSettings: releaseSpeed),
@@ -54,7 +55,7 @@ let package = Package(
         .testTarget(name: "SAMQFormatTests", dependencies: ["SAMQFormat"], path: "Tests/SAMQFormatTests"),
         .testTarget(name: "SAMQConverterTests", dependencies: ["SAMQConverter", "SAMQFormat"],
                     path: "Tests/SAMQConverterTests"),
-        .testTarget(name: "SAMQImageTests", dependencies: ["SAMQImage"], path: "Tests/SAMQImageTests"),
+        .testTarget(name: "SAMQImageTests", dependencies: ["SAMQImage", "SAMQFormat"], path: "Tests/SAMQImageTests"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], path: "Tests/CKernelsTests"),
         .testTarget(name: "SAMQRuntimeTests", dependencies: ["SAMQRuntime", "SAMQConverter", "SAMQFormat"],
                     path: "Tests/SAMQRuntimeTests"),

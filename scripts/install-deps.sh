@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages SAMQ builds and tests with (Debian/Ubuntu).
 # Idempotent: does nothing when everything is already there.
-#   libzstd-dev, libpng-dev, libjpeg-dev, libturbojpeg0-dev, pkg-config: the runtime's C libraries
+#   libzstd-dev, libpng-dev, libturbojpeg0-dev, pkg-config: the runtime's C libraries
 #   gcc-aarch64-linux-gnu, qemu-user: the ARM kernel tests (cross-compiled, run under qemu)
 set -euo pipefail
-packages=(pkg-config libzstd-dev libpng-dev libjpeg-dev libturbojpeg0-dev)
+packages=(pkg-config libzstd-dev libpng-dev libturbojpeg0-dev)
 if [[ "${1:-}" != "--runtime-only" ]]; then
   packages+=(gcc-aarch64-linux-gnu qemu-user)
 fi

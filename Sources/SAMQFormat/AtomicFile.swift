@@ -23,12 +23,10 @@ public final class AtomicFile {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !base.isEmpty else { throw SAMQFormatError.io("cannot write '\(path)': not a file name") }
+        guard !base.isEmpty else { throw FileWriteError.cannotWrite(path: path, reason: "not a file name") }
         temporaryPath = (directory.isEmpty ? "" : directory + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw SAMQFormatError.io("cannot create a file in '\(directory)': \(AtomicFile.errnoText())")
-        }
+        guard descriptor >= 0 else { throw FileWriteError(path: path, errno: errno) }
     }
 
     deinit { abandon() }
@@ -54,8 +52,7 @@ public final class AtomicFile {
             let n = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
             if n < 0 {
                 if errno == EINTR { continue }
-                let reason = errno == ENOSPC ? "the disk is full" : AtomicFile.errnoText()
-                throw SAMQFormatError.io("cannot write '\(path)': \(reason); nothing was written")
+                throw FileWriteError(path: path, errno: errno)
             }
             done += n
         }
@@ -64,17 +61,14 @@ public final class AtomicFile {
     /// Flushes to disk and atomically replaces `path`.
     public func commit() throws {
         guard !committed else { return }
-        if fsync(descriptor) != 0 {
-            let reason = errno == ENOSPC ? "the disk is full" : AtomicFile.errnoText()
-            throw SAMQFormatError.io("cannot write '\(path)': \(reason); nothing was written")
-        }
+        if fsync(descriptor) != 0 { throw FileWriteError(path: path, errno: errno) }
         close(descriptor)
         descriptor = -1
         guard rename(temporaryPath, path) == 0 else {
-            let reason = AtomicFile.errnoText()
+            let error = FileWriteError(path: path, errno: errno)
             unlink(temporaryPath)
             committed = true
-            throw SAMQFormatError.io("cannot replace '\(path)': \(reason)")
+            throw error
         }
         committed = true
         AtomicFile.syncDirectory(of: path)
@@ -102,5 +96,28 @@ public final class AtomicFile {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+/// Why a file could not be written. Whatever the cause, the target file is
+/// untouched and no temporary file is left behind.
+public enum FileWriteError: Error, Equatable, CustomStringConvertible {
+    case diskFull(path: String)
+    case cannotWrite(path: String, reason: String)
+
+    init(path: String, errno code: Int32) {
+        if code == ENOSPC || code == EDQUOT {
+            self = .diskFull(path: path)
+        } else {
+            self = .cannotWrite(path: path, reason: String(cString: strerror(code)))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .diskFull(path):
+            return "cannot write \(path): the disk is full (nothing was written; an existing file is untouched)"
+        case let .cannotWrite(path, reason):
+            return "cannot write \(path): \(reason) (nothing was written; an existing file is untouched)"
+        }
+    }
 }

@@ -1,0 +1,367 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A NumPy `.npy` array held as float32 values in C order.
+///
+/// Reads format versions 1.0, 2.0 and 3.0 with dtypes `<f4` (`>f4`), `<f8` (`>f8`),
+/// `|u1` and `|b1` (converted to Float); writes version 1.0 `<f4`, atomically.
+/// Every header field and size is validated; a bad file gets a `NumPyError`.
+public struct NumPyArray: Equatable, Sendable {
+    public var shape: [Int]
+    public var values: [Float]
+
+    /// `values.count` must equal the product of `shape` (1 for a 0-d array).
+    public init(shape: [Int], values: [Float]) throws {
+        let count = try NumPyArray.elementCount(shape)
+        guard count == values.count else { throw NumPyError.valueCountMismatch(shape: shape, count: values.count) }
+        self.shape = shape
+        self.values = values
+    }
+
+    /// Reads a `.npy` file of a supported dtype, converting to Float.
+    public static func read(path: String) throws -> NumPyArray {
+        let file = try NumPyFile(bytes: NumPyIO.readAll(path: path), path: path)
+        return try NumPyArray(shape: file.shape, values: file.floatValues())
+    }
+
+    /// Parses `.npy` bytes (`path` only names the source in errors).
+    public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> NumPyArray {
+        let file = try NumPyFile(bytes: bytes, path: path)
+        return try NumPyArray(shape: file.shape, values: file.floatValues())
+    }
+
+    /// Reads a `|u1` or `|b1` file as raw bytes (for masks).
+    public static func readUInt8(path: String) throws -> (shape: [Int], values: [UInt8]) {
+        let file = try NumPyFile(bytes: NumPyIO.readAll(path: path), path: path)
+        return (file.shape, try file.byteValues())
+    }
+
+    /// The file contents: a version 1.0 header (version 2.0 if the header would not fit) and `<f4` data.
+    public func encoded() throws -> [UInt8] {
+        let count = try NumPyArray.elementCount(shape)
+        guard count == values.count else { throw NumPyError.valueCountMismatch(shape: shape, count: values.count) }
+        let shapeText: String
+        switch shape.count {
+        case 0: shapeText = "()"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        }
+        var header = Array("{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }".utf8)
+        // Pad with spaces and a newline so the data starts on a 64-byte boundary.
+        var prefixLength = 10
+        if header.count + 1 + 10 > 65535 { prefixLength = 12 }
+        let padding = (64 - (prefixLength + header.count + 1) % 64) % 64
+        header += [UInt8](repeating: 0x20, count: padding) + [0x0A]
+        var out: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        out.reserveCapacity(prefixLength + header.count + values.count * 4)
+        if prefixLength == 10 {
+            out += [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)]
+        } else {
+            let n = UInt32(header.count)
+            out += [2, 0, UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
+        }
+        out += header
+        for value in values {
+            let bits = value.bitPattern.littleEndian
+            withUnsafeBytes(of: bits) { out.append(contentsOf: $0) }
+        }
+        return out
+    }
+
+    /// Writes a version 1.0 `<f4` C-order file atomically (temporary file, fsync, rename).
+    public func write(to path: String) throws {
+        try AtomicFile.write(try encoded(), to: path)
+    }
+
+    static func elementCount(_ shape: [Int]) throws -> Int {
+        var count = 1
+        for dim in shape {
+            guard dim >= 0 else { throw NumPyError.invalidShape(shape) }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { throw NumPyError.invalidShape(shape) }
+            count = product
+        }
+        return count
+    }
+}
+
+public enum NumPyError: Error, CustomStringConvertible, Equatable {
+    case cannotRead(path: String, reason: String)
+    case notNumPy(path: String)
+    case unsupportedVersion(path: String, major: Int, minor: Int)
+    case truncatedHeader(path: String)
+    case malformedHeader(path: String, reason: String)
+    case unsupportedDType(path: String, descr: String)
+    case fortranOrder(path: String)
+    case invalidShape([Int])
+    case dataSizeMismatch(path: String, expected: Int, available: Int)
+    case valueCountMismatch(shape: [Int], count: Int)
+    case notBytes(path: String, descr: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotRead(path, reason): return "cannot read \(path): \(reason)"
+        case let .notNumPy(path): return "\(path) is not a NumPy .npy file (bad magic)"
+        case let .unsupportedVersion(path, major, minor): return "\(path): unsupported .npy format version \(major).\(minor)"
+        case let .truncatedHeader(path): return "\(path): file ends inside the .npy header"
+        case let .malformedHeader(path, reason): return "\(path): malformed .npy header: \(reason)"
+        case let .unsupportedDType(path, descr):
+            return "\(path): unsupported dtype '\(descr)' (supported: <f4, >f4, <f8, >f8, |u1, |b1)"
+        case let .fortranOrder(path): return "\(path): Fortran-order arrays are not supported (save with C order)"
+        case let .invalidShape(shape): return "invalid shape \(shape): dimensions must be >= 0 and their product must fit"
+        case let .dataSizeMismatch(path, expected, available):
+            return "\(path): the shape needs \(expected) data bytes but the file has \(available)"
+        case let .valueCountMismatch(shape, count): return "shape \(shape) does not hold \(count) values"
+        case let .notBytes(path, descr): return "\(path): dtype '\(descr)' is not a byte type (|u1 or |b1)"
+        }
+    }
+}
+
+/// A parsed `.npy` file: validated header plus the raw data bytes.
+struct NumPyFile {
+    enum DType: String {
+        case float32LE = "<f4", float32BE = ">f4", float64LE = "<f8", float64BE = ">f8", uint8 = "|u1", bool = "|b1"
+        var itemSize: Int {
+            switch self {
+            case .float32LE, .float32BE: return 4
+            case .float64LE, .float64BE: return 8
+            case .uint8, .bool: return 1
+            }
+        }
+    }
+
+    let path: String
+    let dtype: DType
+    let shape: [Int]
+    let count: Int
+    let data: ArraySlice<UInt8>
+
+    init(bytes: [UInt8], path: String) throws {
+        self.path = path
+        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        guard bytes.count >= 8, bytes.starts(with: magic) else { throw NumPyError.notNumPy(path: path) }
+        let major = Int(bytes[6]), minor = Int(bytes[7])
+        let headerStart: Int, headerLength: Int
+        switch (major, minor) {
+        case (1, 0):
+            guard bytes.count >= 10 else { throw NumPyError.truncatedHeader(path: path) }
+            headerStart = 10
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        case (2, 0), (3, 0):
+            guard bytes.count >= 12 else { throw NumPyError.truncatedHeader(path: path) }
+            headerStart = 12
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+        default:
+            throw NumPyError.unsupportedVersion(path: path, major: major, minor: minor)
+        }
+        guard headerLength <= bytes.count - headerStart else { throw NumPyError.truncatedHeader(path: path) }
+        let headerBytes = bytes[headerStart..<(headerStart + headerLength)]
+        // Versions 1 and 2 use latin-1; every valid header is ASCII anyway.
+        guard headerBytes.allSatisfy({ $0 < 0x80 }) else {
+            throw NumPyError.malformedHeader(path: path, reason: "non-ASCII bytes in the header")
+        }
+        var parser = NumPyHeaderParser(text: String(decoding: headerBytes, as: UTF8.self), path: path)
+        let fields = try parser.parseDictionary()
+        guard case let .string(descr)? = fields["descr"] else {
+            throw NumPyError.malformedHeader(path: path, reason: "missing or non-string 'descr'")
+        }
+        guard case let .bool(fortran)? = fields["fortran_order"] else {
+            throw NumPyError.malformedHeader(path: path, reason: "missing or non-boolean 'fortran_order'")
+        }
+        guard case let .tuple(shape)? = fields["shape"] else {
+            throw NumPyError.malformedHeader(path: path, reason: "missing 'shape' tuple")
+        }
+        guard let dtype = DType(rawValue: descr == "<u1" || descr == "u1" ? "|u1" : (descr == "<b1" ? "|b1" : descr)) else {
+            throw NumPyError.unsupportedDType(path: path, descr: descr)
+        }
+        guard !fortran else { throw NumPyError.fortranOrder(path: path) }
+        let count = try NumPyArray.elementCount(shape)
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
+        guard !overflow else { throw NumPyError.invalidShape(shape) }
+        let dataStart = headerStart + headerLength
+        let available = bytes.count - dataStart
+        guard byteCount <= available else {
+            throw NumPyError.dataSizeMismatch(path: path, expected: byteCount, available: available)
+        }
+        self.dtype = dtype
+        self.shape = shape
+        self.count = count
+        self.data = bytes[dataStart..<(dataStart + byteCount)]
+    }
+
+    func floatValues() throws -> [Float] {
+        data.withUnsafeBytes { raw -> [Float] in
+            switch dtype {
+            case .uint8: return raw.map { Float($0) }
+            case .bool: return raw.map { $0 != 0 ? 1 : 0 }
+            case .float32LE, .float32BE:
+                let big = dtype == .float32BE
+                return (0..<count).map { i in
+                    let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+                    return Float(bitPattern: big ? UInt32(bigEndian: bits) : UInt32(littleEndian: bits))
+                }
+            case .float64LE, .float64BE:
+                let big = dtype == .float64BE
+                return (0..<count).map { i in
+                    let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                    return Float(Double(bitPattern: big ? UInt64(bigEndian: bits) : UInt64(littleEndian: bits)))
+                }
+            }
+        }
+    }
+
+    func byteValues() throws -> [UInt8] {
+        switch dtype {
+        case .uint8: return Array(data)
+        case .bool: return data.map { $0 != 0 ? 1 : 0 }
+        default: throw NumPyError.notBytes(path: path, descr: dtype.rawValue)
+        }
+    }
+}
+
+/// Parses the Python-literal dictionary of a `.npy` header:
+/// string keys; values are strings, True/False, integers or tuples of integers.
+struct NumPyHeaderParser {
+    enum Value: Equatable {
+        case string(String)
+        case bool(Bool)
+        case int(Int)
+        case tuple([Int])
+    }
+
+    private let chars: [Character]
+    private let path: String
+    private var pos = 0
+
+    init(text: String, path: String) {
+        self.chars = Array(text)
+        self.path = path
+    }
+
+    private func fail(_ reason: String) -> NumPyError { .malformedHeader(path: path, reason: reason) }
+
+    private mutating func skipSpace() {
+        while pos < chars.count, chars[pos].isWhitespace { pos += 1 }
+    }
+
+    private mutating func expect(_ c: Character) throws {
+        skipSpace()
+        guard pos < chars.count, chars[pos] == c else { throw fail("expected '\(c)' at offset \(pos)") }
+        pos += 1
+    }
+
+    private mutating func peek() -> Character? {
+        skipSpace()
+        return pos < chars.count ? chars[pos] : nil
+    }
+
+    mutating func parseDictionary() throws -> [String: Value] {
+        try expect("{")
+        var result: [String: Value] = [:]
+        while true {
+            if peek() == "}" { pos += 1; break }
+            let key = try parseString()
+            try expect(":")
+            let value = try parseValue()
+            guard result[key] == nil else { throw fail("duplicate key '\(key)'") }
+            result[key] = value
+            if peek() == "," { pos += 1; continue }
+            try expect("}")
+            break
+        }
+        skipSpace()
+        guard pos == chars.count else { throw fail("unexpected text after the dictionary") }
+        return result
+    }
+
+    private mutating func parseString() throws -> String {
+        guard let quote = peek(), quote == "'" || quote == "\"" else { throw fail("expected a quoted string at offset \(pos)") }
+        pos += 1
+        var text = ""
+        while pos < chars.count, chars[pos] != quote {
+            guard chars[pos] != "\\" else { throw fail("escape sequences are not supported") }
+            text.append(chars[pos])
+            pos += 1
+        }
+        guard pos < chars.count else { throw fail("unterminated string") }
+        pos += 1
+        return text
+    }
+
+    private mutating func parseInt() throws -> Int {
+        skipSpace()
+        var digits = ""
+        while pos < chars.count, chars[pos].isASCII, chars[pos].isNumber || (digits.isEmpty && chars[pos] == "-") {
+            digits.append(chars[pos])
+            pos += 1
+        }
+        // Python 2 era headers may write long integers as 3L.
+        if pos < chars.count, chars[pos] == "L" { pos += 1 }
+        guard let value = Int(digits) else { throw fail("expected an integer at offset \(pos)") }
+        return value
+    }
+
+    private mutating func parseValue() throws -> Value {
+        guard let c = peek() else { throw fail("unexpected end of header") }
+        switch c {
+        case "'", "\"": return .string(try parseString())
+        case "(":
+            pos += 1
+            var items: [Int] = []
+            if peek() == ")" { pos += 1; return .tuple(items) }
+            while true {
+                items.append(try parseInt())
+                if peek() == "," {
+                    pos += 1
+                    if peek() == ")" { pos += 1; break }
+                    continue
+                }
+                try expect(")")
+                break
+            }
+            return .tuple(items)
+        case "T", "F":
+            for word in ["True", "False"] where chars[pos...].starts(with: word) {
+                pos += word.count
+                return .bool(word == "True")
+            }
+            throw fail("unknown literal at offset \(pos)")
+        case "[":
+            throw fail("structured dtypes are not supported")
+        default:
+            return .int(try parseInt())
+        }
+    }
+}
+
+/// File helpers for `.npy` (kept local so the format module stays self-contained).
+enum NumPyIO {
+    static func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    static func readAll(path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw NumPyError.cannotRead(path: path, reason: errnoText(errno)) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw NumPyError.cannotRead(path: path, reason: errnoText(errno)) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw NumPyError.cannotRead(path: path, reason: "not a regular file") }
+        var result: [UInt8] = []
+        result.reserveCapacity(Int(info.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw NumPyError.cannotRead(path: path, reason: errnoText(errno))
+            }
+            if n == 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return result
+    }
+}

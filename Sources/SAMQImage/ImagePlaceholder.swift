@@ -1,3 +1,0 @@
-import CPNG
-import CJPEG
-public enum SAMQImagePlaceholder {}

@@ -1,0 +1,124 @@
+/// `Sam.postprocess_masks` and the `> mask_threshold` step of `SamPredictor`.
+public enum MaskPostprocessing {
+    /// Source indices and weights along one axis, as torch's
+    /// `compute_source_index_and_lambda` (align_corners=False) computes them in float.
+    struct AxisWeights {
+        var index0: [Int]
+        var index1: [Int]
+        var lambda0: [Float]
+        var lambda1: [Float]
+
+        init(inSize: Int, outSize: Int) {
+            index0 = []; index1 = []; lambda0 = []; lambda1 = []
+            index0.reserveCapacity(outSize); index1.reserveCapacity(outSize)
+            lambda0.reserveCapacity(outSize); lambda1.reserveCapacity(outSize)
+            // area_pixel_compute_scale: static_cast<float>(in) / out
+            let scale = Float(inSize) / Float(outSize)
+            for dst in 0..<outSize {
+                if inSize == outSize {
+                    index0.append(dst); index1.append(dst); lambda0.append(1); lambda1.append(0)
+                    continue
+                }
+                // area_pixel_compute_source_index: scale * (dst + 0.5) - 0.5, clamped at 0
+                var real = scale * (Float(dst) + 0.5) - 0.5
+                if real < 0 { real = 0 }
+                let i0 = min(Int(real.rounded(.down)), inSize - 1)
+                let l1 = min(max(real - Float(i0), 0), 1)
+                index0.append(i0)
+                index1.append(i0 + (i0 < inSize - 1 ? 1 : 0))
+                lambda1.append(l1)
+                lambda0.append(1 - l1)
+            }
+        }
+    }
+
+    /// `F.interpolate(x, (outHeight, outWidth), mode="bilinear", align_corners=False)`
+    /// on a C x H x W float32 tensor (the top-left `cropHeight` x `cropWidth` window
+    /// of each plane is used as input when given, as slicing does in torch).
+    ///
+    /// This is torch's generic CPU kernel (`upsample_generic_Nd_kernel_impl`), bit-exact
+    /// with x86 torch 2.x. Torch switches to its channels-last kernel when
+    /// `outHeight + outWidth <= 128` (or with one thread and 3 channels); there the
+    /// sums are ordered differently and results differ by a few float ulps (< 1e-5).
+    public static func resizeBilinear(_ input: [Float], channels: Int, height: Int, width: Int,
+                                      cropHeight: Int? = nil, cropWidth: Int? = nil,
+                                      outHeight: Int, outWidth: Int) throws -> [Float] {
+        try resizeBilinear(input, channels: channels, height: height, width: width, cropHeight: cropHeight,
+                           cropWidth: cropWidth, outHeight: outHeight, outWidth: outWidth,
+                           keepRows: outHeight, keepColumns: outWidth)
+    }
+
+    /// As above, but only the top-left `keepRows` x `keepColumns` of the output grid
+    /// are computed and returned (the same values; the weights still use the full size).
+    static func resizeBilinear(_ input: [Float], channels: Int, height: Int, width: Int,
+                               cropHeight: Int?, cropWidth: Int?, outHeight: Int, outWidth: Int,
+                               keepRows: Int, keepColumns: Int) throws -> [Float] {
+        let inH = cropHeight ?? height, inW = cropWidth ?? width
+        guard channels > 0, height > 0, width > 0, outHeight > 0, outWidth > 0,
+              inH > 0, inW > 0, inH <= height, inW <= width else {
+            throw ImageError.invalidArgument("bad interpolation sizes: \(channels)x\(height)x\(width) crop \(inH)x\(inW) -> \(outHeight)x\(outWidth)")
+        }
+        let (plane, o1) = height.multipliedReportingOverflow(by: width)
+        let (total, o2) = plane.multipliedReportingOverflow(by: channels)
+        guard !o1, !o2, input.count == total else {
+            throw ImageError.invalidArgument("expected \(channels)x\(height)x\(width) values, got \(input.count)")
+        }
+        let (outPlane, o3) = outHeight.multipliedReportingOverflow(by: outWidth)
+        let (outTotal, o4) = outPlane.multipliedReportingOverflow(by: channels)
+        guard !o3, !o4 else { throw ImageError.invalidArgument("output \(outHeight)x\(outWidth) is too large") }
+        guard keepRows > 0, keepColumns > 0, keepRows <= outHeight, keepColumns <= outWidth else {
+            throw ImageError.invalidArgument("window \(keepRows)x\(keepColumns) is outside the \(outHeight)x\(outWidth) output")
+        }
+        let ys = AxisWeights(inSize: inH, outSize: outHeight)
+        let xs = AxisWeights(inSize: inW, outSize: outWidth)
+        _ = outTotal
+        let keptPlane = keepRows * keepColumns
+        var out = [Float](repeating: 0, count: keptPlane * channels)
+        input.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<channels {
+                    let base = c * plane
+                    for oy in 0..<keepRows {
+                        let r0 = base + ys.index0[oy] * width, r1 = base + ys.index1[oy] * width
+                        let h0 = ys.lambda0[oy], h1 = ys.lambda1[oy]
+                        let outRow = c * keptPlane + oy * keepColumns
+                        for ox in 0..<keepColumns {
+                            let x0 = xs.index0[ox], x1 = xs.index1[ox]
+                            let w0 = xs.lambda0[ox], w1 = xs.lambda1[ox]
+                            // torch's Interpolate<2>: inner (width) then outer (height),
+                            // `t0 * w0 + t1 * w1`, which x86 torch builds contract to
+                            // fma(t0, w0, t1 * w1); written so here to match bit for bit.
+                            let t0 = (src[r0 + x1] * w1).addingProduct(src[r0 + x0], w0)
+                            let t1 = (src[r1 + x1] * w1).addingProduct(src[r1 + x0], w0)
+                            dst[outRow + ox] = (t1 * h1).addingProduct(t0, h0)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `Sam.postprocess_masks`: C x h x w low-res logits -> `inputSize` x `inputSize`
+    /// (the padded model input) -> crop to the resized image -> `originalSize`.
+    /// Returns C x H x W float logits.
+    public static func postprocessMasks(_ lowRes: [Float], channels: Int, height: Int, width: Int,
+                                        paddedSize: Int, resizedSize: ImageSize,
+                                        originalSize: ImageSize) throws -> [Float] {
+        guard resizedSize.width > 0, resizedSize.height > 0,
+              resizedSize.width <= paddedSize, resizedSize.height <= paddedSize else {
+            throw ImageError.invalidArgument("resized size \(resizedSize) exceeds the padded input \(paddedSize)")
+        }
+        // Only the crop window of the padded upscale is ever read, so only it is computed.
+        let cropped = try resizeBilinear(lowRes, channels: channels, height: height, width: width,
+                                         cropHeight: nil, cropWidth: nil, outHeight: paddedSize, outWidth: paddedSize,
+                                         keepRows: resizedSize.height, keepColumns: resizedSize.width)
+        return try resizeBilinear(cropped, channels: channels, height: resizedSize.height, width: resizedSize.width,
+                                  outHeight: originalSize.height, outWidth: originalSize.width)
+    }
+
+    /// `masks > threshold` (SAM's `mask_threshold` is 0).
+    public static func threshold(_ logits: [Float], above threshold: Float = 0) -> [Bool] {
+        logits.map { $0 > threshold }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+import SAMQFormat
+
+/// Every writer in SAMQ (models, .npy, PNG) goes through `AtomicFile`.
+final class AtomicFileTests: XCTestCase {
+    func testReplacesAtomicallyAndLeavesNoTemporaryFile() throws {
+        let path = temporaryPath("atomic.bin")
+        try AtomicFile.write([1, 2, 3], to: path)
+        try AtomicFile.write([4, 5], to: path)
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), [4, 5])
+        let directory = (path as NSString).deletingLastPathComponent
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: directory).contains { $0.hasPrefix(".atomic.bin.tmp") })
+    }
+
+    func testMissingDirectoryIsAClearError() {
+        XCTAssertThrowsError(try AtomicFile.write([1], to: "/nonexistent-samq-dir/x.bin")) { error in
+            guard case FileWriteError.cannotWrite(let path, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, "/nonexistent-samq-dir/x.bin")
+        }
+    }
+
+    /// A real ENOSPC on a tiny tmpfs: a clear error, the old file intact, no
+    /// temporary file left. Needs root to mount (CI runs as root).
+    func testFullDiskKeepsTheOldFile() throws {
+        let mountPoint = temporaryPath("tinyfs-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint]) == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (not root?)")
+        }
+        defer { _ = run("/bin/umount", [mountPoint]) }
+        let path = mountPoint + "/data.bin"
+        try AtomicFile.write([7, 7, 7], to: path)
+        XCTAssertThrowsError(try AtomicFile.write([UInt8](repeating: 1, count: 1 << 20), to: path)) { error in
+            XCTAssertEqual(error as? FileWriteError, .diskFull(path: path))
+            XCTAssertTrue("\(error)".contains("disk is full"))
+        }
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), [7, 7, 7])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mountPoint), ["data.bin"])
+    }
+
+    func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class SAMQImageTestsPlaceholder: XCTestCase { func testBuilds() {} }

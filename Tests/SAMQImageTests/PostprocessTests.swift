@@ -1,0 +1,45 @@
+import XCTest
+@testable import SAMQImage
+
+final class PostprocessTests: XCTestCase {
+    /// Sam.postprocess_masks against torch F.interpolate outputs.
+    func testPostprocessMatchesTorch() throws {
+        for line in try Fixtures.manifest("post/manifest.txt") {
+            let tag = line[0]
+            let n = line[1...].map { Int($0)! }
+            let (channels, low, padded, rh, rw, oh, ow) = (n[0], n[1], n[2], n[3], n[4], n[5], n[6])
+            let logits = try Fixtures.floats("post/logits_\(tag).f32")
+            let expected = try Fixtures.floats("post/masks_\(tag).f32")
+            let result = try MaskPostprocessing.postprocessMasks(
+                logits, channels: channels, height: low, width: low, paddedSize: padded,
+                resizedSize: ImageSize(width: rw, height: rh), originalSize: ImageSize(width: ow, height: oh))
+            XCTAssertEqual(result.count, expected.count)
+            var worst: Float = 0, exact = 0, sameMask = 0
+            for (a, b) in zip(result, expected) {
+                worst = max(worst, abs(a - b))
+                if a == b { exact += 1 }
+                if (a > 0) == (b > 0) { sameMask += 1 }
+            }
+            let maskPercent = 100 * Double(sameMask) / Double(expected.count)
+            print("postprocess parity \(tag): masks \(String(format: "%.4f", maskPercent))% equal, floats bit-equal \(exact)/\(expected.count), max |diff| \(worst)")
+            XCTAssertLessThanOrEqual(worst, 1e-5, tag)
+            XCTAssertGreaterThanOrEqual(maskPercent, 99.99, tag)
+        }
+    }
+
+    func testIdentityInterpolationCopies() throws {
+        let input: [Float] = [1, 2, 3, 4, 5, 6]
+        XCTAssertEqual(try MaskPostprocessing.resizeBilinear(input, channels: 1, height: 2, width: 3, outHeight: 2, outWidth: 3), input)
+    }
+
+    func testRejectsBadShapes() {
+        XCTAssertThrowsError(try MaskPostprocessing.resizeBilinear([1, 2, 3], channels: 1, height: 2, width: 2, outHeight: 4, outWidth: 4))
+        XCTAssertThrowsError(try MaskPostprocessing.resizeBilinear([1, 2, 3, 4], channels: 1, height: 2, width: 2, cropHeight: 3, outHeight: 4, outWidth: 4))
+        XCTAssertThrowsError(try MaskPostprocessing.postprocessMasks([Float](repeating: 0, count: 16), channels: 1, height: 4, width: 4,
+            paddedSize: 8, resizedSize: ImageSize(width: 9, height: 8), originalSize: ImageSize(width: 9, height: 8)))
+    }
+
+    func testThreshold() {
+        XCTAssertEqual(MaskPostprocessing.threshold([-1, 0, 0.5]), [false, false, true])
+    }
+}
