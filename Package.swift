@@ -57,6 +57,7 @@ let package = Package(
                     path: "Tests/SAMQConverterTests"),
         .testTarget(name: "SAMQImageTests", dependencies: ["SAMQImage", "SAMQFormat"], path: "Tests/SAMQImageTests"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], path: "Tests/CKernelsTests"),
+        .testTarget(name: "CLITests", dependencies: ["samq", "samq-convert"], path: "Tests/CLITests"),
         .testTarget(name: "SAMQRuntimeTests", dependencies: ["SAMQRuntime", "SAMQConverter", "SAMQFormat"],
                     path: "Tests/SAMQRuntimeTests"),
     ]

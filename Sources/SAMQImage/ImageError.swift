@@ -1,7 +1,6 @@
 /// Everything that can go wrong reading, writing or transforming an image.
 public enum ImageError: Error, CustomStringConvertible, Equatable {
     case cannotRead(path: String, reason: String)
-    /// The device holding `path` is full (ENOSPC / EDQUOT); nothing was replaced.
     case empty
     case unknownFormat(firstBytes: [UInt8])
     case unsupported(format: String, reason: String)

@@ -9,12 +9,24 @@ enum ModelLoading {
         try SamPredictor(weights: try SAMQFileWeights(path: path))
     }
 
+    /// Decodes the image, naming the file in any error.
     static func image(path: String, maxPixels: Int) throws -> RGBImage {
-        try RGBImage(contentsOf: path, maxPixels: maxPixels)
+        do {
+            return try RGBImage(contentsOf: path, maxPixels: maxPixels)
+        } catch let error as ImageError {
+            if case .cannotRead = error { throw error }
+            throw CLIError("cannot read image '\(path)': \(error)")
+        }
     }
 
     /// Milliseconds since `start`.
     static func milliseconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
     }
+}
+
+/// A message for the user, printed as `Error: …` with a non-zero exit.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -13,7 +13,7 @@ struct SegmentationOutput {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw SAMQFormatError.io("cannot create output directory '\(directory)': \(error.localizedDescription)")
+            throw CLIError("cannot create output directory '\(directory)': \(error.localizedDescription)")
         }
         var maskFiles: [String] = []
         var boolMasks: [[Bool]] = []

@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+
+/// End-to-end checks of the command-line contract (docs/CLI.md): outputs on
+/// success, and a clear message with a non-zero exit for every bad input.
+final class CLITests: XCTestCase {
+    static var model = ""
+
+    override class func setUp() {
+        super.setUp()
+        model = CLIRunner.scratch("tiny_a.samq")
+        _ = try? CLIRunner.run("samq-convert", [CLIRunner.fixture("sam/tiny_a.pth"), "-o", model, "--brief"])
+    }
+
+    var image: String { CLIRunner.fixture("sam/image.png") }
+
+    func expectFailure(_ tool: String, _ arguments: [String], mentioning text: String,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try CLIRunner.run(tool, arguments)
+        XCTAssertNotEqual(result.status, 0, "expected failure: \(arguments)", file: file, line: line)
+        XCTAssertTrue(result.stderr.localizedCaseInsensitiveContains(text),
+                      "stderr should mention '\(text)': \(result.stderr)", file: file, line: line)
+        XCTAssertFalse(result.stderr.contains("Fatal error"), "crashed: \(result.stderr)", file: file, line: line)
+    }
+
+    func testConvertReportsEveryTensorAndInfoReadsItBack() throws {
+        let out = CLIRunner.scratch("report.samq")
+        let convert = try CLIRunner.run("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", out])
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        XCTAssertTrue(convert.stdout.contains("image_encoder.blocks.3.mlp.lin2.weight"))
+        XCTAssertTrue(convert.stdout.contains("int8 SQNR  worst"))
+        XCTAssertTrue(convert.stdout.contains("% of the input"))
+        let info = try CLIRunner.run("samq", ["info", out, "--json", "--verify"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["tensorCount"] as? Int, 202)
+        XCTAssertEqual(json["verifiedTensors"] as? Int, 202)
+        XCTAssertEqual((json["provenance"] as? [String: Any])?["source"] as? String, "tiny_b.pth")
+    }
+
+    func testSegmentWritesMasksOverlayAndResult() throws {
+        let out = CLIRunner.scratch("segment-out")
+        let logits = CLIRunner.scratch("logits.npy")
+        let result = try CLIRunner.run("samq", ["segment", Self.model, image, "--point", "92,62", "--point", "30,100,0",
+                                                "-o", out, "--logits", logits, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((json["masks"] as? [Any])?.count, 3)
+        for file in ["mask_0.png", "mask_1.png", "mask_2.png", "overlay.png", "result.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)
+        }
+        // The saved logits feed back as a mask input.
+        let refine = try CLIRunner.run("samq", ["segment", Self.model, image, "--mask-input", logits, "--mask-input-index", "2",
+                                                "--point", "92,62", "--single-mask", "-o", out + "-refined"])
+        XCTAssertEqual(refine.status, 0, refine.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "-refined/mask_0.png"))
+    }
+
+    func testEncodeThenSegmentWithEmbeddingGivesTheSameMasks() throws {
+        let embedding = CLIRunner.scratch("embedding.npy")
+        XCTAssertEqual(try CLIRunner.run("samq", ["encode", Self.model, image, "-o", embedding]).status, 0)
+        let direct = CLIRunner.scratch("direct"), cached = CLIRunner.scratch("cached")
+        XCTAssertEqual(try CLIRunner.run("samq", ["segment", Self.model, image, "--box", "20,10,120,90", "-o", direct]).status, 0)
+        XCTAssertEqual(try CLIRunner.run("samq", ["segment", Self.model, image, "--embedding", embedding,
+                                                  "--box", "20,10,120,90", "-o", cached]).status, 0)
+        for file in ["mask_0.png", "mask_1.png", "mask_2.png"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: direct + "/" + file),
+                           FileManager.default.contents(atPath: cached + "/" + file), file)
+        }
+    }
+
+    func testBadPromptsAreClearErrors() throws {
+        let out = CLIRunner.scratch("bad")
+        try expectFailure("samq", ["segment", Self.model, image, "-o", out], mentioning: "prompt")
+        try expectFailure("samq", ["segment", Self.model, image, "--point", "5000,10", "-o", out], mentioning: "outside")
+        try expectFailure("samq", ["segment", Self.model, image, "--point", "nan,10", "-o", out], mentioning: "point")
+        try expectFailure("samq", ["segment", Self.model, image, "--point", "10,10,7", "-o", out], mentioning: "point")
+        try expectFailure("samq", ["segment", Self.model, image, "--box", "100,10,20,90", "-o", out], mentioning: "box")
+        let wrongMask = CLIRunner.scratch("wrong-mask.npy")
+        XCTAssertEqual(try CLIRunner.run("samq", ["encode", Self.model, image, "-o", wrongMask]).status, 0)
+        try expectFailure("samq", ["segment", Self.model, image, "--mask-input", wrongMask, "-o", out], mentioning: "mask input")
+    }
+
+    func testEmbeddingFromAnotherModelIsRefused() throws {
+        let other = CLIRunner.scratch("tiny_b.samq")
+        XCTAssertEqual(try CLIRunner.run("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", other, "--brief"]).status, 0)
+        let embedding = CLIRunner.scratch("other-embedding.npy")
+        XCTAssertEqual(try CLIRunner.run("samq", ["encode", other, image, "-o", embedding]).status, 0)
+        try expectFailure("samq", ["segment", Self.model, image, "--embedding", embedding, "--point", "10,10",
+                                   "-o", CLIRunner.scratch("x")], mentioning: "another model")
+    }
+
+    func testBadFilesAreClearErrors() throws {
+        let out = CLIRunner.scratch("bad-files")
+        try expectFailure("samq", ["segment", Self.model, CLIRunner.fixture("images/bad/truncated.png"), "--point", "1,1", "-o", out],
+                          mentioning: "truncated.png")
+        try expectFailure("samq", ["info", CLIRunner.fixture("sam/tiny_a.pth")], mentioning: "not a .samq file")
+        try expectFailure("samq-convert", [CLIRunner.fixture("malformed/pickle_global_os_system.pth"), "-o", out + ".samq"],
+                          mentioning: "os")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".samq"))
+        // A flipped byte in a tensor is caught by --verify and named.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.model))
+        bytes[bytes.count - 100] ^= 0x55
+        let damaged = CLIRunner.scratch("damaged.samq")
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        try expectFailure("samq", ["info", damaged, "--verify"], mentioning: "checksum mismatch")
+    }
+}
