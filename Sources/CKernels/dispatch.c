@@ -1,2 +1,188 @@
-#include "samq_kernels.h"
-int samq_kernels_version(void) { return 1; }
+/* CPU feature detection, argument validation, reference packer. */
+#include "samq_internal.h"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
+#endif
+
+int samq_kernels_version(void) { return 2; }
+
+static const char *const samq_isa_names[SAMQ_ISA_COUNT] = {
+    "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"};
+
+const char *samq_isa_name(samq_isa isa) {
+    if ((int)isa < 0 || (int)isa >= SAMQ_ISA_COUNT) return "?";
+    return samq_isa_names[isa];
+}
+
+int samq_isa_from_name(const char *name) {
+    if (!name) return -1;
+    for (int i = 0; i < SAMQ_ISA_COUNT; i++)
+        if (strcmp(name, samq_isa_names[i]) == 0) return i;
+    return -1;
+}
+
+int samq_isa_supported(samq_isa isa) {
+    switch (isa) {
+    case SAMQ_ISA_SCALAR: return 1;
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case SAMQ_ISA_AVX512VNNI:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vnni");
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON: return 1; /* Advanced SIMD is mandatory on AArch64 */
+#if defined(__linux__)
+    case SAMQ_ISA_DOTPROD: return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+    case SAMQ_ISA_I8MM: return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#endif
+#endif
+    default: return 0;
+    }
+}
+
+samq_isa samq_isa_best(void) {
+    static const samq_isa order[] = {SAMQ_ISA_AVX512VNNI, SAMQ_ISA_AVX2, SAMQ_ISA_I8MM,
+                                     SAMQ_ISA_DOTPROD, SAMQ_ISA_NEON};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (samq_isa_supported(order[i])) return order[i];
+    return SAMQ_ISA_SCALAR;
+}
+
+float samq_gelu(float y) { return samq_gelu_ref(y); }
+
+size_t samq_packed_size(size_t N, size_t K) {
+    size_t Np = samq_round_up(N, 16), Kp = samq_round_up(K, 8);
+    return Np * Kp + 8 * Np;
+}
+
+void samq_pack_weights_i8(const int8_t *w, const float *scales, size_t N, size_t K, void *out) {
+    size_t Np = samq_round_up(N, 16), Kp = samq_round_up(K, 8);
+    int8_t *panels = (int8_t *)out;
+    float *sc = (float *)(panels + Np * Kp);
+    int32_t *cs = (int32_t *)(panels + Np * Kp + 4 * Np);
+    for (size_t n = 0; n < Np; n++) {
+        int8_t *panel = panels + (n / 16) * Kp * 16;
+        size_t c = n % 16;
+        int32_t sum = 0;
+        for (size_t k = 0; k < Kp; k++) {
+            int8_t v = (n < N && k < K) ? w[n * K + k] : 0;
+            panel[(k / 4) * 64 + c * 4 + (k % 4)] = v;
+            sum += v;
+        }
+        sc[n] = (n < N && scales) ? scales[n] : 0.0f;
+        cs[n] = sum;
+    }
+}
+
+void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t ldx,
+                        int8_t *q, size_t ldq, float *row_scale) {
+    if (M == 0) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_quantize_avx2(x, M, K, ldx, q, ldq, row_scale); return;
+    case SAMQ_ISA_AVX512VNNI: samq_quantize_avx512(x, M, K, ldx, q, ldq, row_scale); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_quantize_neon(x, M, K, ldx, q, ldq, row_scale); return;
+#endif
+    default: samq_quantize_scalar(x, M, K, ldx, q, ldq, row_scale); return;
+    }
+}
+
+static int samq_check_ranges(size_t M, size_t N, size_t mb, size_t me, size_t nb, size_t ne) {
+    if (mb > me || me > M || nb > ne || ne > N) return -1;
+    return 0;
+}
+
+int samq_gemm_i8(samq_isa isa, const samq_gemm_args *a) {
+    if (!a || !samq_isa_supported(isa)) return -1;
+    if (samq_check_ranges(a->M, a->N, a->m_begin, a->m_end, a->n_begin, a->n_end)) return -1;
+    if (a->n_begin % 16 != 0 || (a->n_end % 16 != 0 && a->n_end != a->N)) return -1;
+    if (a->m_begin == a->m_end || a->n_begin == a->n_end) return 0;
+    size_t Kp = samq_round_up(a->K, 8);
+    if (!a->packed_w || (Kp > 0 && (!a->A || a->lda < Kp))) return -1;
+    if (((uintptr_t)a->packed_w & 3) != 0) return -1;
+    if (a->flags & SAMQ_GEMM_RAW_I32) {
+        if (!a->C_i32 || a->ldc < a->n_end) return -1;
+    } else {
+        if (!a->C || !a->row_scale || a->ldc < a->n_end) return -1;
+        if (a->residual && a->ldr < a->n_end) return -1;
+    }
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_gemm_avx2(a); return 0;
+    case SAMQ_ISA_AVX512VNNI: samq_gemm_avx512vnni(a); return 0;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON: samq_gemm_neon(a); return 0;
+    case SAMQ_ISA_DOTPROD: samq_gemm_dotprod(a); return 0;
+    case SAMQ_ISA_I8MM: samq_gemm_i8mm(a); return 0;
+#endif
+    default: samq_gemm_scalar(a); return 0;
+    }
+}
+
+size_t samq_gemm_i8_row_tile(samq_isa isa) {
+    switch (isa) {
+    case SAMQ_ISA_AVX2: return SAMQ_AVX2_MR;
+    case SAMQ_ISA_AVX512VNNI: return SAMQ_VNNI_MR;
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: return 4;
+    default: return 1;
+    }
+}
+
+int samq_sgemm(samq_isa isa, const samq_sgemm_args *a) {
+    if (!a || !samq_isa_supported(isa)) return -1;
+    if (samq_check_ranges(a->M, a->N, a->m_begin, a->m_end, a->n_begin, a->n_end)) return -1;
+    if (a->m_begin == a->m_end || a->n_begin == a->n_end) return 0;
+    if (!a->C || a->ldc < a->n_end) return -1;
+    if (a->residual && a->ldr < a->n_end) return -1;
+    if (a->K > 0) {
+        if (!a->A || !a->B || a->lda < a->K) return -1;
+        if ((a->flags & SAMQ_SGEMM_B_KN) ? a->ldb < a->N : a->ldb < a->K) return -1;
+    }
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_sgemm_avx2(a); return 0;
+    case SAMQ_ISA_AVX512VNNI: samq_sgemm_avx512(a); return 0;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_sgemm_neon(a); return 0;
+#endif
+    default: samq_sgemm_scalar(a); return 0;
+    }
+}
+
+uint64_t samq_peak_i8(samq_isa isa, uint64_t iterations) {
+    if (!samq_isa_supported(isa)) return 0;
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: return samq_peak_avx2(iterations);
+    case SAMQ_ISA_AVX512VNNI: return samq_peak_avx512vnni(iterations);
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON: return samq_peak_neon(iterations);
+    case SAMQ_ISA_DOTPROD: return samq_peak_dotprod(iterations);
+    case SAMQ_ISA_I8MM: return samq_peak_i8mm(iterations);
+#endif
+    default: return samq_peak_scalar(iterations);
+    }
+}

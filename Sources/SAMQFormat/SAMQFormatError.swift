@@ -14,7 +14,6 @@ public enum SAMQFormatError: Error, Equatable, CustomStringConvertible {
     case unexpectedTensor(String)
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case compression(String)
-    case io(String)
 
     public var description: String {
         switch self {
@@ -36,7 +35,6 @@ public enum SAMQFormatError: Error, Equatable, CustomStringConvertible {
         case let .shapeMismatch(name, expected, found):
             return "tensor '\(name)' has shape \(found), expected \(expected)"
         case let .compression(fault): return "zstd: \(fault)"
-        case let .io(fault): return fault
         }
     }
 }

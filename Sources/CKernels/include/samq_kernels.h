@@ -1,6 +1,169 @@
+/*
+ * SAMQ SIMD micro-kernels: int8 W8A8 GEMM, f32 GEMM, row quantization and
+ * runtime CPU dispatch. Plain C, no allocation, no threads: the Swift thread
+ * pool splits work with the row/column ranges in the argument structs.
+ *
+ * Packed int8 weight layout ("packedInt8", panel width NR = 16), for a
+ * PyTorch Linear weight W of logical shape [N][K] (row n = output channel),
+ * int8 values in [-127, 127]:
+ *   Np = roundup(N, 16), Kp = roundup(K, 8)
+ *   bytes [0, Np*Kp)   panels; panel p (16 output channels) at p*Kp*16.
+ *                      Inside a panel, k-group g (4 consecutive k) is 64 bytes
+ *                      at g*64; inside it column c (0..15) has 4 bytes at c*4,
+ *                      byte j = W[p*16 + c][g*4 + j]. Out-of-range n/k are 0.
+ *   then Np float32    per-channel scales (0 for padding columns)
+ *   then Np int32      colsum[n] = sum_k W[n][k] (0 for padding)
+ *   total              Np*Kp + 8*Np bytes (samq_packed_size).
+ * The scale and colsum blocks are 4-byte aligned whenever the payload is.
+ *
+ * Activations: int8_t q[M][ldq] with ldq >= Kp, columns K..Kp-1 zero (which
+ * samq_quantize_rows guarantees), plus one float scale per row.
+ *
+ * Numerics contract:
+ *  - int32 accumulators are bit-exact across every ISA.
+ *  - The f32 epilogue of samq_gemm_i8 is bit-exact across every ISA:
+ *        y = (float)acc * (row_scale[m] * scale[n])
+ *        if bias:     y = y + bias[n]
+ *        if GELU:     y = samq_gelu(y)
+ *        if residual: y = y + residual[m][n]
+ *    evaluated without FP contraction (no fused multiply-add).
+ *  - GELU is 0.5*y*(1+erf(y/sqrt(2))) evaluated with one fixed polynomial
+ *    (Abramowitz-Stegun 7.1.26 erfc times a Cody-Waite exp), the same op
+ *    sequence in scalar and SIMD code, so all ISAs give identical bits. Its
+ *    error against exact-erf GELU is below 2e-7 * max(1, |y|) (absolute);
+ *    the tests check that bound.
+ *  - samq_quantize_rows gives identical bytes and scales on every ISA.
+ *  - samq_sgemm is NOT bit-exact across ISAs (summation order differs);
+ *    expect agreement to ~1e-6 relative.
+ */
 #ifndef SAMQ_KERNELS_H
 #define SAMQ_KERNELS_H
+
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 int samq_kernels_version(void);
+
+/* ---- CPU dispatch ------------------------------------------------------ */
+
+typedef enum {
+    SAMQ_ISA_SCALAR = 0,
+    SAMQ_ISA_AVX2 = 1,        /* x86_64: AVX2 + FMA */
+    SAMQ_ISA_AVX512VNNI = 2,  /* x86_64: AVX-512 F/BW + VNNI */
+    SAMQ_ISA_NEON = 3,        /* aarch64 baseline (Cortex-A53/A72) */
+    SAMQ_ISA_DOTPROD = 4,     /* aarch64 SDOT (Cortex-A55/A76, Pi 5) */
+    SAMQ_ISA_I8MM = 5         /* aarch64 SMMLA (Armv8.6 i8mm) */
+} samq_isa;
+
+#define SAMQ_ISA_COUNT 6
+
+/* 1 if this build and this CPU can run `isa`, else 0. Scalar is always 1. */
+int samq_isa_supported(samq_isa isa);
+/* The fastest supported ISA for the int8 GEMM. */
+samq_isa samq_isa_best(void);
+/* "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"; "?" if invalid. */
+const char *samq_isa_name(samq_isa isa);
+/* Inverse of samq_isa_name (case-sensitive); -1 for unknown or NULL. */
+int samq_isa_from_name(const char *name);
+
+/* ---- weight packing ---------------------------------------------------- */
+
+#define SAMQ_PACK_NR 16
+#define SAMQ_PACK_KGROUP 4
+
+static inline size_t samq_round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+/* Np*Kp + 8*Np with Np = roundup(N,16), Kp = roundup(K,8). */
+size_t samq_packed_size(size_t N, size_t K);
+/* Reference packer. w: [N][K] row-major int8 in [-127,127]; scales: [N] or
+ * NULL (then 0); out: samq_packed_size(N,K) bytes, 4-byte aligned. */
+void samq_pack_weights_i8(const int8_t *w, const float *scales, size_t N, size_t K, void *out);
+
+/* ---- row quantization -------------------------------------------------- */
+
+/* Per row: amax = max |x| over finite x. If amax < 1e-30 (all zero, no finite
+ * values, or only denormal-scale values) the row scale is 0 and q = 0.
+ * Else inv = 127.0f / amax, q = clamp(rint_nearest_even(x * inv), -127, 127),
+ * row_scale = amax / 127.0f; NaN -> 0, +-inf -> +-127. Columns K..Kp-1
+ * (Kp = roundup(K,8), capped at ldq) are zero-filled. Requires ldq >= K.
+ * Rows are independent (split M freely across threads). An ISA this CPU
+ * lacks falls back to scalar: the results are identical by contract. */
+void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t ldx,
+                        int8_t *q, size_t ldq, float *row_scale);
+
+/* ---- int8 GEMM --------------------------------------------------------- */
+
+#define SAMQ_GEMM_GELU    1u  /* apply GELU after the bias */
+#define SAMQ_GEMM_RAW_I32 2u  /* write raw int32 accumulators to C_i32 (no epilogue) */
+
+typedef struct samq_gemm_args {
+    size_t M, N, K;            /* logical sizes; W was packed with this N, K */
+    const int8_t *A;           /* [M][lda] int8, lda >= Kp, zero in K..Kp-1 */
+    size_t lda;
+    const float *row_scale;    /* [M] (unused with RAW_I32) */
+    const void *packed_w;      /* samq_pack_weights_i8 layout, 4-byte aligned */
+    const float *bias;         /* NULL or [N] */
+    const float *residual;     /* NULL or [M][ldr]; may alias C exactly (same pointer and ld) */
+    size_t ldr;
+    float *C;                  /* [M][ldc] f32 output */
+    size_t ldc;                /* also the row stride of C_i32 */
+    int32_t *C_i32;            /* output for SAMQ_GEMM_RAW_I32 */
+    uint32_t flags;            /* SAMQ_GEMM_* */
+    /* Work range: rows [m_begin, m_end), columns [n_begin, n_end).
+     * n_begin must be a multiple of 16; n_end a multiple of 16 or == N.
+     * Empty ranges are no-ops. Disjoint ranges may run concurrently. */
+    size_t m_begin, m_end;
+    size_t n_begin, n_end;
+} samq_gemm_args;
+
+/* Returns 0 on success, -1 on invalid arguments or an ISA this CPU lacks
+ * (nothing is written then). */
+int samq_gemm_i8(samq_isa isa, const samq_gemm_args *args);
+
+/* Rows per micro-tile of samq_gemm_i8 for `isa`. Any row split is correct;
+ * splitting at multiples of this wastes no work. (Columns: 16 per panel.) */
+size_t samq_gemm_i8_row_tile(samq_isa isa);
+
+/* ---- f32 GEMM (reference path) ----------------------------------------- */
+
+#define SAMQ_SGEMM_GELU 1u  /* same polynomial GELU as the int8 epilogue */
+#define SAMQ_SGEMM_B_KN 4u  /* B is [K][N] (ldb >= N) instead of [N][K] (ldb >= K) */
+
+typedef struct samq_sgemm_args {
+    size_t M, N, K;
+    const float *A;            /* [M][lda] */
+    size_t lda;
+    const float *B;            /* [N][ldb] (PyTorch weight), or [K][ldb] with SAMQ_SGEMM_B_KN */
+    size_t ldb;
+    const float *bias;         /* NULL or [N] */
+    const float *residual;     /* NULL or [M][ldr]; may alias C exactly */
+    size_t ldr;
+    float *C;                  /* [M][ldc] */
+    size_t ldc;
+    uint32_t flags;            /* SAMQ_SGEMM_* */
+    size_t m_begin, m_end;     /* any row range */
+    size_t n_begin, n_end;     /* any column range */
+} samq_sgemm_args;
+
+/* C[m][n] = sum_k A[m][k]*B[n][k] (or B[k][n]) (+bias) (GELU) (+residual).
+ * Any ISA works (NEON/DOTPROD/I8MM share the NEON f32 kernel, AVX512VNNI uses
+ * AVX-512F). Returns 0 or -1 like samq_gemm_i8. */
+int samq_sgemm(samq_isa isa, const samq_sgemm_args *args);
+
+/* ---- misc -------------------------------------------------------------- */
+
+/* The scalar GELU used by every epilogue (see the numerics contract). */
+float samq_gelu(float y);
+
+/* Register-only int8 multiply-accumulate loop with independent chains (the
+ * instruction the GEMM for `isa` is built on). Returns the number of int8
+ * MACs performed, 0 if the ISA is unsupported; time it to get peak GMAC/s. */
+uint64_t samq_peak_i8(samq_isa isa, uint64_t iterations);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,2 +1,0 @@
-import SAMQFormat
-public enum SAMQRuntimePlaceholder {}

@@ -1,2 +1,0 @@
-import XCTest
-final class SAMQRuntimeTestsPlaceholder: XCTestCase { func testBuilds() {} }
