@@ -1,0 +1,618 @@
+/* x86_64 kernels: AVX2(+FMA) and AVX-512 (F/BW/VNNI).
+ * Function-level target attributes let this file build with any x86_64
+ * gcc/clang without global -m flags; dispatch.c only calls in here after
+ * checking CPUID. */
+#include "samq_internal.h"
+
+#if defined(SAMQ_X86)
+#include <immintrin.h>
+#include <float.h>
+
+#define TGT_AVX2 __attribute__((target("avx2,fma")))
+#define TGT_512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+/* Column block of the int8 GEMM: its packed weights (Kp*256 bytes, 192 KiB
+ * at K=768) stay in L2 while every row tile of the range sweeps over it. */
+#define I8_NBLK 256
+/* Column block of the f32 GEMM. */
+#define F32_NBLK 64
+
+/* ===================================================================== */
+/* AVX2                                                                   */
+/* ===================================================================== */
+
+/* Mirrors samq_gelu_ref op for op (no FMA: separate mul and add). */
+TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 ax = _mm256_mul_ps(_mm256_andnot_ps(sign, y), _mm256_set1_ps(SAMQ_GELU_RSQRT2));
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 t = _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(_mm256_set1_ps(SAMQ_GELU_P), ax)));
+    __m256 poly = _mm256_set1_ps(SAMQ_GELU_A5);
+    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A4));
+    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A3));
+    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A2));
+    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A1));
+    poly = _mm256_mul_ps(poly, t);
+    __m256 z = _mm256_xor_ps(_mm256_mul_ps(ax, ax), sign);
+    z = _mm256_max_ps(z, _mm256_set1_ps(SAMQ_EXP_ZMIN)); /* NaN -> second operand, like the ref */
+    const __m256 shift = _mm256_set1_ps(SAMQ_EXP_SHIFT);
+    __m256 n = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(z, _mm256_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);
+    __m256 r = _mm256_sub_ps(_mm256_sub_ps(z, _mm256_mul_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2HI))),
+                             _mm256_mul_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2LO)));
+    __m256 p = _mm256_set1_ps(SAMQ_EXP_C7);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C6));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C5));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C4));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C3));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C2));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    __m256 erfc = _mm256_mul_ps(poly, e);
+    __m256 pos = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GE_OQ);
+    __m256 f = _mm256_blendv_ps(erfc, _mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), pos);
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), y), f);
+}
+
+TGT_AVX2 static void epi_i32_avx2(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
+                                  const float *res, float *out, uint32_t flags) {
+    size_t j = 0;
+    __m256 vrs = _mm256_set1_ps(rs);
+    for (; j + 8 <= n; j += 8) {
+        __m256 s = _mm256_mul_ps(vrs, _mm256_loadu_ps(cs + j));
+        __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + j))), s);
+        if (bias) y = _mm256_add_ps(y, _mm256_loadu_ps(bias + j));
+        if (flags & SAMQ_GEMM_GELU) y = gelu_avx2(y);
+        if (res) y = _mm256_add_ps(y, _mm256_loadu_ps(res + j));
+        _mm256_storeu_ps(out + j, y);
+    }
+    if (j < n)
+        samq_epi_i32_scalar(acc + j, n - j, rs, cs + j, bias ? bias + j : NULL, res ? res + j : NULL, out + j,
+                            flags);
+}
+
+TGT_AVX2 static void epi_f32_avx2(const float *acc, size_t n, const float *bias, const float *res, float *out,
+                                  uint32_t flags) {
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 y = _mm256_loadu_ps(acc + j);
+        if (bias) y = _mm256_add_ps(y, _mm256_loadu_ps(bias + j));
+        if (flags & SAMQ_SGEMM_GELU) y = gelu_avx2(y);
+        if (res) y = _mm256_add_ps(y, _mm256_loadu_ps(res + j));
+        _mm256_storeu_ps(out + j, y);
+    }
+    if (j < n) samq_epi_f32_scalar(acc + j, n - j, bias ? bias + j : NULL, res ? res + j : NULL, out + j, flags);
+}
+
+TGT_AVX2 void samq_quantize_avx2(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq,
+                                 float *rs) {
+    size_t zend = SAMQ_MIN(samq_round_up(K, 8), ldq);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
+    for (size_t m = 0; m < M; m++) {
+        const float *xr = x + m * ldx;
+        int8_t *qr = q + m * ldq;
+        __m256 vmax = _mm256_setzero_ps();
+        size_t k = 0;
+        for (; k + 8 <= K; k += 8) {
+            __m256 a = _mm256_and_ps(_mm256_loadu_ps(xr + k), absmask);
+            __m256 fin = _mm256_cmp_ps(a, fmax, _CMP_LE_OQ); /* false for NaN and inf */
+            vmax = _mm256_max_ps(vmax, _mm256_and_ps(a, fin));
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        float amax = _mm_cvtss_f32(h);
+        for (; k < K; k++) {
+            float a = fabsf(xr[k]);
+            if (a <= FLT_MAX && a > amax) amax = a;
+        }
+        if (!(amax >= 1e-30f)) {
+            rs[m] = 0.0f;
+            memset(qr, 0, zend);
+            continue;
+        }
+        float inv = 127.0f / amax;
+        __m256 vinv = _mm256_set1_ps(inv);
+        const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+        for (k = 0; k + 8 <= K; k += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(xr + k), vinv);
+            v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> 0 */
+            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+            __m256i i = _mm256_cvtps_epi32(v); /* nearest-even (default MXCSR) */
+            __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+            _mm_storel_epi64((__m128i *)(qr + k), _mm_packs_epi16(w, w));
+        }
+        for (; k < K; k++) {
+            float v = xr[k] * inv;
+            if (v != v) v = 0.0f;
+            if (v > 127.0f) v = 127.0f;
+            if (v < -127.0f) v = -127.0f;
+            qr[k] = (int8_t)lrintf(v);
+        }
+        for (k = K; k < zend; k++) qr[k] = 0;
+        rs[m] = amax / 127.0f;
+    }
+}
+
+/* 4 rows x 16 columns. vpmaddubsw multiplies u8 x s8 and saturates pair sums
+ * at int16; with a+128 a pair can reach 2*255*127 and saturate. Moving the
+ * sign of a onto w (|a| x sign(w,a)) keeps every pair within 2*127*127 =
+ * 32258, so the int16 stage is exact, and vpmaddwd by 1 widens it. */
+#define AVX2_MR SAMQ_AVX2_MR
+TGT_AVX2 INLINE void avx2_tile(const int8_t *a0, size_t lda, size_t mr, const int8_t *w, size_t G,
+                               int32_t *out, size_t ldo) {
+    const int8_t *ar[AVX2_MR];
+    for (size_t r = 0; r < AVX2_MR; r++) ar[r] = a0 + (r < mr ? r : mr - 1) * lda;
+    __m256i acc[AVX2_MR][2];
+    for (int r = 0; r < AVX2_MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (size_t g = 0; g < G; g++) {
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + g * 64));
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + g * 64 + 32));
+        for (int r = 0; r < AVX2_MR; r++) {
+            __m256i a = _mm256_set1_epi32(samq_load_i32(ar[r] + g * 4));
+            __m256i ua = _mm256_abs_epi8(a);
+            __m256i p0 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(w0, a));
+            __m256i p1 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(w1, a));
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(p0, ones));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(p1, ones));
+        }
+    }
+    for (size_t r = 0; r < mr; r++) {
+        _mm256_storeu_si256((__m256i *)(out + r * ldo), acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(out + r * ldo + 8), acc[r][1]);
+    }
+}
+
+TGT_AVX2 void samq_gemm_avx2(const samq_gemm_args *a) {
+    samq_packed_view v = samq_view(a->packed_w, a->N, a->K);
+    size_t G = v.Kp / 4, pstride = v.Kp * 16;
+    int32_t tmp[AVX2_MR * I8_NBLK];
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += I8_NBLK) {
+        size_t ne = SAMQ_MIN(nb + I8_NBLK, a->n_end), width = ne - nb;
+        for (size_t m = a->m_begin; m < a->m_end; m += AVX2_MR) {
+            size_t mr = SAMQ_MIN((size_t)AVX2_MR, a->m_end - m);
+            const int8_t *am = a->A + m * a->lda;
+            for (size_t n = nb; n < ne; n += 16)
+                avx2_tile(am, a->lda, mr, v.panels + (n / 16) * pstride, G, tmp + (n - nb), I8_NBLK);
+            for (size_t r = 0; r < mr; r++) {
+                size_t row = m + r;
+                if (a->flags & SAMQ_GEMM_RAW_I32)
+                    memcpy(a->C_i32 + row * a->ldc + nb, tmp + r * I8_NBLK, width * 4);
+                else
+                    epi_i32_avx2(tmp + r * I8_NBLK, width, a->row_scale[row], v.scales + nb,
+                                 a->bias ? a->bias + nb : NULL,
+                                 a->residual ? a->residual + row * a->ldr + nb : NULL, a->C + row * a->ldc + nb,
+                                 a->flags);
+            }
+        }
+    }
+}
+
+/* --- f32 GEMM, AVX2 ---------------------------------------------------- */
+
+TGT_AVX2 INLINE __m256i avx2_tailmask(size_t n) { /* first n (<8) lanes */
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+TGT_AVX2 INLINE __m128 avx2_reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
+    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+/* B as [N][K]: both operands are contiguous along k, so each output is a
+ * vector dot product reduced at the end; no packing buffer needed.
+ * 3 rows x 4 columns = 12 accumulators + 3 A vectors + 1 B vector. */
+TGT_AVX2 static void sgemm_nk_tile_avx2(const float *A, size_t lda, size_t mr, const float *B, size_t ldb,
+                                        size_t nr, size_t K, float *out, size_t ldo) {
+    const float *ar[3], *br[4];
+    for (size_t r = 0; r < 3; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    for (size_t c = 0; c < 4; c++) br[c] = B + (c < nr ? c : nr - 1) * ldb;
+    __m256 acc[3][4];
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++) acc[r][c] = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 av[3];
+        for (int r = 0; r < 3; r++) av[r] = _mm256_loadu_ps(ar[r] + k);
+        for (int c = 0; c < 4; c++) {
+            __m256 b = _mm256_loadu_ps(br[c] + k);
+            for (int r = 0; r < 3; r++) acc[r][c] = _mm256_fmadd_ps(av[r], b, acc[r][c]);
+        }
+    }
+    if (k < K) {
+        __m256i mk = avx2_tailmask(K - k);
+        __m256 av[3];
+        for (int r = 0; r < 3; r++) av[r] = _mm256_maskload_ps(ar[r] + k, mk);
+        for (int c = 0; c < 4; c++) {
+            __m256 b = _mm256_maskload_ps(br[c] + k, mk);
+            for (int r = 0; r < 3; r++) acc[r][c] = _mm256_fmadd_ps(av[r], b, acc[r][c]);
+        }
+    }
+    for (size_t r = 0; r < mr; r++) _mm_storeu_ps(out + r * ldo, avx2_reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+}
+
+/* B as [K][N]: broadcast A[m][k] against 16 contiguous columns of B row k.
+ * 6 rows x 16 columns = 12 accumulators. */
+TGT_AVX2 static void sgemm_kn_tile_avx2(const float *A, size_t lda, size_t mr, const float *B, size_t ldb,
+                                        size_t nc, size_t K, float *out, size_t ldo) {
+    const float *ar[6];
+    for (size_t r = 0; r < 6; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    __m256 acc[6][2];
+    for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    if (nc == 16) {
+        for (size_t k = 0; k < K; k++) {
+            __m256 b0 = _mm256_loadu_ps(B + k * ldb), b1 = _mm256_loadu_ps(B + k * ldb + 8);
+            for (int r = 0; r < 6; r++) {
+                __m256 av = _mm256_broadcast_ss(ar[r] + k);
+                acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+            }
+        }
+    } else { /* column tail: masked loads never touch memory past column nc */
+        __m256i m0 = avx2_tailmask(SAMQ_MIN(nc, (size_t)8)), m1 = avx2_tailmask(nc > 8 ? nc - 8 : 0);
+        for (size_t k = 0; k < K; k++) {
+            __m256 b0 = _mm256_maskload_ps(B + k * ldb, m0), b1 = _mm256_maskload_ps(B + k * ldb + 8, m1);
+            for (int r = 0; r < 6; r++) {
+                __m256 av = _mm256_broadcast_ss(ar[r] + k);
+                acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+            }
+        }
+    }
+    for (size_t r = 0; r < mr; r++) {
+        _mm256_storeu_ps(out + r * ldo, acc[r][0]);
+        _mm256_storeu_ps(out + r * ldo + 8, acc[r][1]);
+    }
+}
+
+TGT_AVX2 void samq_sgemm_avx2(const samq_sgemm_args *a) {
+    int kn = (a->flags & SAMQ_SGEMM_B_KN) != 0;
+    size_t MR = kn ? 6 : 3;
+    float tmp[6 * (F32_NBLK + 16)];
+    const size_t ldt = F32_NBLK + 16;
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
+        for (size_t m = a->m_begin; m < a->m_end; m += MR) {
+            size_t mr = SAMQ_MIN(MR, a->m_end - m);
+            const float *am = a->A + m * a->lda;
+            if (kn) {
+                for (size_t n = nb; n < ne; n += 16)
+                    sgemm_kn_tile_avx2(am, a->lda, mr, a->B + n, a->ldb, SAMQ_MIN((size_t)16, ne - n), a->K,
+                                       tmp + (n - nb), ldt);
+            } else {
+                for (size_t n = nb; n < ne; n += 4)
+                    sgemm_nk_tile_avx2(am, a->lda, mr, a->B + n * a->ldb, a->ldb, SAMQ_MIN((size_t)4, ne - n),
+                                       a->K, tmp + (n - nb), ldt);
+            }
+            for (size_t r = 0; r < mr; r++) {
+                size_t row = m + r;
+                epi_f32_avx2(tmp + r * ldt, width, a->bias ? a->bias + nb : NULL,
+                             a->residual ? a->residual + row * a->ldr + nb : NULL, a->C + row * a->ldc + nb,
+                             a->flags);
+            }
+        }
+    }
+}
+
+TGT_AVX2 uint64_t samq_peak_avx2(uint64_t it) {
+    /* The GEMM's inner sequence (sign, maddubs, madd, add) on 8 independent
+     * accumulators; 32 int8 MACs per sequence. The empty asm makes each
+     * weight register look modified every iteration, so the compiler can
+     * neither hoist nor merge the identical-looking products. */
+    volatile int seed = 3;
+    __m256i a = _mm256_set1_epi8((char)seed), ones = _mm256_set1_epi16(1);
+    __m256i ua = _mm256_abs_epi8(a);
+    __m256i acc[8], w[8];
+    for (int j = 0; j < 8; j++) acc[j] = _mm256_set1_epi32(j), w[j] = _mm256_set1_epi8((char)(seed + j));
+    for (uint64_t i = 0; i < it; i++) {
+        for (int j = 0; j < 8; j++) {
+            __asm__ volatile("" : "+x"(w[j]));
+            __m256i p = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(w[j], a));
+            acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(p, ones));
+        }
+    }
+    __m256i s = acc[0];
+    for (int j = 1; j < 8; j++) s = _mm256_add_epi32(s, acc[j]);
+    volatile int sink = _mm256_extract_epi32(s, 0);
+    (void)sink;
+    return it * 8 * 32;
+}
+
+/* ===================================================================== */
+/* AVX-512                                                                */
+/* ===================================================================== */
+
+TGT_512 INLINE __m512 gelu_512(__m512 y) {
+    const __m512i signi = _mm512_set1_epi32((int)0x80000000u);
+    __m512 ax = _mm512_mul_ps(_mm512_abs_ps(y), _mm512_set1_ps(SAMQ_GELU_RSQRT2));
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 t = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(_mm512_set1_ps(SAMQ_GELU_P), ax)));
+    __m512 poly = _mm512_set1_ps(SAMQ_GELU_A5);
+    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A4));
+    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A3));
+    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A2));
+    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A1));
+    poly = _mm512_mul_ps(poly, t);
+    __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(ax, ax)), signi));
+    z = _mm512_max_ps(z, _mm512_set1_ps(SAMQ_EXP_ZMIN));
+    const __m512 shift = _mm512_set1_ps(SAMQ_EXP_SHIFT);
+    __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(z, _mm512_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);
+    __m512 r = _mm512_sub_ps(_mm512_sub_ps(z, _mm512_mul_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2HI))),
+                             _mm512_mul_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2LO)));
+    __m512 p = _mm512_set1_ps(SAMQ_EXP_C7);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C6));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C5));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C4));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C3));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C2));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
+    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+    __m512 e = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+    __m512 erfc = _mm512_mul_ps(poly, e);
+    __mmask16 pos = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GE_OQ);
+    __m512 f = _mm512_mask_blend_ps(pos, erfc, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), y), f);
+}
+
+TGT_512 static void epi_i32_512(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
+                                const float *res, float *out, uint32_t flags) {
+    size_t j = 0;
+    __m512 vrs = _mm512_set1_ps(rs);
+    for (; j + 16 <= n; j += 16) {
+        __m512 s = _mm512_mul_ps(vrs, _mm512_loadu_ps(cs + j));
+        __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(acc + j)), s);
+        if (bias) y = _mm512_add_ps(y, _mm512_loadu_ps(bias + j));
+        if (flags & SAMQ_GEMM_GELU) y = gelu_512(y);
+        if (res) y = _mm512_add_ps(y, _mm512_loadu_ps(res + j));
+        _mm512_storeu_ps(out + j, y);
+    }
+    if (j < n)
+        samq_epi_i32_scalar(acc + j, n - j, rs, cs + j, bias ? bias + j : NULL, res ? res + j : NULL, out + j,
+                            flags);
+}
+
+TGT_512 static void epi_f32_512(const float *acc, size_t n, const float *bias, const float *res, float *out,
+                                uint32_t flags) {
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 y = _mm512_loadu_ps(acc + j);
+        if (bias) y = _mm512_add_ps(y, _mm512_loadu_ps(bias + j));
+        if (flags & SAMQ_SGEMM_GELU) y = gelu_512(y);
+        if (res) y = _mm512_add_ps(y, _mm512_loadu_ps(res + j));
+        _mm512_storeu_ps(out + j, y);
+    }
+    if (j < n) samq_epi_f32_scalar(acc + j, n - j, bias ? bias + j : NULL, res ? res + j : NULL, out + j, flags);
+}
+
+TGT_512 void samq_quantize_avx512(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq,
+                                  float *rs) {
+    size_t zend = SAMQ_MIN(samq_round_up(K, 8), ldq);
+    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
+    const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    for (size_t m = 0; m < M; m++) {
+        const float *xr = x + m * ldx;
+        int8_t *qr = q + m * ldq;
+        __m512 vmax = _mm512_setzero_ps();
+        for (size_t k = 0; k < K; k += 16) {
+            __mmask16 mk = (K - k >= 16) ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
+            __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(mk, xr + k));
+            __mmask16 fin = _mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ);
+            vmax = _mm512_mask_max_ps(vmax, fin, vmax, a);
+        }
+        float amax = _mm512_reduce_max_ps(vmax);
+        if (!(amax >= 1e-30f)) {
+            rs[m] = 0.0f;
+            memset(qr, 0, zend);
+            continue;
+        }
+        __m512 vinv = _mm512_set1_ps(127.0f / amax);
+        for (size_t k = 0; k < K; k += 16) {
+            __mmask16 mk = (K - k >= 16) ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + k), vinv);
+            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* NaN -> 0 */
+            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+            _mm512_mask_cvtsepi32_storeu_epi8(qr + k, mk, _mm512_cvtps_epi32(v));
+        }
+        for (size_t k = K; k < zend; k++) qr[k] = 0;
+        rs[m] = amax / 127.0f;
+    }
+}
+
+/* MR rows x NP panels (16 columns each) of zmm accumulators; the main tile
+ * is 6 x 64 (24 accumulators), measured best on Zen 4 (~80% of the vpdpbusd
+ * peak). vpdpbusd wants unsigned activations: a^0x80 = a+128, and the extra
+ * 128*sum_k W[n][k] is removed with the packed column sums (exact in int32).
+ * MR and NP are compile-time constants at every call site (always_inline),
+ * so acc[][] lives in registers; row tails get their own exact-size tiles
+ * so a 2-row remainder costs 2 rows, not 6. */
+#define VNNI_MR SAMQ_VNNI_MR
+#define VNNI_NP 4
+TGT_512 INLINE void vnni_tile(const int8_t *a0, size_t lda, const int MR, const int8_t *w, size_t pstride, size_t G,
+                              const int NP, const int32_t *cs, int32_t *out, size_t ldo) {
+    __m512i acc[VNNI_MR][VNNI_NP];
+    for (int r = 0; r < MR; r++)
+        for (int p = 0; p < NP; p++) acc[r][p] = _mm512_setzero_si512();
+    const __m512i x80 = _mm512_set1_epi8((char)0x80);
+    for (size_t g = 0; g < G; g++) {
+        __m512i wv[VNNI_NP];
+        for (int p = 0; p < NP; p++) wv[p] = _mm512_loadu_si512(w + p * pstride + g * 64);
+        for (int r = 0; r < MR; r++) {
+            __m512i av = _mm512_xor_si512(_mm512_set1_epi32(samq_load_i32(a0 + r * lda + g * 4)), x80);
+            for (int p = 0; p < NP; p++) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], av, wv[p]);
+        }
+    }
+    for (int p = 0; p < NP; p++) {
+        __m512i c = _mm512_slli_epi32(_mm512_loadu_si512(cs + 16 * p), 7);
+        for (int r = 0; r < MR; r++) _mm512_storeu_si512(out + r * ldo + 16 * p, _mm512_sub_epi32(acc[r][p], c));
+    }
+}
+
+/* One row tile across the column block [nb, ne): NP=4 panels at a time,
+ * then a 1-3 panel remainder. */
+TGT_512 INLINE void vnni_rowtile(const int8_t *am, size_t lda, const int MR, const samq_packed_view *v,
+                                 size_t pstride, size_t G, size_t nb, size_t ne, int32_t *tmp) {
+    for (size_t n = nb; n < ne;) {
+        const int8_t *w = v->panels + (n / 16) * pstride;
+        size_t left = (ne - n + 15) / 16;
+        int32_t *o = tmp + (n - nb);
+        if (left >= 4) {
+            vnni_tile(am, lda, MR, w, pstride, G, 4, v->colsum + n, o, I8_NBLK);
+            n += 64;
+        } else if (left == 3) {
+            vnni_tile(am, lda, MR, w, pstride, G, 3, v->colsum + n, o, I8_NBLK);
+            n += 48;
+        } else if (left == 2) {
+            vnni_tile(am, lda, MR, w, pstride, G, 2, v->colsum + n, o, I8_NBLK);
+            n += 32;
+        } else {
+            vnni_tile(am, lda, MR, w, pstride, G, 1, v->colsum + n, o, I8_NBLK);
+            n += 16;
+        }
+    }
+}
+
+TGT_512 void samq_gemm_avx512vnni(const samq_gemm_args *a) {
+    samq_packed_view v = samq_view(a->packed_w, a->N, a->K);
+    size_t G = v.Kp / 4, pstride = v.Kp * 16;
+    int32_t tmp[VNNI_MR * I8_NBLK];
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += I8_NBLK) {
+        size_t ne = SAMQ_MIN(nb + I8_NBLK, a->n_end), width = ne - nb;
+        for (size_t m = a->m_begin; m < a->m_end; m += VNNI_MR) {
+            size_t mr = SAMQ_MIN((size_t)VNNI_MR, a->m_end - m);
+            const int8_t *am = a->A + m * a->lda;
+            switch (mr) {
+            case 1: vnni_rowtile(am, a->lda, 1, &v, pstride, G, nb, ne, tmp); break;
+            case 2: vnni_rowtile(am, a->lda, 2, &v, pstride, G, nb, ne, tmp); break;
+            case 3: vnni_rowtile(am, a->lda, 3, &v, pstride, G, nb, ne, tmp); break;
+            case 4: vnni_rowtile(am, a->lda, 4, &v, pstride, G, nb, ne, tmp); break;
+            case 5: vnni_rowtile(am, a->lda, 5, &v, pstride, G, nb, ne, tmp); break;
+            default: vnni_rowtile(am, a->lda, VNNI_MR, &v, pstride, G, nb, ne, tmp); break;
+            }
+            for (size_t r = 0; r < mr; r++) {
+                size_t row = m + r;
+                if (a->flags & SAMQ_GEMM_RAW_I32)
+                    memcpy(a->C_i32 + row * a->ldc + nb, tmp + r * I8_NBLK, width * 4);
+                else
+                    epi_i32_512(tmp + r * I8_NBLK, width, a->row_scale[row], v.scales + nb,
+                                a->bias ? a->bias + nb : NULL, a->residual ? a->residual + row * a->ldr + nb : NULL,
+                                a->C + row * a->ldc + nb, a->flags);
+            }
+        }
+    }
+}
+
+/* --- f32 GEMM, AVX-512 -------------------------------------------------- */
+
+TGT_512 INLINE __m128 r512_4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1)));
+    __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(c), 1)));
+    __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a8, b8), _mm256_hadd_ps(c8, d8));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+/* B as [N][K]: 4 rows x 4 columns of k-vector dot products (16 zmm),
+ * masked k tail. */
+TGT_512 static void sgemm_nk_tile_512(const float *A, size_t lda, size_t mr, const float *B, size_t ldb, size_t nr,
+                                      size_t K, float *out, size_t ldo) {
+    const float *ar[4], *br[4];
+    for (size_t r = 0; r < 4; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    for (size_t c = 0; c < 4; c++) br[c] = B + (c < nr ? c : nr - 1) * ldb;
+    __m512 acc[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m512 av[4], bv[4];
+        for (int r = 0; r < 4; r++) av[r] = _mm512_loadu_ps(ar[r] + k);
+        for (int c = 0; c < 4; c++) bv[c] = _mm512_loadu_ps(br[c] + k);
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
+    }
+    if (k < K) {
+        __mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
+        __m512 av[4], bv[4];
+        for (int r = 0; r < 4; r++) av[r] = _mm512_maskz_loadu_ps(mk, ar[r] + k);
+        for (int c = 0; c < 4; c++) bv[c] = _mm512_maskz_loadu_ps(mk, br[c] + k);
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
+    }
+    for (size_t r = 0; r < mr; r++) _mm_storeu_ps(out + r * ldo, r512_4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+}
+
+/* B as [K][N]: 8 rows x 32 columns (16 zmm), masked column tail. */
+TGT_512 static void sgemm_kn_tile_512(const float *A, size_t lda, size_t mr, const float *B, size_t ldb, size_t nc,
+                                      size_t K, float *out, size_t ldo) {
+    const float *ar[8];
+    for (size_t r = 0; r < 8; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    __m512 acc[8][2];
+    for (int r = 0; r < 8; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    __mmask16 m0 = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1);
+    __mmask16 m1 = nc >= 32 ? (__mmask16)0xffff : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1) : (__mmask16)0;
+    for (size_t k = 0; k < K; k++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, B + k * ldb), b1 = _mm512_maskz_loadu_ps(m1, B + k * ldb + 16);
+        for (int r = 0; r < 8; r++) {
+            __m512 av = _mm512_set1_ps(ar[r][k]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    for (size_t r = 0; r < mr; r++) {
+        _mm512_storeu_ps(out + r * ldo, acc[r][0]);
+        _mm512_storeu_ps(out + r * ldo + 16, acc[r][1]);
+    }
+}
+
+TGT_512 void samq_sgemm_avx512(const samq_sgemm_args *a) {
+    int kn = (a->flags & SAMQ_SGEMM_B_KN) != 0;
+    size_t MR = kn ? 8 : 4;
+    const size_t ldt = F32_NBLK + 32;
+    float tmp[8 * (F32_NBLK + 32)];
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
+        for (size_t m = a->m_begin; m < a->m_end; m += MR) {
+            size_t mr = SAMQ_MIN(MR, a->m_end - m);
+            const float *am = a->A + m * a->lda;
+            if (kn) {
+                for (size_t n = nb; n < ne; n += 32)
+                    sgemm_kn_tile_512(am, a->lda, mr, a->B + n, a->ldb, SAMQ_MIN((size_t)32, ne - n), a->K,
+                                      tmp + (n - nb), ldt);
+            } else {
+                for (size_t n = nb; n < ne; n += 4)
+                    sgemm_nk_tile_512(am, a->lda, mr, a->B + n * a->ldb, a->ldb, SAMQ_MIN((size_t)4, ne - n), a->K,
+                                      tmp + (n - nb), ldt);
+            }
+            for (size_t r = 0; r < mr; r++) {
+                size_t row = m + r;
+                epi_f32_512(tmp + r * ldt, width, a->bias ? a->bias + nb : NULL,
+                            a->residual ? a->residual + row * a->ldr + nb : NULL, a->C + row * a->ldc + nb, a->flags);
+            }
+        }
+    }
+}
+
+TGT_512 uint64_t samq_peak_avx512vnni(uint64_t it) {
+    /* 16 independent vpdpbusd chains (enough to cover latency x throughput),
+     * 64 MACs each, registers only. */
+    volatile int seed = 3;
+    __m512i a = _mm512_set1_epi8((char)seed), w = _mm512_set1_epi8((char)(seed + 1));
+    __m512i acc[16];
+    for (int j = 0; j < 16; j++) acc[j] = _mm512_set1_epi32(j);
+    for (uint64_t i = 0; i < it; i++) {
+        __asm__ volatile("" : "+v"(w));
+        for (int j = 0; j < 16; j++) acc[j] = _mm512_dpbusd_epi32(acc[j], a, w);
+    }
+    __m512i s = acc[0];
+    for (int j = 1; j < 16; j++) s = _mm512_add_epi32(s, acc[j]);
+    volatile int sink = _mm512_reduce_add_epi32(s);
+    (void)sink;
+    return it * 16 * 64;
+}
+
+#endif /* SAMQ_X86 */

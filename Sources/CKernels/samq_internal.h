@@ -1,0 +1,161 @@
+/* Internal declarations shared by the kernel translation units. */
+#ifndef SAMQ_INTERNAL_H
+#define SAMQ_INTERNAL_H
+
+/* The epilogues must give the same bits in scalar and SIMD code, so a*b+c
+ * must never become one fused multiply-add behind our back. Clang honours
+ * the standard pragma; GCC ignores it, so we also ask GCC per function (the
+ * test scripts additionally pass -ffp-contract=off). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include "samq_kernels.h"
+
+#define SAMQ_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SAMQ_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Unaligned loads without aliasing/alignment UB; compile to one mov/ldr. */
+static inline int32_t samq_load_i32(const void *p) { int32_t v; memcpy(&v, p, 4); return v; }
+static inline uint32_t samq_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float samq_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+/* Constants of the shared GELU (see samq_kernels.h). erfc(x) for x >= 0 is
+ * (A1 t + A2 t^2 + A3 t^3 + A4 t^4 + A5 t^5) exp(-x^2), t = 1/(1 + P x)
+ * (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7). Evaluating erfc rather
+ * than 1+erf keeps relative accuracy in the negative tail, where GELU is tiny. */
+#define SAMQ_GELU_RSQRT2 0.70710678118654752f
+#define SAMQ_GELU_P  0.3275911f
+#define SAMQ_GELU_A1 0.254829592f
+#define SAMQ_GELU_A2 (-0.284496736f)
+#define SAMQ_GELU_A3 1.421413741f
+#define SAMQ_GELU_A4 (-1.453152027f)
+#define SAMQ_GELU_A5 1.061405429f
+/* exp(z) for z in [-87, 0]: z = n ln2 + r, Taylor degree 7 on |r| <= ln2/2. */
+#define SAMQ_EXP_LOG2E 1.44269504088896341f
+#define SAMQ_EXP_SHIFT 12582912.0f /* 1.5*2^23: x+S-S rounds to nearest even */
+#define SAMQ_EXP_LN2HI 0.693145751953125f
+#define SAMQ_EXP_LN2LO 1.428606765330187045e-06f
+#define SAMQ_EXP_C7 (1.0f / 5040.0f)
+#define SAMQ_EXP_C6 (1.0f / 720.0f)
+#define SAMQ_EXP_C5 (1.0f / 120.0f)
+#define SAMQ_EXP_C4 (1.0f / 24.0f)
+#define SAMQ_EXP_C3 (1.0f / 6.0f)
+#define SAMQ_EXP_C2 0.5f
+#define SAMQ_EXP_ZMIN (-87.0f)
+
+/* The reference op sequence. Every SIMD GELU mirrors it operation by
+ * operation; change both together. */
+static inline float samq_gelu_ref(float y) {
+    float ax = fabsf(y) * SAMQ_GELU_RSQRT2;
+    float t = 1.0f / (1.0f + SAMQ_GELU_P * ax);
+    float poly = SAMQ_GELU_A5;
+    poly = poly * t + SAMQ_GELU_A4;
+    poly = poly * t + SAMQ_GELU_A3;
+    poly = poly * t + SAMQ_GELU_A2;
+    poly = poly * t + SAMQ_GELU_A1;
+    poly = poly * t;
+    float z = -(ax * ax);
+    z = (z > SAMQ_EXP_ZMIN) ? z : SAMQ_EXP_ZMIN; /* max(z,-87), NaN -> -87 like maxps */
+    float n = (z * SAMQ_EXP_LOG2E + SAMQ_EXP_SHIFT) - SAMQ_EXP_SHIFT;
+    float r = (z - n * SAMQ_EXP_LN2HI) - n * SAMQ_EXP_LN2LO;
+    float p = SAMQ_EXP_C7;
+    p = p * r + SAMQ_EXP_C6;
+    p = p * r + SAMQ_EXP_C5;
+    p = p * r + SAMQ_EXP_C4;
+    p = p * r + SAMQ_EXP_C3;
+    p = p * r + SAMQ_EXP_C2;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    float e = p * samq_bits_f32((uint32_t)((int32_t)n + 127) << 23);
+    float erfc = poly * e;
+    float f = (y >= 0.0f) ? (2.0f - erfc) : erfc;
+    return (0.5f * y) * f;
+}
+
+/* Scalar epilogue of one output row segment; SIMD variants use it for
+ * column tails, so it must stay the same op sequence as their vector code. */
+static inline void samq_epi_i32_scalar(const int32_t *acc, size_t n, float rs, const float *cs,
+                                       const float *bias, const float *res, float *out, uint32_t flags) {
+    for (size_t j = 0; j < n; j++) {
+        float y = (float)acc[j] * (rs * cs[j]);
+        if (bias) y = y + bias[j];
+        if (flags & SAMQ_GEMM_GELU) y = samq_gelu_ref(y);
+        if (res) y = y + res[j];
+        out[j] = y;
+    }
+}
+
+static inline void samq_epi_f32_scalar(const float *acc, size_t n, const float *bias, const float *res,
+                                       float *out, uint32_t flags) {
+    for (size_t j = 0; j < n; j++) {
+        float y = acc[j];
+        if (bias) y = y + bias[j];
+        if (flags & SAMQ_SGEMM_GELU) y = samq_gelu_ref(y);
+        if (res) y = y + res[j];
+        out[j] = y;
+    }
+}
+
+/* Micro-tile rows of the x86 int8 kernels (k_x86.c), also reported by
+ * samq_gemm_i8_row_tile. */
+#ifndef SAMQ_VNNI_MR
+#define SAMQ_VNNI_MR 6
+#endif
+#define SAMQ_AVX2_MR 4
+
+/* Views of a packed weight payload. */
+typedef struct {
+    const int8_t *panels;
+    const float *scales;
+    const int32_t *colsum;
+    size_t Np, Kp;
+} samq_packed_view;
+
+static inline samq_packed_view samq_view(const void *packed, size_t N, size_t K) {
+    samq_packed_view v;
+    v.Np = samq_round_up(N, 16);
+    v.Kp = samq_round_up(K, 8);
+    v.panels = (const int8_t *)packed;
+    v.scales = (const float *)((const char *)packed + v.Np * v.Kp);
+    v.colsum = (const int32_t *)((const char *)packed + v.Np * v.Kp + 4 * v.Np);
+    return v;
+}
+
+/* Per-ISA entry points; arguments are validated and ranges non-empty. */
+void samq_quantize_scalar(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
+void samq_gemm_scalar(const samq_gemm_args *a);
+void samq_sgemm_scalar(const samq_sgemm_args *a);
+uint64_t samq_peak_scalar(uint64_t it);
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define SAMQ_X86 1
+void samq_quantize_avx2(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
+void samq_quantize_avx512(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
+void samq_gemm_avx2(const samq_gemm_args *a);
+void samq_gemm_avx512vnni(const samq_gemm_args *a);
+void samq_sgemm_avx2(const samq_sgemm_args *a);
+void samq_sgemm_avx512(const samq_sgemm_args *a);
+uint64_t samq_peak_avx2(uint64_t it);
+uint64_t samq_peak_avx512vnni(uint64_t it);
+#endif
+
+#if defined(__aarch64__)
+#define SAMQ_ARM64 1
+void samq_quantize_neon(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
+void samq_gemm_neon(const samq_gemm_args *a);
+void samq_gemm_dotprod(const samq_gemm_args *a);
+void samq_gemm_i8mm(const samq_gemm_args *a);
+void samq_sgemm_neon(const samq_sgemm_args *a);
+uint64_t samq_peak_neon(uint64_t it);
+uint64_t samq_peak_dotprod(uint64_t it);
+uint64_t samq_peak_i8mm(uint64_t it);
+#endif
+
+#endif

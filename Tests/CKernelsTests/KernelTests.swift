@@ -1,0 +1,450 @@
+import CKernels
+import Foundation
+import XCTest
+
+/// Owned, fixed-size C buffer (the kernels take raw pointers).
+final class Buf<T> {
+    let p: UnsafeMutablePointer<T>
+    let count: Int
+    init(_ count: Int, _ fill: T) {
+        self.count = count
+        p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+        p.initialize(repeating: fill, count: max(count, 1))
+    }
+    deinit { p.deallocate() }
+    subscript(i: Int) -> T {
+        get { p[i] }
+        set { p[i] = newValue }
+    }
+    var array: [T] { Array(UnsafeBufferPointer(start: p, count: count)) }
+}
+
+/// Deterministic xorshift generator so failures reproduce.
+struct XorShift {
+    var s: UInt64 = 0x2545_F491_4F6C_DD1D
+    mutating func next() -> UInt64 {
+        s ^= s << 13
+        s ^= s >> 7
+        s ^= s << 17
+        return s
+    }
+    /// int8 in [-127, 127], a quarter of them exactly +-127 (the maddubs saturation trap).
+    mutating func i8() -> Int8 {
+        switch next() % 8 {
+        case 0: return 127
+        case 1: return -127
+        default: return Int8(Int(next() % 255) - 127)
+        }
+    }
+    mutating func f() -> Float { Float(Int(next() % 2_000_001) - 1_000_000) / 1_000_000 }
+}
+
+func allISAs() -> [samq_isa] { (0 ..< Int(SAMQ_ISA_COUNT)).map { samq_isa(rawValue: UInt32($0)) } }
+/// Every SIMD ISA this machine runs (scalar excluded: it is the reference).
+func simdISAs() -> [samq_isa] { allISAs().filter { $0 != SAMQ_ISA_SCALAR && samq_isa_supported($0) != 0 } }
+func isaName(_ isa: samq_isa) -> String { String(cString: samq_isa_name(isa)) }
+func roundUp(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
+
+/// One int8 GEMM problem with random operands and its packed weights.
+final class GemmCase {
+    let M, N, K, Kp, lda, ldc: Int
+    let A: Buf<Int8>, W: Buf<Int8>, packed: Buf<UInt8>
+    let rowScale: Buf<Float>, scale: Buf<Float>, bias: Buf<Float>, residual: Buf<Float>
+
+    init(M: Int, N: Int, K: Int, rng: inout XorShift) {
+        self.M = M; self.N = N; self.K = K
+        Kp = roundUp(K, 8)
+        lda = Kp + (M % 2) * 8
+        ldc = N + 3
+        A = Buf(M * lda, 0)
+        for m in 0 ..< M { for k in 0 ..< K { A[m * lda + k] = rng.i8() } }
+        W = Buf(N * K, 0)
+        for i in 0 ..< N * K { W[i] = rng.i8() }
+        rowScale = Buf(M, 0)
+        for m in 0 ..< M { rowScale[m] = (rng.f() + 1.5) * 0.01 }
+        scale = Buf(N, 0)
+        bias = Buf(N, 0)
+        for n in 0 ..< N { scale[n] = (rng.f() + 1.5) * 0.01; bias[n] = rng.f() }
+        residual = Buf(M * ldc, 0)
+        for i in 0 ..< M * ldc { residual[i] = rng.f() }
+        packed = Buf(samq_packed_size(N, K) + 4, 0)
+        samq_pack_weights_i8(W.p, scale.p, N, K, packed.p)
+    }
+
+    func args(flags: UInt32, bias useBias: Bool = false, residual useRes: Bool = false) -> samq_gemm_args {
+        var a = samq_gemm_args()
+        a.M = M; a.N = N; a.K = K
+        a.A = UnsafePointer(A.p); a.lda = Kp == 0 ? 0 : lda
+        a.row_scale = UnsafePointer(rowScale.p)
+        a.packed_w = UnsafeRawPointer(packed.p)
+        a.bias = useBias ? UnsafePointer(bias.p) : nil
+        a.residual = useRes ? UnsafePointer(residual.p) : nil
+        a.ldr = ldc; a.ldc = ldc
+        a.flags = flags
+        a.m_begin = 0; a.m_end = M; a.n_begin = 0; a.n_end = N
+        return a
+    }
+
+    /// Naive accumulators from the unpacked [N][K] weights.
+    func reference() -> [Int32] {
+        var out = [Int32](repeating: 0x7EAD_BEEF, count: M * ldc)
+        for m in 0 ..< M {
+            for n in 0 ..< N {
+                var s: Int32 = 0
+                for k in 0 ..< K { s += Int32(A[m * lda + k]) * Int32(W[n * K + k]) }
+                out[m * ldc + n] = s
+            }
+        }
+        return out
+    }
+
+    func runRaw(_ isa: samq_isa) -> [Int32] {
+        let c = Buf<Int32>(M * ldc, 0x7EAD_BEEF)
+        var a = args(flags: UInt32(SAMQ_GEMM_RAW_I32))
+        a.C_i32 = c.p
+        XCTAssertEqual(samq_gemm_i8(isa, &a), 0)
+        return c.array
+    }
+
+    func runF32(_ isa: samq_isa, flags: UInt32, bias: Bool, residual: Bool) -> [UInt32] {
+        let c = Buf<Float>(M * ldc, -12345.5)
+        var a = args(flags: flags, bias: bias, residual: residual)
+        a.C = c.p
+        XCTAssertEqual(samq_gemm_i8(isa, &a), 0)
+        return c.array.map(\.bitPattern)
+    }
+}
+
+final class CKernelsTests: XCTestCase {
+    let Ms = [0, 1, 3, 5, 17]
+    let Ks = [0, 1, 3, 7, 8, 13, 64, 100, 257]
+    let Ns = [0, 1, 15, 16, 17, 33, 100]
+
+    func testDispatchNames() {
+        XCTAssertEqual(samq_isa_supported(SAMQ_ISA_SCALAR), 1)
+        XCTAssertEqual(samq_isa_supported(samq_isa_best()), 1)
+        for isa in allISAs() {
+            XCTAssertEqual(samq_isa_from_name(samq_isa_name(isa)), Int32(isa.rawValue))
+        }
+        for isa in allISAs() { XCTAssertGreaterThanOrEqual(samq_gemm_i8_row_tile(isa), 1) }
+        XCTAssertEqual(samq_isa_from_name("nope"), -1)
+        XCTAssertEqual(samq_isa_from_name(nil), -1)
+        #if arch(x86_64)
+        XCTAssertEqual(samq_isa_supported(SAMQ_ISA_NEON), 0)
+        #elseif arch(arm64)
+        XCTAssertEqual(samq_isa_supported(SAMQ_ISA_NEON), 1)
+        XCTAssertEqual(samq_isa_supported(SAMQ_ISA_AVX2), 0)
+        #endif
+        print("CKernels: best ISA \(isaName(samq_isa_best())); SIMD: \(simdISAs().map(isaName))")
+    }
+
+    func testPackerMatchesNaiveLayout() {
+        var rng = XorShift()
+        for N in Ns {
+            for K in Ks {
+                let c = GemmCase(M: 0, N: N, K: K, rng: &rng)
+                let Np = roundUp(N, 16), Kp = roundUp(K, 8)
+                XCTAssertEqual(samq_packed_size(N, K), Np * Kp + 8 * Np)
+                var ok = true
+                for n in 0 ..< Np {
+                    var sum: Int32 = 0
+                    for k in 0 ..< Kp {
+                        let expect: Int8 = (n < N && k < K) ? c.W[n * K + k] : 0
+                        let off = (n / 16) * Kp * 16 + (k / 4) * 64 + (n % 16) * 4 + k % 4
+                        if Int8(bitPattern: c.packed[off]) != expect { ok = false }
+                        sum += Int32(expect)
+                    }
+                    let raw = UnsafeRawPointer(c.packed.p)
+                    let s = raw.loadUnaligned(fromByteOffset: Np * Kp + 4 * n, as: Float.self)
+                    let cs = raw.loadUnaligned(fromByteOffset: Np * Kp + 4 * Np + 4 * n, as: Int32.self)
+                    if s != (n < N ? c.scale[n] : 0) || cs != sum { ok = false }
+                }
+                XCTAssertTrue(ok, "packed layout N=\(N) K=\(K)")
+            }
+        }
+    }
+
+    func testInt8AccumulatorsBitExact() {
+        var rng = XorShift()
+        for M in Ms {
+            for K in Ks {
+                for N in Ns {
+                    let c = GemmCase(M: M, N: N, K: K, rng: &rng)
+                    let ref = c.reference()
+                    XCTAssertEqual(c.runRaw(SAMQ_ISA_SCALAR), ref, "scalar M=\(M) N=\(N) K=\(K)")
+                    for isa in simdISAs() {
+                        XCTAssertEqual(c.runRaw(isa), ref, "\(isaName(isa)) M=\(M) N=\(N) K=\(K)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testInt8EpilogueIdenticalAcrossISAs() {
+        var rng = XorShift()
+        for M in [1, 5, 17] {
+            for K in [1, 13, 257] {
+                for N in [1, 17, 33, 100] {
+                    let c = GemmCase(M: M, N: N, K: K, rng: &rng)
+                    let acc = c.reference()
+                    for mode in 0 ..< 8 {
+                        let flags = mode & 4 != 0 ? UInt32(SAMQ_GEMM_GELU) : 0
+                        let ref = c.runF32(SAMQ_ISA_SCALAR, flags: flags, bias: mode & 1 != 0, residual: mode & 2 != 0)
+                        // the scalar epilogue against the formula in double (exact-erf GELU)
+                        var worst = 0.0
+                        for m in 0 ..< M {
+                            for n in 0 ..< N {
+                                var y = Double(acc[m * c.ldc + n]) * Double(c.rowScale[m]) * Double(c.scale[n])
+                                if mode & 1 != 0 { y += Double(c.bias[n]) }
+                                if mode & 4 != 0 { y = 0.5 * y * (1 + erf(y / 2.0.squareRoot())) }
+                                if mode & 2 != 0 { y += Double(c.residual[m * c.ldc + n]) }
+                                let got = Double(Float(bitPattern: ref[m * c.ldc + n]))
+                                worst = max(worst, abs(got - y) / max(1, abs(y)))
+                            }
+                        }
+                        XCTAssertLessThan(worst, 1e-5, "scalar epilogue mode \(mode)")
+                        for isa in simdISAs() {
+                            let got = c.runF32(isa, flags: flags, bias: mode & 1 != 0, residual: mode & 2 != 0)
+                            XCTAssertEqual(got, ref, "\(isaName(isa)) epilogue mode \(mode) M=\(M) N=\(N) K=\(K)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testGeluPolynomialBound() {
+        var worst = 0.0
+        var y: Float = -20
+        while y <= 20 {
+            let exact = 0.5 * Double(y) * (1 + erf(Double(y) / 2.0.squareRoot()))
+            worst = max(worst, abs(Double(samq_gelu(y)) - exact) / max(1, abs(Double(y))))
+            y += 0.00037
+        }
+        XCTAssertLessThan(worst, 2e-7)
+    }
+
+    func testTilesComposeToOneCall() {
+        var rng = XorShift()
+        for (M, N, K) in [(17, 100, 257), (9, 300, 40)] {
+            let c = GemmCase(M: M, N: N, K: K, rng: &rng)
+            for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+                let full = Buf<Float>(M * c.ldc, 0)
+                var a = c.args(flags: UInt32(SAMQ_GEMM_GELU), bias: true, residual: true)
+                a.C = full.p
+                XCTAssertEqual(samq_gemm_i8(isa, &a), 0)
+                let part = Buf<Float>(M * c.ldc, 0)
+                let mCuts = [0, 2, 7, M], nCuts = [0, 16, 64, N]
+                for i in 0 ..< 3 {
+                    for j in 0 ..< 3 {
+                        var b = a
+                        b.C = part.p
+                        b.m_begin = mCuts[i]; b.m_end = mCuts[i + 1]
+                        b.n_begin = nCuts[j]; b.n_end = nCuts[j + 1]
+                        XCTAssertEqual(samq_gemm_i8(isa, &b), 0)
+                    }
+                }
+                XCTAssertEqual(full.array.map(\.bitPattern), part.array.map(\.bitPattern), "\(isaName(isa)) split")
+                // a residual that aliases the output (in-place x += f(x))
+                let inPlace = Buf<Float>(M * c.ldc, 0)
+                for i in 0 ..< M * c.ldc { inPlace[i] = c.residual[i] }
+                var d = a
+                d.C = inPlace.p
+                d.residual = UnsafePointer(inPlace.p)
+                XCTAssertEqual(samq_gemm_i8(isa, &d), 0)
+                for m in 0 ..< M {
+                    for n in 0 ..< N {
+                        XCTAssertEqual(inPlace[m * c.ldc + n].bitPattern, full[m * c.ldc + n].bitPattern)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tiles run concurrently from many threads (as the Swift pool will) give the
+    /// single-call result: the kernels keep no shared mutable state.
+    func testConcurrentTiles() {
+        var rng = XorShift()
+        let c = GemmCase(M: 61, N: 200, K: 300, rng: &rng)
+        for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+            let full = Buf<Float>(c.M * c.ldc, 0), part = Buf<Float>(c.M * c.ldc, 0)
+            var a = c.args(flags: UInt32(SAMQ_GEMM_GELU), bias: true)
+            a.C = full.p
+            XCTAssertEqual(samq_gemm_i8(isa, &a), 0)
+            let rowTile = samq_gemm_i8_row_tile(isa)
+            let rowBlocks = (c.M + rowTile - 1) / rowTile, colBlocks = (c.N + 15) / 16
+            let template = a, out = part.p
+            DispatchQueue.concurrentPerform(iterations: rowBlocks * colBlocks) { t in
+                var b = template
+                b.C = out
+                b.m_begin = (t / colBlocks) * rowTile
+                b.m_end = min(b.m_begin + rowTile, c.M)
+                b.n_begin = (t % colBlocks) * 16
+                b.n_end = min(b.n_begin + 16, c.N)
+                precondition(samq_gemm_i8(isa, &b) == 0)
+            }
+            XCTAssertEqual(full.array.map(\.bitPattern), part.array.map(\.bitPattern), "\(isaName(isa)) concurrent")
+        }
+    }
+
+    func testInvalidArgumentsRejected() {
+        var rng = XorShift()
+        let c = GemmCase(M: 4, N: 40, K: 24, rng: &rng)
+        let out = Buf<Float>(4 * c.ldc, 0)
+        var a = c.args(flags: 0)
+        a.C = out.p
+        var b = a; b.n_begin = 8
+        XCTAssertEqual(samq_gemm_i8(SAMQ_ISA_SCALAR, &b), -1)
+        b = a; b.n_end = 20
+        XCTAssertEqual(samq_gemm_i8(SAMQ_ISA_SCALAR, &b), -1)
+        b = a; b.m_end = 5
+        XCTAssertEqual(samq_gemm_i8(SAMQ_ISA_SCALAR, &b), -1)
+        b = a; b.lda = 16
+        XCTAssertEqual(samq_gemm_i8(SAMQ_ISA_SCALAR, &b), -1)
+        XCTAssertEqual(samq_gemm_i8(samq_isa(rawValue: 77), &a), -1)
+        for isa in allISAs() where samq_isa_supported(isa) == 0 {
+            XCTAssertEqual(samq_gemm_i8(isa, &a), -1, "unsupported \(isaName(isa)) must be refused")
+        }
+    }
+
+    func testQuantizeRowsIdentical() {
+        var rng = XorShift()
+        for K in [0, 1, 3, 7, 8, 13, 16, 17, 64, 100, 257] {
+            let M = 7, ldx = K + 3, Kp = roundUp(K, 8), ldq = Kp + 5
+            let x = Buf<Float>(M * ldx, 0)
+            for i in 0 ..< M * ldx { x[i] = rng.f() * 10 }
+            for k in 0 ..< K {
+                x[1 * ldx + k] = 0                               // all-zero row
+                x[3 * ldx + k] = k % 2 == 0 ? .nan : -.infinity  // no finite values
+                x[4 * ldx + k] = 1e-39 * Float(k + 1)            // denormals only
+            }
+            if K >= 4 { x[2 * ldx] = .nan; x[2 * ldx + 1] = .infinity; x[2 * ldx + 2] = -.infinity }
+            if K >= 4 { x[5 * ldx] = 127; x[5 * ldx + 1] = 2.5; x[5 * ldx + 2] = -2.5; x[5 * ldx + 3] = 3.5 }
+            let q0 = Buf<Int8>(M * ldq, 0x5A), s0 = Buf<Float>(M, -1)
+            samq_quantize_rows(SAMQ_ISA_SCALAR, x.p, M, K, ldx, q0.p, ldq, s0.p)
+            for m in 0 ..< M {
+                for k in K ..< Kp { XCTAssertEqual(q0[m * ldq + k], 0, "pad zeroed") }
+                for k in Kp ..< ldq { XCTAssertEqual(q0[m * ldq + k], 0x5A, "beyond Kp untouched") }
+            }
+            if K >= 1 {
+                XCTAssertEqual(s0[1], 0); XCTAssertEqual(s0[3], 0); XCTAssertEqual(s0[4], 0)
+            }
+            if K >= 4 { // the row keeps finite values from k = 3 on
+                XCTAssertEqual(q0[2 * ldq], 0, "NaN -> 0")
+                XCTAssertEqual(q0[2 * ldq + 1], 127, "+inf -> 127")
+                XCTAssertEqual(q0[2 * ldq + 2], -127, "-inf -> -127")
+            }
+            if K >= 4 {
+                XCTAssertEqual([q0[5 * ldq], q0[5 * ldq + 1], q0[5 * ldq + 2], q0[5 * ldq + 3]], [127, 2, -2, 4],
+                               "round half to even")
+            }
+            for isa in simdISAs() {
+                let q1 = Buf<Int8>(M * ldq, 0x5A), s1 = Buf<Float>(M, -1)
+                samq_quantize_rows(isa, x.p, M, K, ldx, q1.p, ldq, s1.p)
+                XCTAssertEqual(q1.array, q0.array, "\(isaName(isa)) K=\(K)")
+                XCTAssertEqual(s1.array.map(\.bitPattern), s0.array.map(\.bitPattern), "\(isaName(isa)) scales K=\(K)")
+            }
+        }
+    }
+
+    func testSgemmWithinTolerance() {
+        var rng = XorShift()
+        for M in Ms {
+            for K in [0, 1, 7, 13, 64, 257] {
+                for N in Ns {
+                    for kn in [false, true] {
+                        let lda = K + 1, ldb = kn ? N + 2 : K + 3, ldc = N + 1
+                        let A = Buf<Float>(M * lda, 0), B = Buf<Float>((kn ? K : N) * ldb, 0)
+                        let bias = Buf<Float>(N, 0), res = Buf<Float>(M * ldc, 0)
+                        for i in 0 ..< A.count { A[i] = rng.f() }
+                        for i in 0 ..< B.count { B[i] = rng.f() }
+                        for i in 0 ..< N { bias[i] = rng.f() }
+                        for i in 0 ..< res.count { res[i] = rng.f() }
+                        var ref = [Double](repeating: 0, count: M * ldc), mag = ref
+                        for m in 0 ..< M {
+                            for n in 0 ..< N {
+                                var s = 0.0, g = 0.0
+                                for k in 0 ..< K {
+                                    let p = Double(A[m * lda + k]) * Double(kn ? B[k * ldb + n] : B[n * ldb + k])
+                                    s += p; g += abs(p)
+                                }
+                                s += Double(bias[n]); g += abs(Double(bias[n]))
+                                s = 0.5 * s * (1 + erf(s / 2.0.squareRoot()))
+                                s += Double(res[m * ldc + n]); g += abs(Double(res[m * ldc + n]))
+                                ref[m * ldc + n] = s; mag[m * ldc + n] = g
+                            }
+                        }
+                        for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+                            let C = Buf<Float>(M * ldc, .nan)
+                            var a = samq_sgemm_args()
+                            a.M = M; a.N = N; a.K = K
+                            a.A = UnsafePointer(A.p); a.lda = lda; a.B = UnsafePointer(B.p); a.ldb = ldb
+                            a.bias = UnsafePointer(bias.p); a.residual = UnsafePointer(res.p); a.ldr = ldc
+                            a.C = C.p; a.ldc = ldc
+                            a.flags = UInt32(SAMQ_SGEMM_GELU) | (kn ? UInt32(SAMQ_SGEMM_B_KN) : 0)
+                            a.m_end = M; a.n_end = N
+                            XCTAssertEqual(samq_sgemm(isa, &a), 0)
+                            var ok = true
+                            for m in 0 ..< M {
+                                for n in 0 ..< N
+                                where !(abs(Double(C[m * ldc + n]) - ref[m * ldc + n]) <= 1e-5 * (mag[m * ldc + n] + 1e-3)) {
+                                    ok = false
+                                }
+                            }
+                            XCTAssertTrue(ok, "sgemm \(isaName(isa)) kn=\(kn) M=\(M) N=\(N) K=\(K)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testPeakLoopCountsMACs() {
+        for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+            XCTAssertGreaterThan(samq_peak_i8(isa, 1000), 0, isaName(isa))
+        }
+        for isa in allISAs() where samq_isa_supported(isa) == 0 {
+            XCTAssertEqual(samq_peak_i8(isa, 1000), 0)
+        }
+    }
+
+    /// The aarch64 kernels, cross-compiled and run under qemu-user on three CPU
+    /// models (NEON, dotprod, i8mm). Requires gcc-aarch64-linux-gnu and qemu-user;
+    /// missing tools fail the test when CI is set and skip it otherwise.
+    func testARMKernelsUnderQEMU() throws {
+        #if os(Linux) && arch(x86_64)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let script = root.appendingPathComponent("scripts/test-arm-kernels.sh").path
+        let tools = ["aarch64-linux-gnu-gcc", "qemu-aarch64"]
+        let missing = tools.filter { tool in
+            !(ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").contains {
+                FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)")
+            }
+        }
+        if !missing.isEmpty {
+            let msg = "missing \(missing.joined(separator: ", ")); apt-get install gcc-aarch64-linux-gnu qemu-user"
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(msg); return }
+            throw XCTSkip(msg)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let out = String(decoding: data, as: UTF8.self)
+        print(out)
+        XCTAssertEqual(p.terminationStatus, 0, out)
+        XCTAssertTrue(out.contains("qemu -cpu cortex-a53 ran neon"), out)
+        XCTAssertTrue(out.contains("qemu -cpu cortex-a76 ran dotprod"), out)
+        XCTAssertTrue(out.contains("qemu -cpu max ran i8mm"), out)
+        XCTAssertTrue(out.contains(" 0 failed"), out)
+        #else
+        throw XCTSkip("the qemu cross-test runs on x86_64 Linux hosts")
+        #endif
+    }
+}
