@@ -15,6 +15,8 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let count: Int
     private let base: UnsafeRawPointer?
+    /// In-memory copies own their buffer instead of a mapping.
+    private let ownsHeapCopy: Bool
 
     public init(path: String) throws {
         self.path = path
@@ -25,6 +27,7 @@ public final class MappedFile: @unchecked Sendable {
         guard fstat(fd, &info) == 0 else { throw MappedFileError.cannotOpen(path: path, reason: MappedFile.errnoText()) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw MappedFileError.notARegularFile(path: path) }
         count = Int(info.st_size)
+        ownsHeapCopy = false
         if count == 0 {
             base = nil
         } else {
@@ -36,8 +39,28 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// A copy of `bytes` behind the same API, for parsing data that is not
+    /// in a file (fuzzing, network uploads).
+    public init(copying bytes: UnsafeRawBufferPointer, name: String = "<memory>") {
+        path = name
+        count = bytes.count
+        ownsHeapCopy = true
+        if bytes.isEmpty {
+            base = nil
+        } else {
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 4096)
+            copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            base = UnsafeRawPointer(copy)
+        }
+    }
+
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        guard let base else { return }
+        if ownsHeapCopy {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
     }
 
     /// The bytes in `range`, which must lie inside the file.
@@ -58,7 +81,7 @@ public final class MappedFile: @unchecked Sendable {
     /// tensor does not stay resident after use. Clean file-backed pages are
     /// simply dropped and re-read from disk if touched again.
     public func release(_ range: Range<Int>) {
-        guard let base, range.lowerBound >= 0, range.upperBound <= count, !range.isEmpty else { return }
+        guard let base, !ownsHeapCopy, range.lowerBound >= 0, range.upperBound <= count, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (range.lowerBound / page) * page
         let end = range.upperBound
@@ -67,7 +90,7 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Hints sequential access so the kernel reads ahead aggressively.
     public func adviseSequential() {
-        guard let base else { return }
+        guard let base, !ownsHeapCopy else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: base), count, Int32(MADV_SEQUENTIAL))
     }
 

@@ -13,9 +13,14 @@ public final class SAMQFile: @unchecked Sendable {
 
     /// Opens and validates `path`. Every offset, size, shape and count is
     /// checked against the file size and the model config before use.
-    public init(path: String) throws {
-        self.path = path
-        map = try MappedFile(path: path)
+    public convenience init(path: String) throws {
+        try self.init(map: try MappedFile(path: path))
+    }
+
+    /// Parses an already mapped (or in-memory) file.
+    public init(map: MappedFile) throws {
+        self.path = map.path
+        self.map = map
         guard map.count >= SAMQHeader.size else { throw SAMQFormatError.tooSmall(size: map.count) }
         let header = try SAMQHeader.decode(try map.bytes(0..<SAMQHeader.size), fileSize: map.count)
         let metadataBytes = try map.bytes(header.metadataOffset..<header.metadataOffset + header.metadataLength)
