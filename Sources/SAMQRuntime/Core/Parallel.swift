@@ -1,0 +1,53 @@
+import Dispatch
+import Foundation
+
+/// Thread settings and the one helper every parallel loop goes through.
+///
+/// Work is always split into tasks whose arithmetic does not depend on which
+/// thread runs them, so results are bit-identical for any thread count.
+public enum ComputeThreads {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var configured: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Number of worker threads for the compute loops (default: one per core).
+    public static var count: Int {
+        get { lock.lock(); defer { lock.unlock() }; return configured }
+        set { lock.lock(); configured = max(1, newValue); lock.unlock() }
+    }
+}
+
+enum Parallel {
+    /// Runs `body(task, worker)` for every task in `0..<tasks` on up to
+    /// `ComputeThreads.count` workers. Tasks are handed out dynamically (a shared
+    /// counter), so a worker slowed by other processes does not hold up the rest;
+    /// `worker` (0..<workerCount) indexes per-worker scratch memory.
+    static func forEach(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        guard tasks > 0 else { return }
+        let workers = workerCount(tasks: tasks)
+        if workers == 1 {
+            for t in 0..<tasks { body(t, 0) }
+            return
+        }
+        let counter = TaskCounter()
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            while let t = counter.next(below: tasks) { body(t, w) }
+        }
+    }
+
+    /// Number of workers `forEach` will use for `tasks` tasks.
+    static func workerCount(tasks: Int) -> Int { max(1, min(ComputeThreads.count, tasks)) }
+}
+
+/// The next unclaimed task index, shared by the workers of one `forEach`.
+private final class TaskCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}

@@ -1,0 +1,75 @@
+/// A dense f32 tensor: a shape and its values in C order.
+///
+/// Activations inside the runtime are channels-last (`[tokens][channels]`),
+/// which turns LayerNorm2d into a LayerNorm over the last axis and 1×1 convs
+/// into plain linears. Public entry and exit points use PyTorch's layouts.
+public struct Tensor: Equatable, Sendable {
+    public private(set) var shape: [Int]
+    public var values: [Float]
+
+    /// A tensor of zeros.
+    public init(zeros shape: [Int]) {
+        self.shape = shape
+        self.values = [Float](repeating: 0, count: shape.reduce(1, *))
+    }
+
+    /// Wraps values whose count must equal the product of `shape`.
+    public init(shape: [Int], values: [Float]) throws {
+        let count = shape.reduce(1, *)
+        guard shape.allSatisfy({ $0 >= 0 }), values.count == count else {
+            throw SAMRuntimeError.inputShapeMismatch(what: "tensor", expected: shape, actualCount: values.count)
+        }
+        self.shape = shape
+        self.values = values
+    }
+
+    /// Internal unchecked initializer for values the runtime produced itself.
+    init(uncheckedShape shape: [Int], values: [Float]) {
+        self.shape = shape
+        self.values = values
+    }
+
+    public var count: Int { values.count }
+
+    /// Size of the last axis (the channel axis of a channels-last activation).
+    var lastDimension: Int { shape.last ?? 1 }
+    /// Number of rows when viewed as `[rows][lastDimension]`.
+    var rows: Int { lastDimension == 0 ? 0 : values.count / lastDimension }
+
+    /// The same values under another shape with the same element count.
+    func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == values.count, "internal reshape with a different count")
+        return Tensor(uncheckedShape: newShape, values: values)
+    }
+}
+
+extension Tensor {
+    /// `[rows][cols]` → `[cols][rows]`; converts between channels-first and channels-last.
+    static func transpose(_ values: [Float], rows: Int, cols: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * cols)
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                // Blocked so both sides stay in cache for 64×256 style shapes.
+                let block = 32
+                for r0 in stride(from: 0, to: rows, by: block) {
+                    for c0 in stride(from: 0, to: cols, by: block) {
+                        for r in r0..<min(r0 + block, rows) {
+                            for c in c0..<min(c0 + block, cols) {
+                                dst[c * rows + r] = src[r * cols + c]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Elementwise sum of two equally sized arrays.
+    static func add(_ a: [Float], _ b: [Float]) -> [Float] {
+        precondition(a.count == b.count, "internal add of different sizes")
+        var out = a
+        for i in out.indices { out[i] += b[i] }
+        return out
+    }
+}

@@ -1,0 +1,41 @@
+import SAMQFormat
+
+/// The source of a model's weights, by official `state_dict` name.
+///
+/// The runtime asks for every tensor by the name PyTorch gives it
+/// (`image_encoder.blocks.0.attn.qkv.weight`, ...), so any container — a `.samq`
+/// file, a safetensors checkpoint in tests — can back a model.
+public protocol WeightProvider: AnyObject {
+    var config: ModelConfig { get }
+    /// A tensor as f32 in PyTorch's logical shape and C order, by its official state_dict name.
+    func floats(_ name: String) throws -> [Float]
+    func shape(_ name: String) -> [Int]?
+}
+
+extension WeightProvider {
+    /// Loads a tensor and checks it against the shape the config implies, so a
+    /// mismatched file fails at load time with the tensor's name instead of
+    /// producing garbage (or reading out of bounds) later.
+    func tensor(_ name: String, shape expected: [Int]) throws -> [Float] {
+        guard let actual = shape(name) else { throw SAMRuntimeError.missingWeight(name: name) }
+        // Tolerate size-1 dims in either spelling (e.g. embeddings [1, C] vs [C]).
+        guard actual.filter({ $0 != 1 }) == expected.filter({ $0 != 1 }),
+              actual.reduce(1, *) == expected.reduce(1, *) else {
+            throw SAMRuntimeError.weightShapeMismatch(name: name, expected: expected, actual: actual)
+        }
+        let values = try floats(name)
+        let count = expected.reduce(1, *)
+        guard values.count == count else {
+            throw SAMRuntimeError.weightSizeMismatch(name: name, expectedCount: count, actualCount: values.count)
+        }
+        return values
+    }
+
+    /// The first dimension of a weight, for tables whose length is not fixed by the config.
+    func leadingDimension(_ name: String) throws -> Int {
+        guard let actual = shape(name), let first = actual.first else {
+            throw SAMRuntimeError.missingWeight(name: name)
+        }
+        return first
+    }
+}

@@ -1,0 +1,108 @@
+import SAMQFormat
+
+/// SAM's ViT image encoder (`ImageEncoderViT`): patch embedding, absolute
+/// position embedding, windowed/global blocks with decomposed rel-pos, neck.
+///
+/// Input: the preprocessed (normalized, padded) `3 × S × S` tensor.
+/// Output: the `C × g × g` image embedding (C = `outChans`, g = S / patch).
+public final class ImageEncoderViT {
+    /// Where the transformer blocks' weights live between encodes.
+    public enum WeightResidency: Sendable {
+        /// All blocks decoded once at init (fastest for repeated encodes).
+        case resident
+        /// Each block is read from the provider when it runs and dropped after:
+        /// peak memory holds one block (vit_h f32: ~80 MB instead of ~2.5 GB).
+        case streamed
+    }
+
+    public let config: ModelConfig
+    public let residency: WeightResidency
+    let weights: WeightProvider
+    let patchEmbed: Conv2d
+    let positionEmbedding: [Float]     // [g][g][dim]
+    let blocks: [ViTBlock]             // empty when streamed
+    let neckConv1: Conv2d
+    let neckNorm1: LayerNorm
+    let neckConv2: Conv2d
+    let neckNorm2: LayerNorm
+
+    public init(weights: WeightProvider, residency: WeightResidency = .resident) throws {
+        let config = weights.config
+        let e = config.imageEncoder
+        try Self.validate(e)
+        self.config = config
+        self.residency = residency
+        self.weights = weights
+        patchEmbed = try Conv2d(weights: weights, prefix: "image_encoder.patch_embed.proj", inChannels: e.inChans,
+                                outChannels: e.embedDim, kernel: e.patchSize, stride: e.patchSize)
+        // pos_embed is [1, H, W, C] at the pretraining grid. The reference adds
+        // it without interpolation, so it must match the grid exactly.
+        positionEmbedding = try weights.tensor("image_encoder.pos_embed", shape: [1, e.gridSize, e.gridSize, e.embedDim])
+        if residency == .resident {
+            blocks = try (0..<e.depth).map { try ViTBlock(weights: weights, index: $0, config: config) }
+        } else {
+            // Check every block tensor's presence and shape now, without reading data.
+            try ViTBlock.validateShapes(weights: weights, config: config)
+            blocks = []
+        }
+        neckConv1 = try Conv2d(weights: weights, prefix: "image_encoder.neck.0", inChannels: e.embedDim,
+                               outChannels: e.outChans, kernel: 1, bias: false)
+        neckNorm1 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.1", dimension: e.outChans,
+                                  epsilon: LayerNorm.layerNorm2dEpsilon)
+        neckConv2 = try Conv2d(weights: weights, prefix: "image_encoder.neck.2", inChannels: e.outChans,
+                               outChannels: e.outChans, kernel: 3, padding: 1, bias: false)
+        neckNorm2 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.3", dimension: e.outChans,
+                                  epsilon: LayerNorm.layerNorm2dEpsilon)
+    }
+
+    static func validate(_ e: ModelConfig.ImageEncoder) throws {
+        guard e.kind == "vit" else { throw SAMRuntimeError.invalidConfig("image encoder kind '\(e.kind)' is not 'vit'") }
+        guard e.patchSize > 0, e.imgSize > 0, e.imgSize % e.patchSize == 0 else {
+            throw SAMRuntimeError.invalidConfig("image size \(e.imgSize) is not a multiple of patch size \(e.patchSize)")
+        }
+        guard e.embedDim > 0, e.numHeads > 0, e.embedDim % e.numHeads == 0, e.depth >= 0, e.mlpDim > 0,
+              e.outChans > 0, e.inChans > 0, e.windowSize >= 0 else {
+            throw SAMRuntimeError.invalidConfig("image encoder sizes must be positive and heads must divide embed dim")
+        }
+        guard e.globalAttnIndexes.allSatisfy({ $0 >= 0 && $0 < e.depth }) else {
+            throw SAMRuntimeError.invalidConfig("global attention indexes \(e.globalAttnIndexes) exceed depth \(e.depth)")
+        }
+    }
+
+    /// Shape of the input tensor, `[inChans, imgSize, imgSize]`.
+    public var inputShape: [Int] {
+        let e = config.imageEncoder
+        return [e.inChans, e.imgSize, e.imgSize]
+    }
+
+    /// Shape of the embedding, `[outChans, grid, grid]`.
+    public var outputShape: [Int] {
+        let e = config.imageEncoder
+        return [e.outChans, e.gridSize, e.gridSize]
+    }
+
+    /// Encodes a preprocessed `3 × S × S` tensor (C order) into `C × g × g`.
+    public func encode(_ input: [Float]) throws -> [Float] {
+        let e = config.imageEncoder
+        guard input.count == inputShape.reduce(1, *) else {
+            throw SAMRuntimeError.inputShapeMismatch(what: "image tensor", expected: inputShape, actualCount: input.count)
+        }
+        guard input.allSatisfy({ $0.isFinite }) else { throw SAMRuntimeError.nonFiniteInput(what: "image tensor") }
+        let g = e.gridSize
+        let channelsLast = Tensor.transpose(input, rows: e.inChans, cols: e.imgSize * e.imgSize)
+        var x = patchEmbed(channelsLast, height: e.imgSize, width: e.imgSize)
+        for i in x.indices { x[i] += positionEmbedding[i] }
+        if residency == .resident {
+            for block in blocks { block.apply(&x, grid: g) }
+        } else {
+            for index in 0..<e.depth {
+                try ViTBlock(weights: weights, index: index, config: config).apply(&x, grid: g)
+            }
+        }
+        var y = neckConv1(x, height: g, width: g)
+        neckNorm1.applyInPlace(&y)
+        y = neckConv2(y, height: g, width: g)
+        neckNorm2.applyInPlace(&y)
+        return Tensor.transpose(y, rows: g * g, cols: e.outChans)
+    }
+}

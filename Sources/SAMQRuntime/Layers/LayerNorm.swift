@@ -1,0 +1,65 @@
+/// LayerNorm over the last axis: `nn.LayerNorm` and, on channels-last data,
+/// `LayerNorm2d` (which normalizes over channels with the same formula).
+///
+/// Each eps comes from the official module: 1e-6 for the ViT blocks (built with
+/// `partial(nn.LayerNorm, eps=1e-6)`) and every LayerNorm2d, 1e-5 (the
+/// `nn.LayerNorm` default) in the two-way transformer.
+struct LayerNorm {
+    static let vitEpsilon: Float = 1e-6
+    static let layerNorm2dEpsilon: Float = 1e-6
+    static let defaultEpsilon: Float = 1e-5
+
+    let weight: [Float]
+    let bias: [Float]
+    let epsilon: Float
+    var dimension: Int { weight.count }
+
+    init(weights: WeightProvider, prefix: String, dimension: Int, epsilon: Float) throws {
+        weight = try weights.tensor(prefix + ".weight", shape: [dimension])
+        bias = try weights.tensor(prefix + ".bias", shape: [dimension])
+        self.epsilon = epsilon
+    }
+
+    /// Normalizes each row of `[rows][dimension]`. Moments in Double: the
+    /// reference's float reductions are accurate to a few ulp, Double is closer to both.
+    func apply(_ x: [Float]) -> [Float] {
+        var out = x
+        applyInPlace(&out)
+        return out
+    }
+
+    func applyInPlace(_ x: inout [Float]) {
+        let c = dimension
+        precondition(c > 0 && x.count % c == 0, "internal LayerNorm on a ragged tensor")
+        let rows = x.count / c
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                x.withUnsafeMutableBufferPointer { buffer in
+                    let base = buffer.baseAddress!
+                    let chunk = 128
+                    Parallel.forEach(tasks: (rows + chunk - 1) / chunk) { t, _ in
+                        for r in (t * chunk)..<min(rows, (t + 1) * chunk) {
+                            Self.normalizeRow(base + r * c, count: c, weight: w, bias: b, epsilon: epsilon)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func normalizeRow(_ p: UnsafeMutablePointer<Float>, count c: Int,
+                                     weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>,
+                                     epsilon: Float) {
+        var sum = 0.0
+        for i in 0..<c { sum += Double(p[i]) }
+        let mean = sum / Double(c)
+        var sq = 0.0
+        for i in 0..<c { let d = Double(p[i]) - mean; sq += d * d }
+        let variance = sq / Double(c)
+        let inv = 1 / (variance + Double(epsilon)).squareRoot()
+        for i in 0..<c {
+            p[i] = Float((Double(p[i]) - mean) * inv) * weight[i] + bias[i]
+        }
+    }
+}

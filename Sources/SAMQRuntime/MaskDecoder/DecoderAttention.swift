@@ -1,0 +1,79 @@
+/// `Attention` of the two-way transformer: projections to an internal width
+/// (`dim / downsample_rate`), per-head softmax(q·kᵀ / √d)·v, output projection.
+struct DecoderAttention {
+    let qProj: Linear
+    let kProj: Linear
+    let vProj: Linear
+    let outProj: Linear
+    let heads: Int
+    let internalDim: Int
+
+    init(weights: WeightProvider, prefix: String, dim: Int, heads: Int, downsampleRate: Int) throws {
+        guard downsampleRate > 0, dim % downsampleRate == 0, heads > 0, (dim / downsampleRate) % heads == 0 else {
+            throw SAMRuntimeError.invalidConfig("attention width \(dim)/\(downsampleRate) is not divisible by \(heads) heads")
+        }
+        internalDim = dim / downsampleRate
+        self.heads = heads
+        qProj = try Linear(weights: weights, prefix: prefix + ".q_proj", inFeatures: dim, outFeatures: internalDim)
+        kProj = try Linear(weights: weights, prefix: prefix + ".k_proj", inFeatures: dim, outFeatures: internalDim)
+        vProj = try Linear(weights: weights, prefix: prefix + ".v_proj", inFeatures: dim, outFeatures: internalDim)
+        outProj = try Linear(weights: weights, prefix: prefix + ".out_proj", inFeatures: internalDim, outFeatures: dim)
+    }
+
+    /// `residual += attention(q, k, v)`; rows are tokens, columns channels.
+    func accumulate(q: [Float], k: [Float], v: [Float], into residual: inout [Float]) {
+        outProj.accumulate(attend(q: q, k: k, v: v), into: &residual)
+    }
+
+    /// The attention output without a residual (layer 0's self-attention).
+    func callAsFunction(q: [Float], k: [Float], v: [Float]) -> [Float] {
+        outProj(attend(q: q, k: k, v: v))
+    }
+
+    /// Heads recombined, before `out_proj`: `[queries][internalDim]`.
+    private func attend(q: [Float], k: [Float], v: [Float]) -> [Float] {
+        let query = qProj(q), key = kProj(k), value = vProj(v)
+        let dim = qProj.inFeatures
+        let queries = q.count / dim, keys = k.count / dim
+        let headDim = internalDim / heads
+        let divisor = Float(Double(headDim).squareRoot())   // math.sqrt(c_per_head)
+        var out = [Float](repeating: 0, count: queries * internalDim)
+        // Query tiles bound the score buffer (image→token has 4096 queries, token→image 4096 keys).
+        let tile = min(queries, 256)
+        let tilesPerHead = (queries + tile - 1) / tile
+        let tasks = heads * tilesPerHead
+        let workers = Parallel.workerCount(tasks: tasks)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * tile * keys)
+        defer { scratch.deallocate() }
+        query.withUnsafeBufferPointer { qb in
+            key.withUnsafeBufferPointer { kb in
+                value.withUnsafeBufferPointer { vb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        let qBase = qb.baseAddress!, kBase = kb.baseAddress!, vBase = vb.baseAddress!
+                        let oBase = ob.baseAddress!
+                        Parallel.forEach(tasks: tasks) { task, worker in
+                            let head = task / tilesPerHead
+                            let q0 = (task % tilesPerHead) * tile
+                            let rows = min(tile, queries - q0)
+                            let scores = scratch + worker * tile * keys
+                            MatMul.f32(m: rows, n: keys, k: headDim,
+                                       a: qBase + q0 * internalDim + head * headDim, lda: internalDim,
+                                       b: kBase + head * headDim, ldb: internalDim, layout: .nk,
+                                       c: scores, ldc: keys, parallel: false)
+                            for r in 0..<rows {
+                                let row = scores + r * keys
+                                for j in 0..<keys { row[j] = row[j] / divisor }
+                                Softmax.apply(row, count: keys)
+                            }
+                            MatMul.f32(m: rows, n: headDim, k: keys, a: scores, lda: keys,
+                                       b: vBase + head * headDim, ldb: internalDim, layout: .kn,
+                                       c: oBase + q0 * internalDim + head * headDim, ldc: internalDim,
+                                       parallel: false)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,72 @@
+import SAMQFormat
+
+/// SAM's mask decoder (`MaskDecoder` in mask_decoder.py).
+final class MaskDecoder {
+    let dim: Int
+    let maskTokenCount: Int
+    let outputTokens: [Float]          // iou_token then mask_tokens, [1 + maskTokens][C]
+    let transformer: TwoWayTransformer
+    let upscale1: ConvTranspose2x2
+    let upscaleNorm: LayerNorm
+    let upscale2: ConvTranspose2x2
+    let hypernetworks: [MLP]
+    let iouHead: MLP
+
+    init(weights: WeightProvider) throws {
+        let d = weights.config.maskDecoder
+        let dim = d.transformerDim
+        self.dim = dim
+        guard dim > 0, dim % 8 == 0, d.numMultimaskOutputs >= 1, d.transformerDepth >= 1 else {
+            throw SAMRuntimeError.invalidConfig("decoder width \(dim) must be a positive multiple of 8 with at least one layer and one mask")
+        }
+        guard weights.config.promptEncoder.embedDim == dim, weights.config.imageEncoder.outChans == dim else {
+            throw SAMRuntimeError.invalidConfig("prompt embed dim, encoder out_chans and decoder width must agree")
+        }
+        maskTokenCount = d.numMultimaskOutputs + 1
+        let p = "mask_decoder"
+        outputTokens = try weights.tensor(p + ".iou_token.weight", shape: [1, dim])
+            + weights.tensor(p + ".mask_tokens.weight", shape: [maskTokenCount, dim])
+        transformer = try TwoWayTransformer(weights: weights, decoder: d)
+        upscale1 = try ConvTranspose2x2(weights: weights, prefix: p + ".output_upscaling.0", inChannels: dim,
+                                        outChannels: dim / 4)
+        upscaleNorm = try LayerNorm(weights: weights, prefix: p + ".output_upscaling.1", dimension: dim / 4,
+                                    epsilon: LayerNorm.layerNorm2dEpsilon)
+        upscale2 = try ConvTranspose2x2(weights: weights, prefix: p + ".output_upscaling.3", inChannels: dim / 4,
+                                        outChannels: dim / 8)
+        hypernetworks = try (0..<maskTokenCount).map {
+            try MLP(weights: weights, prefix: "\(p).output_hypernetworks_mlps.\($0)", inputDim: dim, hiddenDim: dim,
+                    outputDim: dim / 8, layerCount: 3)
+        }
+        iouHead = try MLP(weights: weights, prefix: p + ".iou_prediction_head", inputDim: dim,
+                          hiddenDim: d.iouHeadHiddenDim, outputDim: maskTokenCount, layerCount: d.iouHeadDepth)
+    }
+
+    /// `image`, `imagePE`, `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
+    /// Returns the selected masks `[masks][4h*4w]` and their IoU predictions.
+    func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: [Float], side: Int,
+                 multimask: Bool) -> (masks: [Float], iou: [Float], count: Int) {
+        let tokens = outputTokens + sparse
+        let source = Tensor.add(image, dense)
+        let (hs, processed) = transformer.apply(image: source, imagePE: imagePE, tokens: tokens)
+
+        var upscaled = upscale1(processed, height: side, width: side)
+        upscaleNorm.applyInPlace(&upscaled)
+        Activations.geluInPlace(&upscaled)
+        upscaled = upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
+
+        let hyperDim = dim / 8
+        var hyper = [Float]()
+        hyper.reserveCapacity(maskTokenCount * hyperDim)
+        for i in 0..<maskTokenCount {
+            hyper += hypernetworks[i](Array(hs[((1 + i) * dim)..<((2 + i) * dim)]))
+        }
+        let pixels = 16 * side * side
+        // masks = hyper_in @ upscaled_embedding: [maskTokens][C/8] · [pixels][C/8]ᵀ
+        let masks = MatMul.linear(hyper, rows: maskTokenCount, inFeatures: hyperDim, weight: upscaled,
+                                  outFeatures: pixels, bias: nil)
+        let iou = iouHead(Array(hs[0..<dim]))
+        let selected = multimask ? 1..<maskTokenCount : 0..<1
+        return (Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)]),
+                Array(iou[selected]), selected.count)
+    }
+}
