@@ -42,14 +42,16 @@ let package = Package(
         // Tensors, layers, encoders, prompt encoder, mask decoder, predictor.
         .target(name: "SAMQRuntime", dependencies: ["SAMQFormat", "SAMQImage", "CKernels"],
                 path: "Sources/SAMQRuntime", swiftSettings: releaseSpeed),
+        // Terminal helpers shared by both command-line tools.
+        .target(name: "SAMQCLISupport", path: "Sources/SAMQCLISupport"),
         .executableTarget(name: "samq",
-                          dependencies: ["SAMQRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["SAMQRuntime", "SAMQCLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/samq"),
 
         // Converter: checkpoint readers (.pth, .safetensors), quantizer, packer.
         .target(name: "SAMQConverter", dependencies: ["SAMQFormat"], path: "Converter/Sources/SAMQConverter"),
         .executableTarget(name: "samq-convert",
-                          dependencies: ["SAMQConverter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["SAMQConverter", "SAMQCLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Converter/Sources/samq-convert"),
 
         .testTarget(name: "SAMQFormatTests", dependencies: ["SAMQFormat"], path: "Tests/SAMQFormatTests"),

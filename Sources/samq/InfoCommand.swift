@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SAMQFormat
+import SAMQCLISupport
 
 /// `samq info MODEL.samq [--json] [--verify]`
 struct InfoCommand: ParsableCommand {
@@ -85,13 +86,6 @@ struct ModelSummary: Encodable {
         print("converter    samq-convert \(provenance.converterVersion), \(provenance.createdAt)")
         if let verifiedTensors { print("verified     all \(verifiedTensors) tensor checksums match") }
     }
-}
-
-func formatBytes(_ count: Int) -> String {
-    let units = ["B", "KB", "MB", "GB"]
-    var value = Double(count), unit = 0
-    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
-    return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
 }
 
 extension String {

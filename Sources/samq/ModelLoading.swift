@@ -2,11 +2,23 @@ import Foundation
 import SAMQFormat
 import SAMQImage
 import SAMQRuntime
+import SAMQCLISupport
 
 /// Shared steps of the compute commands: open the model, decode the image.
 enum ModelLoading {
     static func predictor(path: String) throws -> SamPredictor {
         try SamPredictor(weights: try SAMQFileWeights(path: path))
+    }
+
+    /// Opens the model; on a terminal the encoder reports its progress.
+    static func predictor(path: String, quiet: Bool) throws -> SamPredictor {
+        let predictor = try predictor(path: path)
+        let progress = ProgressLine(enabled: !quiet)
+        predictor.imageEncoder.progress = { done, total in
+            progress.update("encoding image: block \(done)/\(total)")
+            if done == total { progress.finish() }
+        }
+        return predictor
     }
 
     /// Decodes the image, naming the file in any error.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SAMQConverter
 import SAMQFormat
+import SAMQCLISupport
 
 /// `samq-convert`: official SAM checkpoints (or random weights) → `.samq`.
 struct SAMQConvert: ParsableCommand {

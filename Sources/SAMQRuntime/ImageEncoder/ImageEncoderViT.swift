@@ -25,6 +25,9 @@ public final class ImageEncoderViT {
     let neckNorm1: LayerNorm
     let neckConv2: Conv2d
     let neckNorm2: LayerNorm
+    /// Called after each transformer block with `(done, total)`, so a CLI can
+    /// show progress during a multi-second encode on a slow board.
+    public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
 
     public init(weights: WeightProvider, residency: WeightResidency = .resident) throws {
         let config = weights.config
@@ -92,12 +95,13 @@ public final class ImageEncoderViT {
         let channelsLast = Tensor.transpose(input, rows: e.inChans, cols: e.imgSize * e.imgSize)
         var x = patchEmbed(channelsLast, height: e.imgSize, width: e.imgSize)
         for i in x.indices { x[i] += positionEmbedding[i] }
-        if residency == .resident {
-            for block in blocks { block.apply(&x, grid: g) }
-        } else {
-            for index in 0..<e.depth {
+        for index in 0..<e.depth {
+            if residency == .resident {
+                blocks[index].apply(&x, grid: g)
+            } else {
                 try ViTBlock(weights: weights, index: index, config: config).apply(&x, grid: g)
             }
+            progress?(index + 1, e.depth)
         }
         var y = neckConv1(x, height: g, width: g)
         neckNorm1.applyInPlace(&y)

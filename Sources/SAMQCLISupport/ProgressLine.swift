@@ -1,14 +1,15 @@
 import Foundation
 
-/// A single self-overwriting status line on stderr, shown only on a terminal.
-final class ProgressLine {
+/// A single self-overwriting status line on stderr, shown only on a terminal
+/// (never when piped or with --quiet), so logs and scripts stay clean.
+public final class ProgressLine {
     private let enabled: Bool
     private var lastWidth = 0
     private var lastDraw = Date.distantPast
 
-    init(enabled: Bool) { self.enabled = enabled && isatty(STDERR_FILENO) == 1 }
+    public init(enabled: Bool) { self.enabled = enabled && isatty(STDERR_FILENO) == 1 }
 
-    func update(_ text: String) {
+    public func update(_ text: String) {
         guard enabled, Date().timeIntervalSince(lastDraw) > 0.05 else { return }
         lastDraw = Date()
         let line = String(text.prefix(100))
@@ -17,7 +18,7 @@ final class ProgressLine {
         lastWidth = line.count
     }
 
-    func finish() {
+    public func finish() {
         guard enabled, lastWidth > 0 else { return }
         FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: lastWidth) + "\r").utf8))
     }
