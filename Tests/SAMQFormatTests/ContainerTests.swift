@@ -3,25 +3,6 @@ import XCTest
 
 /// Writes a tiny model with every tensor kind, then reads it back.
 final class ContainerTests: XCTestCase {
-    func makeFile(codec: TensorCodec, name: String) throws -> (String, [String: [Float]]) {
-        let schema = SAMSchema(config: tinyConfig())
-        let plan = schema.tensors.map { TensorEntry(name: $0.name, dtype: .f32, layout: .plain, codec: codec, shape: $0.shape) }
-        let metadata = SAMQMetadata(model: tinyConfig(),
-                                    provenance: .init(source: "test", sourceFormat: "test", converterVersion: "test",
-                                                      createdAt: "now"),
-                                    quantization: .init(weights: "f32"))
-        let path = temporaryPath(name)
-        let writer = try SAMQWriter(path: path, metadata: metadata, plan: plan)
-        var values: [String: [Float]] = [:]
-        for (i, tensor) in schema.tensors.enumerated() {
-            let data = (0..<tensor.shape.reduce(1, *)).map { Float($0 % 97) * 0.25 - Float(i) }
-            values[tensor.name] = data
-            try writer.append(name: tensor.name, floats: data)
-        }
-        try writer.finish()
-        return (path, values)
-    }
-
     func testRoundTripIsBitExactForBothCodecs() throws {
         for codec in [TensorCodec.raw, .zstd] {
             let (path, values) = try makeFile(codec: codec, name: "roundtrip-\(codec).samq")

@@ -1,5 +1,5 @@
 import Foundation
-import SAMQFormat
+@testable import SAMQFormat
 
 /// A SAM small enough that building and checking every tensor takes no time.
 func tinyConfig() -> ModelConfig {
@@ -24,3 +24,24 @@ import Glibc
 #endif
 func NSTemporaryDirectoryPath() -> String { "/tmp/" }
 func mkdirIfNeeded(_ path: String) { mkdir(path, 0o755) }
+
+/// Writes a tiny f32 model with every tensor kind; returns its path and values.
+func makeFile(codec: TensorCodec, name: String) throws -> (String, [String: [Float]]) {
+    let schema = SAMSchema(config: tinyConfig())
+    let plan = schema.tensors.map { TensorEntry(name: $0.name, dtype: .f32, layout: .plain, codec: codec, shape: $0.shape) }
+    let metadata = SAMQMetadata(model: tinyConfig(),
+                                provenance: .init(source: "test", sourceFormat: "test", converterVersion: "test",
+                                                  createdAt: "now"),
+                                quantization: .init(weights: "f32"))
+    let path = temporaryPath(name)
+    let writer = try SAMQWriter(path: path, metadata: metadata, plan: plan)
+    var values: [String: [Float]] = [:]
+    for (i, tensor) in schema.tensors.enumerated() {
+        let data = (0..<tensor.shape.reduce(1, *)).map { Float($0 % 97) * 0.25 - Float(i) }
+        values[tensor.name] = data
+        try writer.append(name: tensor.name, floats: data)
+    }
+    try writer.finish()
+    return (path, values)
+}
+

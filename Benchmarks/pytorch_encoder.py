@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Times the official segment_anything image encoder (SamPredictor.set_image)
+on a checkpoint, for comparison with `samq` on the same weights.
+
+    python Benchmarks/pytorch_encoder.py CHECKPOINT.pth IMAGE [--variant vit_b] [--runs 3] [--threads 2]
+
+Prints one JSON line: {"median_s", "min_s", "runs", "threads", "peak_rss_mb"}.
+Needs: pip install torch torchvision segment-anything pillow numpy
+"""
+import argparse, json, resource, statistics, time
+
+import numpy as np
+import torch
+from PIL import Image
+from segment_anything import SamPredictor, sam_model_registry
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("checkpoint")
+    parser.add_argument("image")
+    parser.add_argument("--variant", default="vit_b")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sam = sam_model_registry[args.variant](checkpoint=args.checkpoint).eval()
+    predictor = SamPredictor(sam)
+    image = np.array(Image.open(args.image).convert("RGB"))
+    times = []
+    with torch.inference_mode():
+        predictor.set_image(image)  # warm-up
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            predictor.set_image(image)
+            times.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"median_s": statistics.median(times), "min_s": min(times), "runs": args.runs,
+                      "threads": args.threads, "peak_rss_mb": round(peak)}))
+
+
+if __name__ == "__main__":
+    main()
