@@ -1,0 +1,228 @@
+import CKernels
+import SAMQFormat
+
+/// Multi-head attention with int8 matrix products, tiled flash-style over
+/// query blocks.
+///
+/// Per (batch, head): K is quantized per key row and Vᵀ per channel, both
+/// packed once into the GEMM weight layout. Per (batch, head, query tile):
+/// Q rows are quantized per token, Q·Kᵀ runs in int8 with the logit scale and
+/// the decomposed rel-pos bias folded into the kernel epilogue
+/// (`acc·s_q·scale·s_k + (rel_h + rel_w)`), softmax runs in f32 and writes
+/// P as int8 (255-level offset code, see `SoftmaxQuantizer`) in the same
+/// pass, and P·V runs in int8 with the offset added back per channel.
+/// The largest score buffer is `tile × keys` per worker — a vit_h global
+/// block never materializes its 16 × 4096² scores.
+public struct Int8Attention: @unchecked Sendable {
+    /// Precision of the P·V product. `.float32` keeps softmax output and V in
+    /// f32 (`samq_sgemm`): slower, for accuracy comparisons.
+    public enum ValuePrecision: Sendable { case int8, float32 }
+
+    public let heads: Int
+    public let headDim: Int
+    /// Logit scale (`head_dim ** -0.5` by default).
+    public let scale: Float
+    public let relativePosition: RelativePositionBias?
+    public var valuePrecision: ValuePrecision
+    /// Upper bound on the query rows of one task.
+    public var maxQueryTile = 128
+    /// Target size of one worker's f32 score tile: small enough to stay in L2
+    /// between the Q·Kᵀ epilogue, the softmax and P·V.
+    public var scoreTileBytes = 512 << 10
+    public let context: Int8Context
+
+    public init(heads: Int, headDim: Int, scale: Float? = nil, relativePosition: RelativePositionBias? = nil,
+                valuePrecision: ValuePrecision = .int8, context: Int8Context) throws(Int8RuntimeError) {
+        guard heads > 0, headDim > 0 else { throw .invalidConfiguration("\(heads) heads of width \(headDim)") }
+        if let relativePosition, relativePosition.headDim != headDim {
+            throw .invalidConfiguration("rel-pos head dim \(relativePosition.headDim) differs from \(headDim)")
+        }
+        self.heads = heads
+        self.headDim = headDim
+        self.scale = scale ?? Float(1 / Double(headDim).squareRoot())
+        self.relativePosition = relativePosition
+        self.valuePrecision = valuePrecision
+        self.context = context
+    }
+
+    /// Query rows per task: as many as keep the score tile near
+    /// `scoreTileBytes`, a multiple of 8 (the kernel's row micro-tile), with
+    /// the queries split evenly.
+    public func queryTile(queries: Int, keys: Int) -> Int {
+        let byBytes = max(8, scoreTileBytes / (4 * max(keys, 1)) / 8 * 8)
+        let limit = max(8, min(maxQueryTile, byBytes))
+        let tiles = (queries + limit - 1) / limit
+        return min(roundUp((queries + tiles - 1) / max(tiles, 1), 8), roundUp(queries, 8))
+    }
+
+    /// ViT layout: `qkv` is `[batches·tokens][3·dim]` (q | k | v, each heads ×
+    /// headDim, as the fused qkv linear writes it); returns `[batches·tokens][dim]`.
+    public func callAsFunction(qkv: [Float], batches: Int) throws(Int8RuntimeError) -> [Float] {
+        let dim = heads * headDim
+        guard batches > 0 else { throw .invalidConfiguration("qkv attention over \(batches) batches") }
+        guard qkv.count > 0, qkv.count % (batches * 3 * dim) == 0 else {
+            // The nearest valid size: whole tokens of q|k|v in every batch.
+            let unit = batches * 3 * dim
+            throw .shapeMismatch(what: "qkv (a multiple of batches·3·dim = \(unit))",
+                                 expected: max(1, qkv.count / unit) * unit, actual: qkv.count)
+        }
+        let tokens = qkv.count / (batches * 3 * dim)
+        return try makeFloatArray(count: batches * tokens * dim) { (out) throws(Int8RuntimeError) in
+            try qkv.withUnsafeBufferPointer { (p) throws(Int8RuntimeError) in
+                let base = p.baseAddress!
+                try attend(batches: batches, queries: tokens, keys: tokens,
+                           q: base, ldq: 3 * dim, k: base + dim, ldk: 3 * dim, v: base + 2 * dim, ldv: 3 * dim,
+                           output: out, ldo: dim)
+            }
+        }
+    }
+
+    /// Decoder layout: `q` is `[queries][dim]`, `k` and `v` `[keys][dim]`;
+    /// returns `[queries][dim]` (heads recombined, before the output projection).
+    public func callAsFunction(q: [Float], k: [Float], v: [Float]) throws(Int8RuntimeError) -> [Float] {
+        let dim = heads * headDim
+        guard q.count % dim == 0, k.count % dim == 0, k.count == v.count else {
+            throw .shapeMismatch(what: "attention k/v", expected: k.count, actual: v.count)
+        }
+        let queries = q.count / dim, keys = k.count / dim
+        guard queries > 0 else { return [] }
+        guard keys > 0 else { throw .shapeMismatch(what: "attention keys", expected: dim, actual: 0) }
+        return try makeFloatArray(count: queries * dim) { (out) throws(Int8RuntimeError) in
+            try q.withUnsafeBufferPointer { (qp) throws(Int8RuntimeError) in
+                try k.withUnsafeBufferPointer { (kp) throws(Int8RuntimeError) in
+                    try v.withUnsafeBufferPointer { (vp) throws(Int8RuntimeError) in
+                        try attend(batches: 1, queries: queries, keys: keys, q: qp.baseAddress!, ldq: dim,
+                                   k: kp.baseAddress!, ldk: dim, v: vp.baseAddress!, ldv: dim, output: out, ldo: dim)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pointer-level attention. Batch `b` (a window) has its query rows at
+    /// `q + b·queries·ldq` and its key/value rows at `k + b·keys·ldk`,
+    /// `v + b·keys·ldv`; head `h` occupies columns `h·headDim ..< (h+1)·headDim`
+    /// of every row, and of the output rows (`ldo` apart).
+    public func attend(batches: Int, queries: Int, keys: Int,
+                       q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
+                       v: UnsafePointer<Float>, ldv: Int,
+                       output: UnsafeMutablePointer<Float>, ldo: Int) throws(Int8RuntimeError) {
+        guard batches > 0, queries > 0 else { return }
+        let dim = heads * headDim
+        guard keys > 0 else { throw .invalidConfiguration("attention over zero keys") }
+        guard ldq >= dim, ldk >= dim, ldv >= dim, ldo >= dim else {
+            throw .invalidConfiguration("row strides \(ldq), \(ldk), \(ldv), \(ldo) are smaller than \(dim)")
+        }
+        if let relativePosition {
+            let tokens = relativePosition.size * relativePosition.size
+            guard queries == tokens, keys == tokens else {
+                throw .invalidConfiguration("rel-pos grid \(relativePosition.size)² needs \(tokens) queries and keys, got \(queries) and \(keys)")
+            }
+        }
+        let hd = headDim, isa = context.isa, pool = context.pool, space = context.workspace
+        let units = batches * heads
+        let int8Values = valuePrecision == .int8
+
+        // Phase 1 buffers: packed K and Vᵀ and the rel-pos rows of every (batch, head).
+        let keyBytes = roundUp(samq_packed_size(keys, hd), 64)
+        let valueBytes = roundUp(samq_packed_size(hd, keys), 64)
+        let packedKeys = space.packedKeys.reserve(bytes: units * keyBytes)
+        let packedValues = int8Values ? space.packedValues.reserve(bytes: units * valueBytes) : nil
+        let size = relativePosition?.size ?? 0
+        let relativeStride = 2 * queries * size
+        let relative = space.relative.pointer(as: Float.self, count: max(1, units * relativeStride))
+
+        // Phase 2 per-worker layout.
+        let tile = queryTile(queries: queries, keys: keys)
+        let tilesPerUnit = (queries + tile - 1) / tile
+        let kpHead = roundUp(hd, 8)
+        let lds = roundUp(keys, 16)
+        let ldp = roundUp(keys, 64)
+        let qQuantBytes = roundUp(tile * kpHead, 64)
+        let scoresOffset = qQuantBytes + roundUp(8 * tile, 64)   // then q scales and p scales
+        let pQuantOffset = scoresOffset + 4 * tile * lds
+        let rawOffset = pQuantOffset + roundUp(tile * ldp, 64)
+        let workerBytes = max(rawOffset + 4 * tile * hd, 8 * roundUp(hd, 16))
+        let workers = space.perWorker.map { $0.reserve(bytes: workerBytes) }
+
+        let relativePosition = self.relativePosition
+        space.resetStatus()
+        pool.parallelFor(count: units) { unit, worker in
+            let b = unit / heads, h = unit % heads
+            let keyRows = k + b * keys * ldk + h * hd
+            PanelPacker.packRows(keyRows, rows: keys, cols: hd, ld: ldk, into: packedKeys + unit * keyBytes)
+            if let packedValues {
+                PanelPacker.packColumns(v + b * keys * ldv + h * hd, rows: keys, cols: hd, ld: ldv,
+                                        into: packedValues + unit * valueBytes,
+                                        scratch: workers[worker].assumingMemoryBound(to: Float.self))
+            }
+            if let relativePosition {
+                let rel = relative + unit * relativeStride
+                let status = relativePosition.project(queries: q + b * queries * ldq + h * hd, ldq: ldq, isa: isa,
+                                                      relH: rel, relW: rel + queries * size)
+                if status != 0 { space.status[worker] = status }
+            }
+        }
+        // Base-2 logits: softmax(x) = 2^(x·log2e − max) / Σ, so log2(e)
+        // rides on the logit scale (and on the rel-pos tables) for free.
+        let scale = self.scale * RelativePositionBias.log2e
+        pool.parallelFor(count: units * tilesPerUnit) { task, worker in
+            let unit = task / tilesPerUnit
+            let b = unit / heads, h = unit % heads
+            let q0 = (task % tilesPerUnit) * tile
+            let rows = min(tile, queries - q0)
+            let scratch = workers[worker]
+            let qQuant = scratch.assumingMemoryBound(to: Int8.self)
+            let qScales = (scratch + qQuantBytes).assumingMemoryBound(to: Float.self)
+            let pScales = qScales + tile
+            let scores = (scratch + scoresOffset).assumingMemoryBound(to: Float.self)
+            let pQuant = (scratch + pQuantOffset).assumingMemoryBound(to: Int8.self)
+
+            samq_quantize_rows(isa.raw, q + (b * queries + q0) * ldq + h * hd, rows, hd, ldq, qQuant, kpHead, qScales)
+            for r in 0..<rows { qScales[r] *= scale }
+            if let relativePosition {
+                let rel = relative + unit * relativeStride
+                relativePosition.fill(scores: scores, lds: lds, rows: rows, relH: rel + q0 * size,
+                                      relW: rel + queries * size + q0 * size)
+            }
+            var status = Int8GEMM.run(isa: isa, m: rows, n: keys, k: hd, a: qQuant, lda: kpHead, rowScales: qScales,
+                                      weights: packedKeys + unit * keyBytes, bias: nil,
+                                      residual: relativePosition == nil ? nil : UnsafePointer(scores), ldr: lds,
+                                      c: scores, ldc: lds, gelu: false, rows: 0..<rows, columns: 0..<keys)
+            let out = output + (b * queries + q0) * ldo + h * hd
+            if let packedValues {
+                for r in 0..<rows {
+                    pScales[r] = SoftmaxQuantizer.apply(scores + r * lds, count: keys, into: pQuant + r * ldp,
+                                                        paddedCount: roundUp(keys, 8))
+                }
+                // P is in offset code (q − 127): raw accumulators, then
+                // out = (acc + 127·colsum_v) · s_v · s_p, exact in int32.
+                let raw = (scratch + rawOffset).assumingMemoryBound(to: Int32.self)
+                let packed = packedValues + unit * valueBytes
+                status |= Int8GEMM.run(isa: isa, m: rows, n: hd, k: keys, a: pQuant, lda: ldp, rowScales: pScales,
+                                       weights: packed, bias: nil, residual: nil, ldr: 0,
+                                       c: nil, ldc: hd, gelu: false, rawOutput: raw, rows: 0..<rows, columns: 0..<hd)
+                let valueLayout = PackedInt8Layout(n: hd, k: keys)
+                let vScales = (packed + valueLayout.scalesOffset).assumingMemoryBound(to: Float.self)
+                let vSums = (packed + valueLayout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
+                for r in 0..<rows {
+                    let acc = raw + r * hd, o = out + r * ldo, ps = pScales[r]
+                    for c in 0..<hd { o[c] = Float(acc[c] &+ 127 &* vSums[c]) * (vScales[c] * ps) }
+                }
+            } else {
+                for r in 0..<rows { SoftmaxQuantizer.normalize(scores + r * lds, count: keys) }
+                var args = samq_sgemm_args()
+                args.M = rows; args.N = hd; args.K = keys
+                args.A = UnsafePointer(scores); args.lda = lds
+                args.B = v + b * keys * ldv + h * hd; args.ldb = ldv
+                args.C = out; args.ldc = ldo
+                args.flags = UInt32(SAMQ_SGEMM_B_KN)
+                args.m_begin = 0; args.m_end = rows
+                args.n_begin = 0; args.n_end = hd
+                status |= samq_sgemm(isa.raw, &args)
+            }
+            if status != 0 { space.status[worker] = status }
+        }
+        if space.failed { throw .kernelRejected("attention \(batches)×\(heads) heads, \(queries)×\(keys) tokens") }
+    }
+}

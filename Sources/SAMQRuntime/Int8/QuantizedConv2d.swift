@@ -1,0 +1,96 @@
+import SAMQFormat
+
+/// `nn.Conv2d` (square kernel, no dilation, no groups) in W8A8 as im2col +
+/// `QuantizedLinear`, on channels-last activations `[H][W][Cin]` → `[OH][OW][Cout]`.
+///
+/// The packed weight keeps PyTorch's flattening (`GemmView.conv`: k = cin·kh·kw,
+/// index c·kh·kw + ky·kw + kx), so im2col rows are written in that order.
+/// A 1×1 stride-1 conv (the neck's first conv) is the linear itself; larger
+/// kernels gather `chunkRows` output pixels at a time so the im2col buffer
+/// stays a few MB whatever the image (a full 64×64×2304 one would be 38 MB).
+public struct QuantizedConv2d: @unchecked Sendable {
+    public let linear: QuantizedLinear
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    /// Output pixels per im2col chunk.
+    public var chunkRows = 512
+
+    public init(weight: PackedInt8Matrix, bias: [Float]?, inChannels: Int, kernel: Int, stride: Int = 1,
+                padding: Int = 0, context: Int8Context) throws(Int8RuntimeError) {
+        guard kernel > 0, stride > 0, padding >= 0, inChannels > 0, weight.k == inChannels * kernel * kernel else {
+            throw .invalidConfiguration("conv weight '\(weight.name)' has k = \(weight.k), expected \(inChannels)·\(kernel)·\(kernel)")
+        }
+        linear = try QuantizedLinear(weight: weight, bias: bias, context: context)
+        self.inChannels = inChannels
+        outChannels = weight.n
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+    }
+
+    /// Mirrors the f32 `Conv2d` initializer.
+    init(weights: WeightProvider, prefix: String, inChannels: Int, outChannels: Int, kernel: Int,
+         stride: Int = 1, padding: Int = 0, bias hasBias: Bool = true, context: Int8Context) throws {
+        let matrix = try PackedInt8Matrix(weights: weights, name: prefix + ".weight", view: .conv,
+                                          shape: [outChannels, inChannels, kernel, kernel])
+        let bias = hasBias ? try weights.tensor(prefix + ".bias", shape: [outChannels]) : nil
+        try self.init(weight: matrix, bias: bias, inChannels: inChannels, kernel: kernel, stride: stride,
+                      padding: padding, context: context)
+    }
+
+    public func outputSize(_ input: Int) -> Int { (input + 2 * padding - kernel) / stride + 1 }
+
+    /// `x` is channels-last `[height][width][inChannels]`; returns `[outH][outW][outChannels]`.
+    public func callAsFunction(_ x: [Float], height: Int, width: Int,
+                               activation: FusedActivation = .none) throws(Int8RuntimeError) -> [Float] {
+        guard height > 0, width > 0, x.count == height * width * inChannels else {
+            throw .shapeMismatch(what: "conv input", expected: max(height, 0) * max(width, 0) * inChannels, actual: x.count)
+        }
+        let oh = outputSize(height), ow = outputSize(width)
+        guard oh > 0, ow > 0 else { throw .invalidConfiguration("conv output of \(height)×\(width) is empty") }
+        if kernel == 1 && stride == 1 && padding == 0 { return try linear(x, activation: activation) }
+        let patch = inChannels * kernel * kernel
+        let pixels = oh * ow
+        let chunk = max(1, chunkRows)
+        let columns = linear.context.workspace.columns.pointer(as: Float.self, count: min(chunk, pixels) * patch)
+        let pool = linear.context.pool
+        let (cin, k, s, p) = (inChannels, kernel, stride, padding)
+        return try makeFloatArray(count: pixels * outChannels) { (out) throws(Int8RuntimeError) in
+            try x.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
+                let src = source.baseAddress!
+                var start = 0
+                while start < pixels {
+                    let rows = min(chunk, pixels - start)
+                    let first = start
+                    pool.parallelFor(count: (rows + 31) / 32) { task, _ in
+                        for r in (task * 32)..<min(rows, task * 32 + 32) {
+                            let pixel = first + r
+                            let oy = pixel / ow, ox = pixel % ow
+                            let row = columns + r * patch
+                            for ky in 0..<k {
+                                let iy = oy * s + ky - p
+                                for kx in 0..<k {
+                                    let ix = ox * s + kx - p
+                                    // (c, ky, kx) order: channel c lands at c·k² + ky·k + kx.
+                                    let dst = row + ky * k + kx
+                                    if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                                        let pixelIn = src + (iy * width + ix) * cin
+                                        for c in 0..<cin { dst[c * k * k] = pixelIn[c] }
+                                    } else {
+                                        for c in 0..<cin { dst[c * k * k] = 0 }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    try linear.forward(rows: rows, input: columns, ldx: patch, output: out + start * outChannels,
+                                       ldo: outChannels, activation: activation)
+                    start += rows
+                }
+            }
+        }
+    }
+}

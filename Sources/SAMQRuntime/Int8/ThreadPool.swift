@@ -1,0 +1,156 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A persistent pool of worker threads for the int8 compute loops.
+///
+/// Why not `DispatchQueue.concurrentPerform`: the encoder issues hundreds of
+/// parallel loops per image, each a few milliseconds long; long-lived workers
+/// that sleep on one condition variable dispatch with a single broadcast and
+/// no per-call allocation, and their fixed `worker` index lets callers keep
+/// per-worker scratch without locks (see `Int8Benchmarks` for the measured
+/// dispatch cost of both).
+///
+/// Determinism: tasks are claimed dynamically (for load balance), but a task
+/// index always denotes the same output tile computed by the same kernel, so
+/// results never depend on the thread count or on which thread ran a task.
+public final class ThreadPool: @unchecked Sendable {
+    /// Number of threads that run tasks, counting the calling thread.
+    public let threads: Int
+    private let state: PoolState
+
+    /// The process-wide pool, sized by `ComputeThreads.count` at first use
+    /// (one thread per active processor unless `--threads` changed it).
+    public static let shared = ThreadPool(threads: ComputeThreads.count)
+
+    /// Starts `threads - 1` background workers; the caller of `parallelFor`
+    /// is the remaining one.
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.threads = max(1, threads)
+        state = PoolState()
+        for index in 1..<self.threads {
+            let state = self.state
+            let thread = Thread { state.workerLoop(index: index) }
+            thread.name = "samq-worker-\(index)"
+            thread.start()
+        }
+    }
+
+    deinit { state.shutdown() }
+
+    /// Runs `body(task, worker)` once for every task in `0..<count` and returns
+    /// when all have finished. `worker` is in `0..<threads` and is unique among
+    /// concurrently running tasks, so it can index per-worker scratch.
+    ///
+    /// A call made while the pool is busy (from inside a task, or from another
+    /// thread) runs its tasks inline on the calling thread with `worker == 0`;
+    /// bodies that use per-worker scratch must therefore not nest.
+    public func parallelFor(count: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        guard count > 0 else { return }
+        if threads == 1 || count == 1 || !state.tryBeginSubmission() {
+            for task in 0..<count { body(task, 0) }
+            return
+        }
+        withoutActuallyEscaping(body) { escaping in
+            state.run(count: count, body: escaping)
+        }
+        state.endSubmission()
+    }
+}
+
+/// The shared state behind a pool: one mutex, one "work available" and one
+/// "work finished" condition. Workers hold a strong reference, the pool does
+/// not depend on them, so `deinit` can stop them.
+private final class PoolState: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let submission = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let workFinished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    // All guarded by `mutex`.
+    private var body: ((Int, Int) -> Void)?
+    private var generation: UInt64 = 0
+    private var next = 0
+    private var count = 0
+    private var inFlight = 0
+    private var stopping = false
+
+    init() {
+        mutex.initialize(to: pthread_mutex_t())
+        submission.initialize(to: pthread_mutex_t())
+        workAvailable.initialize(to: pthread_cond_t())
+        workFinished.initialize(to: pthread_cond_t())
+        pthread_mutex_init(mutex, nil)
+        pthread_mutex_init(submission, nil)
+        pthread_cond_init(workAvailable, nil)
+        pthread_cond_init(workFinished, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        pthread_mutex_destroy(submission)
+        pthread_cond_destroy(workAvailable)
+        pthread_cond_destroy(workFinished)
+        mutex.deallocate()
+        submission.deallocate()
+        workAvailable.deallocate()
+        workFinished.deallocate()
+    }
+
+    func tryBeginSubmission() -> Bool { pthread_mutex_trylock(submission) == 0 }
+    func endSubmission() { pthread_mutex_unlock(submission) }
+
+    /// Publishes a job, works on it as worker 0, and waits until every claimed
+    /// task has finished. Workers that wake after the last claim find nothing
+    /// to do, so the caller never waits for a sleeping thread to wake up.
+    func run(count: Int, body: @escaping (Int, Int) -> Void) {
+        pthread_mutex_lock(mutex)
+        self.body = body
+        self.count = count
+        next = 0
+        generation &+= 1
+        pthread_cond_broadcast(workAvailable)
+        drain(worker: 0, body: body)
+        while inFlight > 0 { pthread_cond_wait(workFinished, mutex) }
+        self.body = nil
+        self.count = 0
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Claims and runs tasks until none is left. Called with `mutex` held;
+    /// returns with it held.
+    private func drain(worker: Int, body: (Int, Int) -> Void) {
+        while next < count {
+            let task = next
+            next += 1
+            inFlight += 1
+            pthread_mutex_unlock(mutex)
+            body(task, worker)
+            pthread_mutex_lock(mutex)
+            inFlight -= 1
+        }
+        if inFlight == 0 { pthread_cond_broadcast(workFinished) }
+    }
+
+    func workerLoop(index: Int) {
+        pthread_mutex_lock(mutex)
+        var seen = generation
+        while true {
+            while generation == seen && !stopping { pthread_cond_wait(workAvailable, mutex) }
+            if stopping { break }
+            seen = generation
+            if let body { drain(worker: index, body: body) }
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    func shutdown() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(workAvailable)
+        pthread_mutex_unlock(mutex)
+    }
+}

@@ -1,0 +1,47 @@
+import XCTest
+@testable import SAMQRuntime
+
+final class Int8ThreadPoolTests: XCTestCase {
+    func testRunsEveryTaskExactlyOnce() {
+        for threads in [1, 2, 3, 5] {
+            let pool = ThreadPool(threads: threads)
+            for count in [0, 1, 2, 7, 1000] {
+                let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+                hits.initialize(repeating: 0, count: max(count, 1))
+                let workers = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+                pool.parallelFor(count: count) { task, worker in
+                    hits[task] += 1
+                    workers[task] = worker
+                }
+                for t in 0..<count {
+                    XCTAssertEqual(hits[t], 1, "threads \(threads) count \(count) task \(t)")
+                    XCTAssertTrue((0..<threads).contains(workers[t]))
+                }
+                hits.deallocate()
+                workers.deallocate()
+            }
+        }
+    }
+
+    func testNestedCallRunsInline() {
+        let pool = ThreadPool(threads: 2)
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: 16)
+        hits.initialize(repeating: 0, count: 16)
+        pool.parallelFor(count: 4) { outer, _ in
+            pool.parallelFor(count: 4) { inner, _ in hits[outer * 4 + inner] += 1 }
+        }
+        for i in 0..<16 { XCTAssertEqual(hits[i], 1) }
+        hits.deallocate()
+    }
+
+    func testPoolsComeAndGo() {
+        // Workers of a released pool must exit, not leak or crash.
+        for _ in 0..<20 {
+            let pool = ThreadPool(threads: 3)
+            var sum = 0
+            let lock = NSLock()
+            pool.parallelFor(count: 10) { t, _ in lock.lock(); sum += t; lock.unlock() }
+            XCTAssertEqual(sum, 45)
+        }
+    }
+}
