@@ -18,7 +18,7 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        let predictor = try ModelLoading.predictor(path: model, quiet: global.quiet)
+        let predictor = try ModelLoading.predictor(path: model, global: global)
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
         let loaded = DispatchTime.now()
         try predictor.setImage(picture)

@@ -10,9 +10,14 @@ enum ModelLoading {
         try SamPredictor(weights: try SAMQFileWeights(path: path))
     }
 
-    /// Opens the model; on a terminal the encoder reports its progress.
-    static func predictor(path: String, quiet: Bool) throws -> SamPredictor {
-        let predictor = try predictor(path: path)
+    /// Opens the model with the global options applied (threads, memory
+    /// budget); on a terminal the encoder reports its progress.
+    static func predictor(path: String, global: GlobalOptions) throws -> SamPredictor {
+        if let threads = global.threads { ComputeThreads.count = threads }
+        let weights = try SAMQFileWeights(path: path)
+        let residency = try global.memoryBudget.map { try MemoryBudget(parsing: $0).residency(for: weights.file) } ?? .resident
+        let predictor = try SamPredictor(weights: weights, residency: residency)
+        let quiet = global.quiet
         let progress = ProgressLine(enabled: !quiet)
         predictor.imageEncoder.progress = { done, total in
             progress.update("encoding image: block \(done)/\(total)")

@@ -7,7 +7,7 @@ struct SAMQCommand: ParsableCommand {
         commandName: "samq",
         abstract: "Segment Anything, quantized, on small boards.",
         version: "0.1.0",
-        subcommands: [InfoCommand.self, EncodeCommand.self, SegmentCommand.self, EverythingCommand.self])
+        subcommands: [InfoCommand.self, EncodeCommand.self, SegmentCommand.self, EverythingCommand.self, BenchCommand.self])
 }
 
 /// Options every compute command accepts.
@@ -15,9 +15,14 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Worker threads (default: one per core).")
     var threads: Int?
 
-    @Option(help: "Memory budget, e.g. 512MB or 2GB: picks streaming or resident weights.")
+    @Option(help: "Memory budget, e.g. 512MB or 2GB: keeps encoder weights resident if they fit, else streams them block by block, else refuses.")
     var memoryBudget: String?
 
     @Flag(help: "Print nothing but errors and the requested output.")
     var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let memoryBudget { _ = try MemoryBudget(parsing: memoryBudget) }
+    }
 }

@@ -17,43 +17,50 @@ public final class ImageEncoderViT {
 
     public let config: ModelConfig
     public let residency: WeightResidency
+    public let precision: EncoderPrecision
     let weights: WeightProvider
-    let patchEmbed: Conv2d
+    /// Set for the int8 path: kernel family, thread pool, scratch memory.
+    let int8: Int8Context?
+    let patchEmbed: PatchEmbedding
     let positionEmbedding: [Float]     // [g][g][dim]
-    let blocks: [ViTBlock]             // empty when streamed
-    let neckConv1: Conv2d
+    let blocks: [EncoderBlock]         // empty when streamed
+    let neckConv1: NeckConv
     let neckNorm1: LayerNorm
-    let neckConv2: Conv2d
+    let neckConv2: NeckConv
     let neckNorm2: LayerNorm
     /// Called after each transformer block with `(done, total)`, so a CLI can
     /// show progress during a multi-second encode on a slow board.
     public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
 
-    public init(weights: WeightProvider, residency: WeightResidency = .resident) throws {
+    public init(weights: WeightProvider, residency: WeightResidency = .resident,
+                precision: EncoderPrecision? = nil) throws {
         let config = weights.config
         let e = config.imageEncoder
         try Self.validate(e)
         self.config = config
         self.residency = residency
         self.weights = weights
-        patchEmbed = try Conv2d(weights: weights, prefix: "image_encoder.patch_embed.proj", inChannels: e.inChans,
-                                outChannels: e.embedDim, kernel: e.patchSize, stride: e.patchSize)
+        let precision = try precision ?? EncoderPrecision.automatic(for: weights)
+        self.precision = precision
+        let int8 = precision == .int8 ? try Int8Context.fromEnvironment() : nil
+        self.int8 = int8
+        patchEmbed = try PatchEmbedding(weights: weights, config: e, context: int8)
         // pos_embed is [1, H, W, C] at the pretraining grid. The reference adds
         // it without interpolation, so it must match the grid exactly.
         positionEmbedding = try weights.tensor("image_encoder.pos_embed", shape: [1, e.gridSize, e.gridSize, e.embedDim])
         if residency == .resident {
-            blocks = try (0..<e.depth).map { try ViTBlock(weights: weights, index: $0, config: config) }
+            blocks = try (0..<e.depth).map { try EncoderBlock(weights: weights, index: $0, config: config, context: int8) }
         } else {
             // Check every block tensor's presence and shape now, without reading data.
             try ViTBlock.validateShapes(weights: weights, config: config)
             blocks = []
         }
-        neckConv1 = try Conv2d(weights: weights, prefix: "image_encoder.neck.0", inChannels: e.embedDim,
-                               outChannels: e.outChans, kernel: 1, bias: false)
+        neckConv1 = try NeckConv(weights: weights, prefix: "image_encoder.neck.0", inChannels: e.embedDim,
+                                 outChannels: e.outChans, kernel: 1, context: int8)
         neckNorm1 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.1", dimension: e.outChans,
                                   epsilon: LayerNorm.layerNorm2dEpsilon)
-        neckConv2 = try Conv2d(weights: weights, prefix: "image_encoder.neck.2", inChannels: e.outChans,
-                               outChannels: e.outChans, kernel: 3, padding: 1, bias: false)
+        neckConv2 = try NeckConv(weights: weights, prefix: "image_encoder.neck.2", inChannels: e.outChans,
+                                 outChannels: e.outChans, kernel: 3, context: int8)
         neckNorm2 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.3", dimension: e.outChans,
                                   epsilon: LayerNorm.layerNorm2dEpsilon)
     }
@@ -92,20 +99,19 @@ public final class ImageEncoderViT {
         }
         guard input.allSatisfy({ $0.isFinite }) else { throw SAMRuntimeError.nonFiniteInput(what: "image tensor") }
         let g = e.gridSize
-        let channelsLast = Tensor.transpose(input, rows: e.inChans, cols: e.imgSize * e.imgSize)
-        var x = patchEmbed(channelsLast, height: e.imgSize, width: e.imgSize)
+        var x = try patchEmbed(input, size: e.imgSize)
         for i in x.indices { x[i] += positionEmbedding[i] }
         for index in 0..<e.depth {
             if residency == .resident {
-                blocks[index].apply(&x, grid: g)
+                try blocks[index].apply(&x, grid: g)
             } else {
-                try ViTBlock(weights: weights, index: index, config: config).apply(&x, grid: g)
+                try EncoderBlock(weights: weights, index: index, config: config, context: int8).apply(&x, grid: g)
             }
             progress?(index + 1, e.depth)
         }
-        var y = neckConv1(x, height: g, width: g)
+        var y = try neckConv1(x, size: g)
         neckNorm1.applyInPlace(&y)
-        y = neckConv2(y, height: g, width: g)
+        y = try neckConv2(y, size: g)
         neckNorm2.applyInPlace(&y)
         return Tensor.transpose(y, rows: g * g, cols: e.outChans)
     }

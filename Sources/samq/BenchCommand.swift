@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import SAMQFormat
+import SAMQImage
+import SAMQRuntime
+import SAMQCLISupport
+
+/// `samq bench MODEL.samq [--image IMAGE] [--runs N] [--prompts 50] [--json] [--peak]`
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure load, encoder and decoder time, the int8 GEMM rate and peak memory on this machine.")
+
+    @Argument(help: "The .samq model.") var model: String
+    @Option(help: "Image to encode (default: a generated 1024×768 photo-like image).") var image: String?
+    @Option(help: "Timed encoder runs after one warm-up.") var runs: Int = 3
+    @Option(help: "Decoder prompts (one random point each, multimask).") var prompts: Int = 50
+    @Flag(help: "Also measure the machine's int8 multiply-accumulate peak (register-only loop).") var peak = false
+    @Flag(help: "Print JSON instead of text.") var json = false
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        guard runs >= 1, prompts >= 1 else { throw ValidationError("--runs and --prompts must be at least 1") }
+    }
+
+    func run() throws {
+        var report = BenchReport(model: (model as NSString).lastPathComponent)
+        let isa = try KernelISA.resolve()
+        report.isa = isa.name
+        let loadStart = DispatchTime.now()
+        let predictor = try ModelLoading.predictor(path: model, global: GlobalOptions.quietCopy(of: global))
+        report.loadMs = ModelLoading.milliseconds(since: loadStart)
+        report.threads = ComputeThreads.count
+        report.variant = predictor.config.variant
+        let picture = try image.map { try ModelLoading.image(path: $0, maxPixels: 100_000_000) } ?? Self.syntheticImage()
+
+        try predictor.setImage(picture)  // warm-up
+        var encoder: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now()
+            try predictor.setImage(picture)
+            encoder.append(ModelLoading.milliseconds(since: start))
+        }
+        report.encoderMedianMs = Self.median(encoder)
+        report.encoderMinMs = encoder.min() ?? 0
+
+        // A fixed LCG: the same prompts every run, so runs compare.
+        var seed = UInt64(42)
+        var decoder: [Double] = []
+        for _ in 0..<prompts {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            let x = Float(seed >> 40) / Float(1 << 24) * Float(picture.width - 1)
+            let y = Float((seed >> 16) & 0xFFFFFF) / Float(1 << 24) * Float(picture.height - 1)
+            let start = DispatchTime.now()
+            _ = try predictor.predict(points: [(x: x, y: y)], labels: [1], multimask: true)
+            decoder.append(ModelLoading.milliseconds(since: start))
+        }
+        report.decoderMedianMs = Self.median(decoder)
+
+        report.gemmGMACs = try Self.gemmRate(isa: isa)
+        if peak { report.peakGMACsPerCore = Self.peakRate(isa: isa) }
+        report.peakRSSMB = Self.peakRSSMegabytes()
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            report.printText()
+        }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// Int8 GEMM rate on the vit_b MLP shape (4096×768 · 768×3072), all threads.
+    static func gemmRate(isa: KernelISA) throws -> Double {
+        let m = 4096, k = 768, n = 3072
+        var state: UInt32 = 1
+        let weights = (0..<(n * k)).map { _ -> Float in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(Int32(bitPattern: state) >> 8) / Float(1 << 23)
+        }
+        let layer = try QuantizedLinear(weight: try PackedInt8Matrix(quantizing: weights, n: n, k: k, name: "bench"),
+                                        bias: nil, context: Int8Context(isa: isa))
+        let input = (0..<(m * k)).map { Float(($0 * 7919) % 1000) / 500 - 1 }
+        _ = try layer(input)
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let start = DispatchTime.now()
+            _ = try layer(input)
+            times.append(ModelLoading.milliseconds(since: start))
+        }
+        return Double(m * k * n) / (median(times) / 1000) / 1e9
+    }
+
+    /// One core's register-only int8 MAC rate: the ceiling the GEMM is judged against.
+    static func peakRate(isa: KernelISA) -> Double {
+        let iterations: UInt64 = 20_000_000
+        _ = isa.peakMultiplyAccumulates(iterations: iterations / 10)
+        let start = DispatchTime.now()
+        let macs = isa.peakMultiplyAccumulates(iterations: iterations)
+        let seconds = ModelLoading.milliseconds(since: start) / 1000
+        return Double(macs) / seconds / 1e9
+    }
+
+    /// `RUSAGE_SELF` is imported as an enum on Glibc and an Int32 on Darwin.
+    #if canImport(Glibc)
+    static let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
+    #else
+    static let RUSAGE_SELF_WHO = RUSAGE_SELF
+    #endif
+
+    static func peakRSSMegabytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF_WHO, &usage)
+        return Int(usage.ru_maxrss) / 1024
+    }
+
+    /// Smooth gradients and a few shapes: realistic enough for timing (the
+    /// encoder's cost does not depend on content).
+    static func syntheticImage() throws -> RGBImage {
+        let width = 1024, height = 768
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = (y * width + x) * 3
+                let inDisc = (x - 600) * (x - 600) + (y - 380) * (y - 380) < 200 * 200
+                pixels[i] = inDisc ? 200 : UInt8(x * 255 / width)
+                pixels[i + 1] = inDisc ? 60 : UInt8(y * 255 / height)
+                pixels[i + 2] = UInt8((x ^ y) & 0x3F) + 100
+            }
+        }
+        return try RGBImage(width: width, height: height, pixels: pixels)
+    }
+}
+
+/// What `samq bench` measured.
+struct BenchReport: Encodable {
+    var model: String
+    var variant = ""
+    var isa = ""
+    var threads = 0
+    var loadMs = 0.0
+    var encoderMedianMs = 0.0
+    var encoderMinMs = 0.0
+    var decoderMedianMs = 0.0
+    var gemmGMACs = 0.0
+    var peakGMACsPerCore: Double?
+    var peakRSSMB = 0
+
+    func printText() {
+        print("model        \(model) (\(variant))")
+        print("kernels      \(isa), \(threads) thread(s)")
+        print("load         \(String(format: "%.0f", loadMs)) ms")
+        print("encoder      median \(String(format: "%.0f", encoderMedianMs)) ms, min \(String(format: "%.0f", encoderMinMs)) ms")
+        print("decoder      median \(String(format: "%.1f", decoderMedianMs)) ms per prompt (1 point, multimask, masks at image size)")
+        var gemm = "int8 GEMM    \(String(format: "%.0f", gemmGMACs)) GMAC/s on 4096×768×3072"
+        if let peak = peakGMACsPerCore {
+            let ceiling = peak * Double(threads)
+            gemm += " = \(String(format: "%.0f", 100 * gemmGMACs / ceiling))% of the \(String(format: "%.0f", ceiling)) GMAC/s peak (\(String(format: "%.0f", peak)) per core × \(threads))"
+        }
+        print(gemm)
+        print("peak RSS     \(peakRSSMB) MB")
+    }
+}
+
+extension GlobalOptions {
+    /// The same options with progress output off (timed runs must not draw).
+    static func quietCopy(of options: GlobalOptions) -> GlobalOptions {
+        var copy = options
+        copy.quiet = true
+        return copy
+    }
+}
