@@ -115,6 +115,28 @@ public final class SamPredictor {
     ///   - multimask: three disambiguated masks (true) or one.
     public func predict(points: [(x: Float, y: Float)] = [], labels: [Int] = [], box: [Float]? = nil,
                         maskInput: [Float]? = nil, multimask: Bool = true) throws -> Prediction {
+        let decoded = try predictLowResolution(points: points, labels: labels, box: box, maskInput: maskInput,
+                                               multimask: multimask)
+        guard let state else { throw SAMRuntimeError.imageNotSet }
+        let lowRes = config.lowResMaskSize
+        // Sam.postprocess_masks, then `> mask_threshold`.
+        let logits = try MaskPostprocessing.postprocessMasks(decoded.logits, channels: decoded.maskCount, height: lowRes,
+                                                             width: lowRes, paddedSize: config.imageEncoder.imgSize,
+                                                             resizedSize: state.inputSize,
+                                                             originalSize: state.originalSize)
+        let masks = logits.map { $0 > config.maskThreshold ? UInt8(1) : 0 }
+        return Prediction(maskCount: decoded.maskCount, height: state.originalSize.height,
+                          width: state.originalSize.width, masks: masks, iouPredictions: decoded.iouPredictions,
+                          lowResSize: lowRes, lowResLogits: decoded.logits)
+    }
+
+    /// The prompt encoder and mask decoder alone: low-resolution logits
+    /// (`maskCount × L × L`) and IoU predictions, without upscaling to the
+    /// image. What interactive refinement and the automatic generator need,
+    /// and what "decoder time" measures.
+    public func predictLowResolution(points: [(x: Float, y: Float)] = [], labels: [Int] = [], box: [Float]? = nil,
+                                     maskInput: [Float]? = nil,
+                                     multimask: Bool = true) throws -> (logits: [Float], iouPredictions: [Float], maskCount: Int) {
         guard let state else { throw SAMRuntimeError.imageNotSet }
         let height = state.originalSize.height, width = state.originalSize.width
         guard !points.isEmpty || box != nil || maskInput != nil else { throw SAMRuntimeError.noPrompt }
@@ -164,13 +186,6 @@ public final class SamPredictor {
         let decoded = maskDecoder.predict(image: state.embedding, imagePE: promptEncoder.densePositionalEncoding,
                                           sparse: sparse, dense: dense, side: config.embeddingSize,
                                           multimask: multimask)
-        // Sam.postprocess_masks, then `> mask_threshold`.
-        let logits = try MaskPostprocessing.postprocessMasks(decoded.masks, channels: decoded.count, height: lowRes,
-                                                             width: lowRes, paddedSize: config.imageEncoder.imgSize,
-                                                             resizedSize: state.inputSize,
-                                                             originalSize: state.originalSize)
-        let masks = logits.map { $0 > config.maskThreshold ? UInt8(1) : 0 }
-        return Prediction(maskCount: decoded.count, height: height, width: width, masks: masks,
-                          iouPredictions: decoded.iou, lowResSize: lowRes, lowResLogits: decoded.masks)
+        return (decoded.masks, decoded.iou, decoded.count)
     }
 }
