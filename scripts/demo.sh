@@ -16,9 +16,9 @@ mkdir -p "$out"
 
 "$bin/samq-convert" Models/demo/samq_demo_256.pth -o "$out/demo.samq" --brief
 echo
+# The magenta star of demo_1.png (Models/demo/demo_prompts.json lists a point and a box per demo image).
 image=Models/demo/demo_1.png
-point=$(python3 -c 'import json; p=json.load(open("Models/demo/demo_prompts.json"))["demo_1.png"]["point"]; print(f"{p[0]},{p[1]}")' 2>/dev/null || echo "")
-if [[ -z "$point" ]]; then point=$(sed -n 's/.*"point": *\[ *\([0-9.]*\), *\([0-9.]*\).*/\1,\2/p' Models/demo/demo_prompts.json | head -1); fi
+point=144,59
 start=$(date +%s.%N)
 "$bin/samq" segment "$out/demo.samq" "$image" --point "$point" -o "$out"
 end=$(date +%s.%N)

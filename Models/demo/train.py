@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""Train the SAMQ demo model: a small SAM built from the official
+segment_anything.modeling classes, on procedurally generated scenes (scenes.py).
+
+The committed model is two stages (MODEL_CARD.md; defaults = stage 1):
+
+    nice -n 10 /work/venv/bin/python Models/demo/train.py --out R1 --steps 1000 --time-limit 43 --target 0.88
+    nice -n 10 /work/venv/bin/python Models/demo/train.py --out R2 --resume R1/samq_demo_256.pth \
+        --scene-offset 100000 --seed 1 --steps 900 --lr 4e-4 --bce-steps 0 --time-limit 17 --target 0.88
+
+Writes <out>/samq_demo_256.pth (torch.save(model.state_dict()) — the official
+checkpoint format) every --save-every steps and at the end, plus <out>/log.jsonl.
+CPU only, fixed seed, torch.set_num_threads(--threads, default 1; see the flag help).
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from functools import partial
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+from segment_anything.utils.transforms import ResizeLongestSide
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenes  # noqa: E402
+
+CONFIG = {
+    "image_size": 256,
+    "patch_size": 16,
+    "encoder_embed_dim": 128,
+    "encoder_depth": 4,
+    "encoder_num_heads": 4,
+    "encoder_mlp_ratio": 4,
+    "encoder_window_size": 7,
+    "encoder_global_attn_indexes": [1, 3],
+    "qkv_bias": True,
+    "use_rel_pos": True,
+    "layer_norm_eps": 1e-6,
+    "prompt_embed_dim": 128,
+    "mask_in_chans": 16,
+    "decoder_transformer_depth": 2,
+    "decoder_transformer_mlp_dim": 512,
+    "decoder_num_heads": 8,
+    "num_multimask_outputs": 3,
+    "iou_head_depth": 3,
+    "iou_head_hidden_dim": 128,
+    "pixel_mean": [123.675, 116.28, 103.53],
+    "pixel_std": [58.395, 57.12, 57.375],
+}
+
+TRAIN_SEED_BASE = 1_000_000  # training scenes: seeds 1_000_000 + k
+VAL_SEED_BASE = 9_000_000    # in-training validation scenes (held-out set uses 5_000_000, see make_assets.py)
+
+
+def build_sam(cfg):
+    """Mirrors segment_anything.build_sam._build_sam with a small config."""
+    grid = cfg["image_size"] // cfg["patch_size"]
+    dim = cfg["prompt_embed_dim"]
+    return Sam(
+        image_encoder=ImageEncoderViT(
+            depth=cfg["encoder_depth"],
+            embed_dim=cfg["encoder_embed_dim"],
+            img_size=cfg["image_size"],
+            mlp_ratio=cfg["encoder_mlp_ratio"],
+            norm_layer=partial(torch.nn.LayerNorm, eps=cfg["layer_norm_eps"]),
+            num_heads=cfg["encoder_num_heads"],
+            patch_size=cfg["patch_size"],
+            qkv_bias=cfg["qkv_bias"],
+            use_rel_pos=cfg["use_rel_pos"],
+            global_attn_indexes=cfg["encoder_global_attn_indexes"],
+            window_size=cfg["encoder_window_size"],
+            out_chans=dim,
+        ),
+        prompt_encoder=PromptEncoder(
+            embed_dim=dim,
+            image_embedding_size=(grid, grid),
+            input_image_size=(cfg["image_size"], cfg["image_size"]),
+            mask_in_chans=cfg["mask_in_chans"],
+        ),
+        mask_decoder=MaskDecoder(
+            num_multimask_outputs=cfg["num_multimask_outputs"],
+            transformer=TwoWayTransformer(
+                depth=cfg["decoder_transformer_depth"],
+                embedding_dim=dim,
+                mlp_dim=cfg["decoder_transformer_mlp_dim"],
+                num_heads=cfg["decoder_num_heads"],
+            ),
+            transformer_dim=dim,
+            iou_head_depth=cfg["iou_head_depth"],
+            iou_head_hidden_dim=cfg["iou_head_hidden_dim"],
+        ),
+        pixel_mean=cfg["pixel_mean"],
+        pixel_std=cfg["pixel_std"],
+    )
+
+
+# ----------------------------------------------------------------------------- data
+
+def eligible_objects(masks, min_frac=0.004, min_px=100):
+    h, w = masks[0].shape
+    return [i for i, m in enumerate(masks) if m.sum() >= max(min_px, min_frac * h * w)]
+
+
+def prepare(sam, transform, img, masks):
+    """SamPredictor-style preprocessing. Returns (input 1×3×S×S, GT masks N×S×S in the padded
+    input frame, original size)."""
+    h, w = img.shape[:2]
+    x = transform.apply_image(img)  # official ResizeLongestSide (PIL resize)
+    x = torch.as_tensor(x).permute(2, 0, 1).contiguous()[None].float()
+    x = sam.preprocess(x)  # normalize + pad
+    nh, nw = transform.get_preprocess_shape(h, w, transform.target_length)
+    s = sam.image_encoder.img_size
+    gts = []
+    for m in masks:
+        r = Image.fromarray(m.astype(np.uint8) * 255).resize((nw, nh), Image.BILINEAR)
+        g = np.zeros((s, s), np.float32)
+        g[:nh, :nw] = np.asarray(r, np.float32) > 127
+        gts.append(g)
+    return x, torch.from_numpy(np.stack(gts)), (h, w)
+
+
+def sample_in(rng, mask):
+    ys, xs = np.nonzero(mask)
+    k = int(rng.integers(0, len(xs)))
+    return [float(xs[k]), float(ys[k])]
+
+
+def jitter_box(rng, box, h, w):
+    """SAM-style box noise: std 10% of the side, at most 20 px."""
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    n = rng.normal(0, 1, 4) * np.array([bw, bh, bw, bh]) * 0.1
+    n = np.clip(n, -20, 20)
+    b = np.array(box, np.float64) + n
+    b[[0, 2]] = np.clip(b[[0, 2]], 0, w - 1)
+    b[[1, 3]] = np.clip(b[[1, 3]], 0, h - 1)
+    return [min(b[0], b[2]), min(b[1], b[3]), max(b[0], b[2]), max(b[1], b[3])]
+
+
+def negative_point(rng, masks, obj, h, w):
+    """A background point for object obj: usually on another visible shape or near the object."""
+    m = masks[obj]
+    if rng.random() < 0.6:
+        others = [i for i in range(len(masks)) if i != obj and masks[i].sum() > 20]
+        if others:
+            return sample_in(rng, masks[others[int(rng.integers(0, len(others)))]])
+    x0, y0, x1, y1 = scenes.bbox(m)
+    pad = 20
+    ring = np.zeros_like(m)
+    ring[max(0, y0 - pad):y1 + pad + 1, max(0, x0 - pad):x1 + pad + 1] = True
+    ring &= ~m
+    if ring.sum() < 5:
+        ring = ~m
+    return sample_in(rng, ring)
+
+
+def make_prompts(rng, masks, elig, h, w, n_single, npos, nneg):
+    """Prompt groups for one image; each group is decoded in one call (same structure).
+    Returns list of dicts: kind, objs, coords (B×P×2 original px) or None, labels, boxes (B×4) or None,
+    multimask."""
+    pick = lambda: elig[int(rng.integers(0, len(elig)))]  # noqa: E731
+    groups = []
+    objs = [pick() for _ in range(n_single)]
+    groups.append(dict(kind="point", objs=objs, coords=[[sample_in(rng, masks[o])] for o in objs],
+                       labels=[[1] for _ in objs], boxes=None, multimask=True))
+    objs = [pick() for _ in range(2)]
+    groups.append(dict(kind="box", objs=objs, coords=None, labels=None,
+                       boxes=[jitter_box(rng, scenes.bbox(masks[o]), h, w) for o in objs], multimask=False))
+    objs = [pick() for _ in range(2)]
+    coords, labels = [], []
+    for o in objs:
+        c = [sample_in(rng, masks[o]) for _ in range(npos)] + [negative_point(rng, masks, o, h, w) for _ in range(nneg)]
+        coords.append(c)
+        labels.append([1] * npos + [0] * nneg)
+    groups.append(dict(kind="points", objs=objs, coords=coords, labels=labels, boxes=None, multimask=False))
+    o = pick()
+    groups.append(dict(kind="box+point", objs=[o], coords=[[sample_in(rng, masks[o])]], labels=[[1]],
+                       boxes=[jitter_box(rng, scenes.bbox(masks[o]), h, w)], multimask=False))
+    return groups
+
+
+# ----------------------------------------------------------------------------- model calls
+
+def decode(sam, emb, coords, labels, boxes, mask_input, multimask):
+    """Exactly SamPredictor.predict_torch's path (prompt encoder → mask decoder), batched over prompts.
+    coords/boxes are already in the input frame."""
+    points = (coords, labels) if coords is not None else None
+    sparse, dense = sam.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
+    low, iou = sam.mask_decoder(
+        image_embeddings=emb,
+        image_pe=sam.prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
+        multimask_output=multimask,
+    )
+    return low, iou
+
+
+def decode_batched(sam, embs, coords, labels, boxes, mask_input, multimask):
+    """Training-only batched form of prompt_encoder + MaskDecoder.predict_masks: identical math,
+    but each prompt carries its own image embedding (embs: B×C×h×w), so prompts from several
+    images are decoded in one call. (The official predict_masks repeat_interleaves ONE image
+    embedding over the prompts; inference uses the official path unchanged.)"""
+    md = sam.mask_decoder
+    points = (coords, labels) if coords is not None else None
+    sparse, dense = sam.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
+    b = sparse.shape[0]
+    out_tok = torch.cat([md.iou_token.weight, md.mask_tokens.weight], dim=0)[None].expand(b, -1, -1)
+    tokens = torch.cat((out_tok, sparse), dim=1)
+    src = embs + dense
+    pos = sam.prompt_encoder.get_dense_pe().expand(b, -1, -1, -1)
+    _, c, h, w = src.shape
+    hs, src = md.transformer(src, pos, tokens)
+    iou_tok = hs[:, 0, :]
+    mask_toks = hs[:, 1:1 + md.num_mask_tokens, :]
+    up = md.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
+    hyper = torch.stack([md.output_hypernetworks_mlps[i](mask_toks[:, i, :]) for i in range(md.num_mask_tokens)], 1)
+    _, c2, h2, w2 = up.shape
+    masks = (hyper @ up.view(b, c2, h2 * w2)).view(b, -1, h2, w2)
+    iou = md.iou_prediction_head(iou_tok)
+    sl = slice(1, None) if multimask else slice(0, 1)
+    return masks[:, sl], iou[:, sl]
+
+
+def focal_loss(logits, gt, alpha=0.25, gamma=2.0):
+    p = torch.sigmoid(logits)
+    ce = F.binary_cross_entropy_with_logits(logits, gt, reduction="none")
+    pt = p * gt + (1 - p) * (1 - gt)
+    loss = ce * (1 - pt) ** gamma
+    loss = (alpha * gt + (1 - alpha) * (1 - gt)) * loss
+    return loss.flatten(-2).mean(-1)
+
+
+def dice_loss(logits, gt):
+    p = torch.sigmoid(logits).flatten(-2)
+    g = gt.flatten(-2)
+    return 1 - (2 * (p * g).sum(-1) + 1) / (p.sum(-1) + g.sum(-1) + 1)
+
+
+def mask_iou(logits, gt):
+    pred = (logits > 0).float().flatten(-2)
+    g = gt.flatten(-2)
+    inter = (pred * g).sum(-1)
+    union = pred.sum(-1) + g.sum(-1) - inter
+    return inter / union.clamp(min=1.0)
+
+
+LOSS = {"kind": "sam", "alpha": 0.25}  # set from --loss / --focal-alpha
+LOSS_RES = 128  # masks are compared with the ground truth at 128×128 (input frame / 2)
+
+
+def group_loss(low, iou_pred, gt):
+    """low: B×C×64×64 logits, iou_pred B×C, gt B×128×128 (area-downsampled, soft at edges).
+    Focal(×20) + dice on the logits bilinearly upsampled to 128×128 (as Sam.postprocess_masks does);
+    for C>1 only the best of the C masks gets the mask loss (SAM's min over multimask outputs);
+    the IoU head regresses the actual IoU of every output (MSE)."""
+    s = gt.shape[-1]
+    up = F.interpolate(low, (s, s), mode="bilinear", align_corners=False)
+    g = gt[:, None].expand_as(up)
+    if LOSS["kind"] == "bce":
+        per = F.binary_cross_entropy_with_logits(up, g, reduction="none").flatten(-2).mean(-1) + dice_loss(up, g)
+    else:
+        per = 20.0 * focal_loss(up, g, alpha=LOSS["alpha"]) + dice_loss(up, g)  # B×C
+    best = per.argmin(1)
+    mask_l = per.gather(1, best[:, None]).squeeze(1)
+    with torch.no_grad():
+        true_iou = mask_iou(up, (g > 0.5).float())
+    iou_l = F.mse_loss(iou_pred, true_iou, reduction="none").mean(1)
+    return mask_l, iou_l, best, up, true_iou
+
+
+def corrective_points(rng, up_best, gt, valid_hw):
+    """One corrective click per prompt, sampled uniformly from the error region (loss grid),
+    returned in input-frame coordinates: positive on a missed pixel, negative on a false one."""
+    nh, nw = valid_hw
+    f = up_best.shape[-1]
+    scale = CONFIG["image_size"] / f
+    pts, labs = [], []
+    pred = (up_best > 0).numpy()
+    g = gt.numpy() > 0.5
+    for b in range(g.shape[0]):
+        err = (pred[b] != g[b])
+        err[int(math.ceil(nh[b] / scale)):, :] = False
+        err[:, int(math.ceil(nw[b] / scale)):] = False
+        ys, xs = np.nonzero(err) if err.any() else np.nonzero(g[b])
+        k = int(rng.integers(0, len(xs)))
+        y, x = ys[k], xs[k]
+        pts.append([(x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5])
+        labs.append(1 if g[b, y, x] else 0)
+    return torch.tensor(pts, dtype=torch.float32)[:, None], torch.tensor(labs, dtype=torch.int64)[:, None]
+
+
+# ----------------------------------------------------------------------------- validation
+
+_VAL_CACHE = []
+
+
+@torch.no_grad()
+def validate(sam, transform, n=40):
+    """Quick held-out check (SamPredictor path, inside the input frame): single deepest point,
+    multimask → mask with the best predicted IoU; and the tight box. Scenes are built once."""
+    if not _VAL_CACHE:
+        for k in range(n):
+            img, masks, _ = scenes.make_scene(VAL_SEED_BASE + k)
+            h, w = img.shape[:2]
+            elig = eligible_objects(masks, min_frac=0.02)
+            if not elig:
+                continue
+            o = elig[k % len(elig)]
+            x, gt, _ = prepare(sam, transform, img, [masks[o]])
+            p = transform.apply_coords(np.array([[scenes.deepest_point(masks[o])]], np.float64), (h, w))
+            b = transform.apply_boxes(np.array([scenes.bbox(masks[o])], np.float64), (h, w))
+            _VAL_CACHE.append((x, gt, torch.as_tensor(p, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)))
+    sam.eval()
+    pt_ious, box_ious = [], []
+    for x, gt, p, b in _VAL_CACHE:
+        emb = sam.image_encoder(x)
+        low, iou = decode(sam, emb, p, torch.ones(1, 1, dtype=torch.int64), None, None, True)
+        up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
+        pt_ious.append(mask_iou(up[0, iou[0].argmax()][None], gt)[0].item())
+        low, iou = decode(sam, emb, None, None, b, None, False)
+        up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
+        box_ious.append(mask_iou(up[:, 0], gt)[0].item())
+    sam.train()
+    return float(np.mean(pt_ious)), float(np.mean(box_ious))
+
+
+# ----------------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/tmp/samq_demo_run")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--images", type=int, default=6, help="images per step")
+    ap.add_argument("--singles", type=int, default=6, help="single-point prompts per image")
+    ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--refine-prob", type=float, default=0.3, help="chance per group of one refinement round")
+    ap.add_argument("--val-every", type=int, default=50)
+    ap.add_argument("--save-every", type=int, default=50)
+    ap.add_argument("--time-limit", type=float, default=0, help="stop (and save) after this many minutes")
+    ap.add_argument("--target", type=float, default=0.0, help="stop early once val point IoU reaches this")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--freeze-encoder-steps", type=int, default=0,
+                    help="keep the randomly initialised image encoder frozen for the first N steps "
+                         "(experimental; not used for the committed model)")
+    ap.add_argument("--encoder-lr-mult", type=float, default=1.0)
+    ap.add_argument("--loss", choices=["sam", "bce"], default="sam")
+    ap.add_argument("--focal-alpha", type=float, default=0.25)
+    ap.add_argument("--bce-steps", type=int, default=500, help="use BCE+dice for the first N steps, then --loss")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
+                         "2 OpenMP threads measured 4-8x SLOWER than 1 (spin-waiting while preempted)")
+    ap.add_argument("--resume", default="", help="start from these weights (optimizer state is not kept)")
+    ap.add_argument("--scene-offset", type=int, default=0, help="first training scene index (fresh scenes for a resumed stage)")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    sam = build_sam(CONFIG)
+    if args.resume:
+        sam.load_state_dict(torch.load(args.resume, map_location="cpu"))
+    sam.train()
+    nparams = sum(p.numel() for p in sam.parameters())
+    print(f"params {nparams:,}", flush=True)
+    transform = ResizeLongestSide(CONFIG["image_size"])
+
+    groups = {(enc, dec): [] for enc in (True, False) for dec in (True, False)}
+    for n, p in sam.named_parameters():
+        nodecay = p.ndim < 2 or "pos_embed" in n or "rel_pos" in n or "embed.weight" in n
+        groups[(n.startswith("image_encoder."), not nodecay)].append(p)
+    opt = torch.optim.AdamW([{"params": ps, "weight_decay": args.wd if dec else 0.0,
+                              "lr_mult": args.encoder_lr_mult if enc else 1.0, "encoder": enc}
+                             for (enc, dec), ps in groups.items() if ps], lr=args.lr, betas=(0.9, 0.999))
+
+    def lr_at(step):
+        if step < args.warmup:
+            return args.lr * (step + 1) / args.warmup
+        t = (step - args.warmup) / max(1, args.steps - args.warmup)
+        return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+    rng = np.random.Generator(np.random.PCG64(args.seed))
+    ckpt = os.path.join(args.out, "samq_demo_256.pth")
+    log = open(os.path.join(args.out, "log.jsonl"), "a")
+    t0 = time.time()
+    scene_k = args.scene_offset
+    best_val = -1.0
+    for step in range(args.steps):
+        LOSS["kind"] = "bce" if step < args.bce_steps else args.loss
+        LOSS["alpha"] = args.focal_alpha
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step) * g["lr_mult"] * (0.0 if g["encoder"] and step < args.freeze_encoder_steps else 1.0)
+        # --- data
+        batch = []
+        while len(batch) < args.images:
+            img, masks, _ = scenes.make_scene(TRAIN_SEED_BASE + scene_k)
+            scene_k += 1
+            elig = eligible_objects(masks)
+            if elig:
+                batch.append((img, masks, elig))
+        npos, nneg = int(rng.integers(1, 4)), int(rng.integers(0, 3))  # multi-point structure for this step
+        if npos + nneg < 2:
+            npos = 2
+        groups = {k: {"emb": [], "coords": [], "labels": [], "boxes": [], "gt": [], "hw": []}
+                  for k in ("point", "box", "points", "box+point")}
+        xs = []
+        for bi, (img, masks, elig) in enumerate(batch):
+            h, w = img.shape[:2]
+            x, gts, _ = prepare(sam, transform, img, masks)
+            xs.append(x)
+            gts = F.avg_pool2d(gts[:, None], CONFIG["image_size"] // LOSS_RES)[:, 0]
+            nh, nw = transform.get_preprocess_shape(h, w, transform.target_length)
+            for g in make_prompts(rng, masks, elig, h, w, args.singles, npos, nneg):
+                G = groups[g["kind"]]
+                for j, o in enumerate(g["objs"]):
+                    G["emb"].append(bi)
+                    G["gt"].append(gts[o])
+                    G["hw"].append((nh, nw))
+                    if g["coords"] is not None:
+                        G["coords"].append(transform.apply_coords(np.array(g["coords"][j], np.float64), (h, w)))
+                        G["labels"].append(g["labels"][j])
+                    if g["boxes"] is not None:
+                        G["boxes"].append(transform.apply_boxes(np.array(g["boxes"][j], np.float64), (h, w))[0])
+        frozen = step < args.freeze_encoder_steps
+        if frozen:
+            with torch.no_grad():
+                emb_all = sam.image_encoder(torch.cat(xs))
+        else:
+            emb_all = sam.image_encoder(torch.cat(xs))
+        # --- decode + loss, one batched call per prompt structure (+ one refinement round)
+        mask_losses, iou_losses, stats = [], [], {}
+        for kind, G in groups.items():
+            embs = emb_all[G["emb"]]
+            gt = torch.stack(G["gt"])
+            coords = torch.as_tensor(np.stack(G["coords"]), dtype=torch.float32) if G["coords"] else None
+            labels = torch.as_tensor(G["labels"], dtype=torch.int64) if G["labels"] else None
+            boxes = torch.as_tensor(np.stack(G["boxes"]), dtype=torch.float32) if G["boxes"] else None
+            multimask = kind == "point"
+            low, iou = decode_batched(sam, embs, coords, labels, boxes, None, multimask)
+            ml, il, best, up, tiou = group_loss(low, iou, gt)
+            mask_losses.append(ml)
+            iou_losses.append(il)
+            stats[kind] = tiou.gather(1, best[:, None]).mean().item()
+            if rng.random() < args.refine_prob:
+                ar = torch.arange(low.shape[0])
+                prev = low[ar, best][:, None].detach()
+                cp, cl = corrective_points(rng, up[ar, best].detach(), gt,
+                                           ([hw[0] for hw in G["hw"]], [hw[1] for hw in G["hw"]]))
+                coords2 = cp if coords is None else torch.cat([coords, cp], 1)
+                labels2 = cl if labels is None else torch.cat([labels, cl], 1)
+                low2, iou2 = decode_batched(sam, embs, coords2, labels2, boxes, prev, False)
+                ml2, il2, _, _, tiou2 = group_loss(low2, iou2, gt)
+                mask_losses.append(ml2)
+                iou_losses.append(il2)
+                stats[kind + "_refined"] = tiou2[:, 0].mean().item()
+        mask_loss = torch.cat(mask_losses).mean()
+        iou_loss = torch.cat(iou_losses).mean()
+        loss = mask_loss + iou_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
+        opt.step()
+
+        elapsed = time.time() - t0
+        rec = {"step": step + 1, "loss": round(loss.item(), 4), "mask": round(mask_loss.item(), 4),
+               "iou_mse": round(iou_loss.item(), 4), "lr": lr_at(step), "min": round(elapsed / 60, 2)}
+        for k, v in stats.items():
+            rec["iou_" + k] = round(v, 3)
+        if (step + 1) % 10 == 0 or step == 0:
+            print(json.dumps(rec), flush=True)
+        stop = args.time_limit and elapsed > args.time_limit * 60
+        if (step + 1) % args.val_every == 0 or step + 1 == args.steps or stop:
+            vp, vb = validate(sam, transform)
+            rec.update(val_point=round(vp, 4), val_box=round(vb, 4))
+            print(f"== step {step + 1}  val point IoU {vp:.4f}  box IoU {vb:.4f}  ({elapsed / 60:.1f} min)", flush=True)
+            if vp > best_val:
+                best_val = vp
+                torch.save(sam.state_dict(), os.path.join(args.out, "best.pth"))
+            if args.target and vp >= args.target:
+                stop = True
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        if (step + 1) % args.save_every == 0 or step + 1 == args.steps or stop:
+            torch.save(sam.state_dict(), ckpt + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+        if stop:
+            print(f"stopping at step {step + 1}", flush=True)
+            break
+    print(f"done in {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+#!/bin/sh
+# Download one official Segment Anything checkpoint and check it.
+#
+#   Models/fetch.sh vit_b|vit_l|vit_h [DEST_DIR]      (default DEST_DIR: the directory of this script)
+#
+# Needs internet access and curl or wget. The URLs are the ones in the README of
+# https://github.com/facebookresearch/segment-anything.
+#
+# Checks:
+#   sha256  compared when a value is recorded below. None is recorded yet: the value is printed
+#           ("verify on download") so it can be checked against a trusted source and added here.
+#   md5     the 6 hex digits in each file name are widely reported to be the start of the file's
+#           MD5. This is compared as a warning only (it is not an official, verified checksum).
+set -eu
+
+variant="${1:-}"
+dest="${2:-$(cd "$(dirname "$0")" && pwd)}"
+
+case "$variant" in
+  vit_b) file=sam_vit_b_01ec64.pth; sha256="" ;;   # ~375 MB; sha256: verify on download
+  vit_l) file=sam_vit_l_0b3195.pth; sha256="" ;;   # ~1.25 GB; sha256: verify on download
+  vit_h) file=sam_vit_h_4b8939.pth; sha256="" ;;   # ~2.56 GB; sha256: verify on download
+  *) echo "usage: $0 vit_b|vit_l|vit_h [DEST_DIR]" >&2; exit 2 ;;
+esac
+url="https://dl.fbaipublicfiles.com/segment_anything/$file"
+out="$dest/$file"
+mkdir -p "$dest"
+
+if [ -f "$out" ]; then
+  echo "$out exists; checking it"
+else
+  echo "downloading $url"
+  tmp="$out.part"
+  if command -v curl >/dev/null 2>&1; then
+    curl -fL --retry 3 -o "$tmp" "$url"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -O "$tmp" "$url"
+  else
+    echo "error: need curl or wget" >&2; exit 1
+  fi
+  mv "$tmp" "$out"
+fi
+
+sha_of() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
+  else shasum -a 256 "$1" | cut -d' ' -f1; fi
+}
+md5_of() {
+  if command -v md5sum >/dev/null 2>&1; then md5sum "$1" | cut -d' ' -f1
+  elif command -v md5 >/dev/null 2>&1; then md5 -q "$1"
+  else echo ""; fi
+}
+
+actual=$(sha_of "$out")
+if [ -n "$sha256" ]; then
+  if [ "$actual" != "$sha256" ]; then
+    echo "error: sha256 mismatch for $out: got $actual, expected $sha256" >&2; exit 1
+  fi
+  echo "sha256 OK: $actual"
+else
+  echo "sha256 $actual  $file   (no recorded value: verify on download, then record it in Models/fetch.sh and Models/README.md)"
+fi
+
+suffix=$(echo "$file" | sed -E 's/.*_([0-9a-f]{6})\.pth$/\1/')
+md5=$(md5_of "$out")
+if [ -n "$md5" ]; then
+  case "$md5" in
+    "$suffix"*) echo "md5 prefix matches the file name ($suffix)" ;;
+    *) echo "warning: md5 $md5 does not start with $suffix (the file-name tag); the download may be damaged" >&2 ;;
+  esac
+fi
+echo "$out"
