@@ -8,7 +8,9 @@
 # vit_b state dict with random weights (Tests/Fixtures/make_fixtures.py
 # --big-dir writes it). PYTHON selects the interpreter that has torch and
 # segment-anything (default: /work/venv/bin/python). Runs samq with the f32
-# .samq (the reference path) and the int8 .samq, 2 threads.
+# .samq (the reference path) and the int8 .samq (W8A8 encoder), 2 threads.
+# samq times are whole `samq encode` processes (load, image decode and
+# preprocessing included); PyTorch's are set_image calls in a warm process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ckpt=${1:-/work/big/sam_vit_b_random.pth}
@@ -40,8 +42,7 @@ time_samq() { # model -> "median min peak_mb"
   printf '%s\n' "${times[@]}" | sort -n | awk -v p="$peak" '{a[NR]=$1} END {printf "%.2f %.2f %s\n", a[int((NR+1)/2)], a[1], p}'
 }
 
-read -r torch_median torch_min torch_peak < <("$python" Benchmarks/pytorch_encoder.py "$ckpt" "$image" --runs "$runs" --threads 2 |
-  "$python" -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"median_s\"]:.2f} {d[\"min_s\"]:.2f} {d[\"peak_rss_mb\"]}")')
+read -r torch_median torch_min torch_peak < <("$python" Benchmarks/pytorch_encoder.py "$ckpt" "$image" --runs "$runs" --threads 2 --plain)
 read -r f32_median f32_min f32_peak < <(time_samq "$work/f32.samq")
 read -r i8_median i8_min i8_peak < <(time_samq "$work/int8.samq")
 

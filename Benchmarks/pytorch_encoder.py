@@ -4,7 +4,8 @@ on a checkpoint, for comparison with `samq` on the same weights.
 
     python Benchmarks/pytorch_encoder.py CHECKPOINT.pth IMAGE [--variant vit_b] [--runs 3] [--threads 2]
 
-Prints one JSON line: {"median_s", "min_s", "runs", "threads", "peak_rss_mb"}.
+Prints one JSON line: {"median_s", "min_s", "runs", "threads", "peak_rss_mb"}
+(or "median min peak_mb" with --plain).
 Needs: pip install torch torchvision segment-anything pillow numpy
 """
 import argparse, json, resource, statistics, time
@@ -22,6 +23,7 @@ def main():
     parser.add_argument("--variant", default="vit_b")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--plain", action="store_true", help="print 'median min peak_mb' instead of JSON")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sam = sam_model_registry[args.variant](checkpoint=args.checkpoint).eval()
@@ -35,6 +37,9 @@ def main():
             predictor.set_image(image)
             times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.plain:
+        print(f"{statistics.median(times):.2f} {min(times):.2f} {round(peak)}")
+        return
     print(json.dumps({"median_s": statistics.median(times), "min_s": min(times), "runs": args.runs,
                       "threads": args.threads, "peak_rss_mb": round(peak)}))
 
