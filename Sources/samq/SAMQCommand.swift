@@ -7,7 +7,7 @@ struct SAMQCommand: ParsableCommand {
         commandName: "samq",
         abstract: "Segment Anything, quantized, on small boards.",
         version: "0.1.0",
-        subcommands: [InfoCommand.self, EncodeCommand.self, SegmentCommand.self, EverythingCommand.self, BenchCommand.self])
+        subcommands: [InfoCommand.self, EncodeCommand.self, SegmentCommand.self, EverythingCommand.self, BenchCommand.self, EvalCommand.self])
 }
 
 /// Options every compute command accepts.
