@@ -6,10 +6,6 @@ import SAMQCLISupport
 
 /// Shared steps of the compute commands: open the model, decode the image.
 enum ModelLoading {
-    static func predictor(path: String) throws -> SamPredictor {
-        try SamPredictor(weights: try SAMQFileWeights(path: path))
-    }
-
     /// Opens the model with the global options applied (threads, memory
     /// budget); on a terminal the encoder reports its progress.
     static func predictor(path: String, global: GlobalOptions) throws -> SamPredictor {
@@ -17,8 +13,7 @@ enum ModelLoading {
         let weights = try SAMQFileWeights(path: path)
         let residency = try global.memoryBudget.map { try MemoryBudget(parsing: $0).residency(for: weights.file) } ?? .resident
         let predictor = try SamPredictor(weights: weights, residency: residency)
-        let quiet = global.quiet
-        let progress = ProgressLine(enabled: !quiet)
+        let progress = ProgressLine(enabled: !global.quiet)
         predictor.imageEncoder.progress = { done, total in
             progress.update("encoding image: block \(done)/\(total)")
             if done == total { progress.finish() }
