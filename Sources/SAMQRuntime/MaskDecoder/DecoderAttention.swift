@@ -22,19 +22,38 @@ struct DecoderAttention {
 
     /// `residual += attention(q, k, v)`; rows are tokens, columns channels.
     func accumulate(q: [Float], k: [Float], v: [Float], into residual: inout [Float]) {
-        outProj.accumulate(attend(q: q, k: k, v: v), into: &residual)
+        outProj.accumulate(attend(query: qProj(q), key: kProj(k), value: vProj(v)), into: &residual)
+    }
+
+    /// The same with some inputs already projected (prompt-independent
+    /// projections cached per image): exactly the same arithmetic.
+    func accumulate(q: Projected, k: Projected, v: Projected, into residual: inout [Float]) {
+        outProj.accumulate(attend(query: project(q, qProj), key: project(k, kProj), value: project(v, vProj)),
+                           into: &residual)
     }
 
     /// The attention output without a residual (layer 0's self-attention).
     func callAsFunction(q: [Float], k: [Float], v: [Float]) -> [Float] {
-        outProj(attend(q: q, k: k, v: v))
+        outProj(attend(query: qProj(q), key: kProj(k), value: vProj(v)))
     }
 
-    /// Heads recombined, before `out_proj`: `[queries][internalDim]`.
-    private func attend(q: [Float], k: [Float], v: [Float]) -> [Float] {
-        let query = qProj(q), key = kProj(k), value = vProj(v)
-        let dim = qProj.inFeatures
-        let queries = q.count / dim, keys = k.count / dim
+    /// An attention input either still to be projected or already projected.
+    enum Projected {
+        case raw([Float])
+        case projected([Float])
+    }
+
+    private func project(_ x: Projected, _ linear: Linear) -> [Float] {
+        switch x {
+        case .raw(let values): return linear(values)
+        case .projected(let values): return values
+        }
+    }
+
+    /// Heads recombined, before `out_proj`: `[queries][internalDim]`, from
+    /// projected `query`, `key`, `value` (`[rows][internalDim]`).
+    private func attend(query: [Float], key: [Float], value: [Float]) -> [Float] {
+        let queries = query.count / internalDim, keys = key.count / internalDim
         let headDim = internalDim / heads
         let divisor = Float(Double(headDim).squareRoot())   // math.sqrt(c_per_head)
         var out = [Float](repeating: 0, count: queries * internalDim)

@@ -1,3 +1,4 @@
+import Foundation
 import SAMQFormat
 
 /// SAM's mask decoder (`MaskDecoder` in mask_decoder.py).
@@ -11,6 +12,13 @@ final class MaskDecoder {
     let upscale2: ConvTranspose2x2
     let hypernetworks: [MLP]
     let iouHead: MLP
+
+    /// The last image's prompt-independent transformer work, keyed by the
+    /// exact inputs it came from (`Array ==` is O(1) when the caller passes the
+    /// same arrays again, as the predictor and the grid decoder do). Locked:
+    /// the automatic mask generator decodes points concurrently.
+    private let cacheLock = NSLock()
+    private var cache: (image: [Float], imagePE: [Float], dense: [Float], prefix: TwoWayImagePrefix)?
 
     init(weights: WeightProvider) throws {
         let d = weights.config.maskDecoder
@@ -46,12 +54,12 @@ final class MaskDecoder {
     func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: [Float], side: Int,
                  multimask: Bool) -> (masks: [Float], iou: [Float], count: Int) {
         let tokens = outputTokens + sparse
-        let source = Tensor.add(image, dense)
-        let (hs, processed) = transformer.apply(image: source, imagePE: imagePE, tokens: tokens)
+        let (hs, processed) = transformer.apply(prefix: imagePrefix(image: image, imagePE: imagePE, dense: dense),
+                                                tokens: tokens)
 
         var upscaled = upscale1(processed, height: side, width: side)
-        upscaleNorm.applyInPlace(&upscaled)
-        Activations.geluInPlace(&upscaled)
+        DecoderLayerNorm.applyInPlace(upscaleNorm, &upscaled)
+        DecoderGELU.applyInPlace(&upscaled)
         upscaled = upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
 
         let hyperDim = dim / 8
@@ -68,5 +76,28 @@ final class MaskDecoder {
         let selected = multimask ? 1..<maskTokenCount : 0..<1
         return (Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)]),
                 Array(iou[selected]), selected.count)
+    }
+
+    /// `transformer.imagePrefix` for `image + dense`, from the cache when the inputs are unchanged.
+    func imagePrefix(image: [Float], imagePE: [Float], dense: [Float]) -> TwoWayImagePrefix {
+        cacheLock.lock()
+        if let cache, cache.image == image, cache.dense == dense, cache.imagePE == imagePE {
+            let prefix = cache.prefix
+            cacheLock.unlock()
+            return prefix
+        }
+        cacheLock.unlock()
+        let prefix = transformer.imagePrefix(source: Tensor.add(image, dense), imagePE: imagePE)
+        cacheLock.lock()
+        cache = (image, imagePE, dense, prefix)
+        cacheLock.unlock()
+        return prefix
+    }
+
+    /// Drops the cached image work (its memory); results never depend on it.
+    func clearCache() {
+        cacheLock.lock()
+        cache = nil
+        cacheLock.unlock()
     }
 }

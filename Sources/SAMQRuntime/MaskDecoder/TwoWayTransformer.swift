@@ -35,7 +35,10 @@ struct TwoWayAttentionBlock {
         skipFirstLayerPositionalEncoding = skipFirstLayerPE
     }
 
-    func apply(queries: inout [Float], keys: inout [Float], queryPE: [Float], keyPE: [Float]) {
+    /// One block. `imagePrefix` (layer 0 only) holds the block's prompt-independent
+    /// projections of `keys`, which must then equal `imagePrefix.source`.
+    func apply(queries: inout [Float], keys: inout [Float], queryPE: [Float], keyPE: [Float],
+               imagePrefix: TwoWayImagePrefix? = nil) {
         if skipFirstLayerPositionalEncoding {
             queries = selfAttention(q: queries, k: queries, v: queries)
         } else {
@@ -45,8 +48,15 @@ struct TwoWayAttentionBlock {
         norm1.applyInPlace(&queries)
 
         var q = Tensor.add(queries, queryPE)
-        var k = Tensor.add(keys, keyPE)
-        crossTokenToImage.accumulate(q: q, k: k, v: keys, into: &queries)
+        // keys + PE: the same for both cross-attentions (keys change only at the end of the block).
+        let keysWithPE = imagePrefix == nil ? Tensor.add(keys, keyPE) : []
+        if let imagePrefix {
+            crossTokenToImage.accumulate(q: .raw(q), k: .projected(imagePrefix.tokenToImageKey),
+                                         v: .projected(imagePrefix.tokenToImageValue), into: &queries)
+        } else {
+            crossTokenToImage.accumulateTokenToImage(tokens: q, keysWithPE: keysWithPE, values: keys,
+                                                     into: &queries)
+        }
         norm2.applyInPlace(&queries)
 
         // MLPBlock with the transformer's activation: ReLU.
@@ -54,10 +64,31 @@ struct TwoWayAttentionBlock {
         norm3.applyInPlace(&queries)
 
         q = Tensor.add(queries, queryPE)
-        k = Tensor.add(keys, keyPE)
-        crossImageToToken.accumulate(q: k, k: q, v: queries, into: &keys)
-        norm4.applyInPlace(&keys)
+        if let imagePrefix {
+            crossImageToToken.accumulateImageToToken(image: .projected(imagePrefix.imageToTokenQuery), tokensWithPE: q,
+                                                     tokens: queries, into: &keys)
+        } else {
+            crossImageToToken.accumulateImageToToken(image: .raw(keysWithPE), tokensWithPE: q,
+                                                     tokens: queries, into: &keys)
+        }
+        DecoderLayerNorm.applyInPlace(norm4, &keys)
     }
+}
+
+/// The prompt-independent part of the first block's work for one image
+/// embedding and one dense prompt embedding: the block's image-side inputs
+/// and their projections. With no mask input the dense embedding is the same
+/// `no_mask_embed` broadcast for every prompt, so this is computed once per
+/// image and reused by every prompt (bit-identical to computing it per prompt).
+struct TwoWayImagePrefix {
+    /// `image + dense`: the keys entering layer 0.
+    let source: [Float]
+    let imagePE: [Float]
+    /// Layer 0 token→image `k_proj(source + pe)` and `v_proj(source)`.
+    let tokenToImageKey: [Float]
+    let tokenToImageValue: [Float]
+    /// Layer 0 image→token `q_proj(source + pe)`.
+    let imageToTokenQuery: [Float]
 }
 
 /// `TwoWayTransformer`: the blocks, a final token→image attention, and a LayerNorm.
@@ -78,17 +109,34 @@ struct TwoWayTransformer {
                                   epsilon: LayerNorm.defaultEpsilon)
     }
 
+    /// The prompt-independent first-block work for `source = image + dense` (`[h*w][C]`).
+    func imagePrefix(source: [Float], imagePE: [Float]) -> TwoWayImagePrefix {
+        let first = layers[0]
+        let withPE = Tensor.add(source, imagePE)
+        return TwoWayImagePrefix(source: source, imagePE: imagePE,
+                                 tokenToImageKey: first.crossTokenToImage.kProj(withPE),
+                                 tokenToImageValue: first.crossTokenToImage.vProj(source),
+                                 imageToTokenQuery: first.crossImageToToken.qProj(withPE))
+    }
+
     /// `image` and `imagePE` are `[h*w][C]`, `tokens` is `[N][C]`.
     /// Returns the processed tokens and image.
     func apply(image: [Float], imagePE: [Float], tokens: [Float]) -> (tokens: [Float], image: [Float]) {
+        apply(prefix: imagePrefix(source: image, imagePE: imagePE), tokens: tokens)
+    }
+
+    /// The same from a precomputed `imagePrefix(source:imagePE:)`.
+    func apply(prefix: TwoWayImagePrefix, tokens: [Float]) -> (tokens: [Float], image: [Float]) {
+        let imagePE = prefix.imagePE
         var queries = tokens
-        var keys = image
-        for layer in layers {
-            layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE)
+        var keys = prefix.source
+        for (i, layer) in layers.enumerated() {
+            layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
+                        imagePrefix: i == 0 ? prefix : nil)
         }
         let q = Tensor.add(queries, tokens)
         let k = Tensor.add(keys, imagePE)
-        finalAttention.accumulate(q: q, k: k, v: keys, into: &queries)
+        finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)
         finalNorm.applyInPlace(&queries)
         return (queries, keys)
     }

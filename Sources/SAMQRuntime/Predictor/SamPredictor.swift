@@ -42,7 +42,10 @@ public final class SamPredictor {
     /// Whether an image (or embedding) is set.
     public var isImageSet: Bool { state != nil }
 
-    public func resetImage() { state = nil }
+    public func resetImage() {
+        state = nil
+        maskDecoder.clearCache()
+    }
 
     /// The resize every image and prompt goes through (`ResizeLongestSide(img_size)`).
     public var transform: ResizeLongestSide { ResizeLongestSide(targetLength: config.imageEncoder.imgSize) }
@@ -60,6 +63,7 @@ public final class SamPredictor {
     /// zero-padded) `3 × S × S` tensor, like `set_torch_image` after `preprocess`.
     public func setImageTensor(_ input: [Float], originalSize: ImageSize, inputSize: ImageSize) throws {
         try validateSizes(originalSize: originalSize, inputSize: inputSize)
+        maskDecoder.clearCache()   // the previous image's decoder work
         let embedding = try imageEncoder.encode(input)
         state = ImageState(embedding: Tensor.transpose(embedding, rows: config.imageEncoder.outChans,
                                                        cols: config.embeddingSize * config.embeddingSize),
@@ -77,6 +81,7 @@ public final class SamPredictor {
             throw SAMRuntimeError.inputShapeMismatch(what: "image embedding", expected: shape, actualCount: embedding.count)
         }
         guard embedding.allSatisfy({ $0.isFinite }) else { throw SAMRuntimeError.nonFiniteInput(what: "image embedding") }
+        maskDecoder.clearCache()
         state = ImageState(embedding: Tensor.transpose(embedding, rows: shape[0], cols: shape[1] * shape[2]),
                            originalSize: originalSize, inputSize: input)
     }

@@ -25,6 +25,10 @@ final class PromptEncoder {
     let downscale3: Conv2d
     /// `get_dense_pe()` is input independent: computed once, channels-last `[h*w][C]`.
     let densePositionalEncoding: [Float]
+    /// `no_mask_embed` broadcast over the grid, `[h*w][C]`: the dense embedding
+    /// of every prompt without a mask input. One stored array, so the decoder's
+    /// per-image cache recognizes it by identity.
+    let noMaskDenseEmbedding: [Float]
 
     init(weights: WeightProvider) throws {
         let config = weights.config
@@ -53,6 +57,11 @@ final class PromptEncoder {
                                        epsilon: LayerNorm.layerNorm2dEpsilon)
         downscale3 = try Conv2d(weights: weights, prefix: p + ".6", inChannels: maskChannels, outChannels: dim, kernel: 1)
         densePositionalEncoding = positionEmbedding.dense(height: config.embeddingSize, width: config.embeddingSize)
+        var noMask = [Float](repeating: 0, count: embeddingSize * embeddingSize * dim)
+        for cell in 0..<(embeddingSize * embeddingSize) {
+            for c in 0..<dim { noMask[cell * dim + c] = noMaskEmbedding[c] }
+        }
+        noMaskDenseEmbedding = noMask
     }
 
     /// Side of the mask input, `4 × embedding size` (256 for official models).
@@ -99,13 +108,7 @@ final class PromptEncoder {
     /// Dense embeddings `[h*w][C]`: the downscaled mask input, or the
     /// `no_mask_embed` vector broadcast over the grid.
     func denseEmbeddings(mask: [Float]?) -> [Float] {
-        guard let mask else {
-            var out = [Float](repeating: 0, count: embeddingSize * embeddingSize * embedDim)
-            for cell in 0..<(embeddingSize * embeddingSize) {
-                for c in 0..<embedDim { out[cell * embedDim + c] = noMaskEmbedding[c] }
-            }
-            return out
-        }
+        guard let mask else { return noMaskDenseEmbedding }
         precondition(mask.count == maskInputSize * maskInputSize, "internal: mask input size checked by the caller")
         let s = maskInputSize
         var x = downscale1(mask, height: s, width: s)            // 1 channel: CHW == HWC

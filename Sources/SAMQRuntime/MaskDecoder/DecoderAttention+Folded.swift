@@ -1,0 +1,246 @@
+/// Cross-attention between a few tokens (N ≈ 7) and the image (h·w = 4096
+/// rows), with the image-side projections folded into the token side.
+///
+/// Per head h the score is `(W_h x + b_h)·t = x·(W_hᵀ t) + b_h·t`, so instead
+/// of projecting all 4096 image rows (4096×256×128 MACs per projection) the
+/// ≤ 8N token-side vectors are mapped back to the model width (8N×16×256) and
+/// the image rows meet them in one GEMM (4096×8N×256). Likewise on the value
+/// side: softmax rows sum to one, so `Σ_j p_j (W x_j + b) = W (Σ_j p_j x_j) + b`,
+/// and for image→token the value and output projections compose into one
+/// `8N × C` matrix. Same mathematics as `attend`; only the order of the float
+/// operations differs (well inside the 1e-4 parity tolerance).
+extension DecoderAttention {
+    private var headDim: Int { internalDim / heads }
+    private var divisor: Float { Float(Double(internalDim / heads).squareRoot()) }
+
+    /// token→image: `residual += out_proj(attention(q: q_proj(tokens), k: k_proj(keysWithPE), v: v_proj(values)))`.
+    /// `tokens` is `[N][C]`, `keysWithPE` and `values` `[P][C]`, `residual` `[N][C]`.
+    func accumulateTokenToImage(tokens: [Float], keysWithPE: [Float], values: [Float], into residual: inout [Float]) {
+        let dim = qProj.inFeatures, hd = headDim, h = heads
+        let n = tokens.count / dim, pixels = keysWithPE.count / dim
+        let rows = h * n
+        let query = qProj(tokens)                                   // [N][I]
+        // a[h*N+i][c] = Σ_d q[i][h*hd+d] · Wk[h*hd+d][c];  beta[h*N+i] = q_h[i]·bk_h
+        var a = [Float](repeating: 0, count: rows * dim)
+        var beta = [Float](repeating: 0, count: rows)
+        let inverse = 1 / divisor
+        let kBias = kProj.bias ?? [Float](repeating: 0, count: internalDim)
+        query.withUnsafeBufferPointer { qb in
+            kProj.weight.withUnsafeBufferPointer { wk in
+                a.withUnsafeMutableBufferPointer { ab in
+                    for head in 0..<h {
+                        MatMul.f32(m: n, n: dim, k: hd, a: qb.baseAddress! + head * hd, lda: internalDim,
+                                   b: wk.baseAddress! + head * hd * dim, ldb: dim, layout: .kn,
+                                   c: ab.baseAddress! + head * n * dim, ldc: dim, parallel: false)
+                        for i in 0..<n {
+                            var s: Float = 0
+                            for d in 0..<hd { s += qb[i * internalDim + head * hd + d] * kBias[head * hd + d] }
+                            beta[head * n + i] = s * inverse
+                        }
+                    }
+                    // 1/√hd folded into the score matrix (exact when √hd is a power of two, as in SAM).
+                    for e in 0..<(rows * dim) { ab[e] *= inverse }
+                }
+            }
+        }
+        // scores[h*N+i][j] = a·x_j + beta, / √hd, softmax over j.
+        var scores = [Float](repeating: 0, count: rows * pixels)
+        a.withUnsafeBufferPointer { ab in
+            keysWithPE.withUnsafeBufferPointer { xb in
+                scores.withUnsafeMutableBufferPointer { sb in
+                    MatMul.f32(m: rows, n: pixels, k: dim, a: ab.baseAddress!, lda: dim, b: xb.baseAddress!, ldb: dim,
+                               layout: .nk, c: sb.baseAddress!, ldc: pixels)
+                    let base = sb.baseAddress!
+                    Parallel.forEach(tasks: rows) { r, _ in
+                        let row = base + r * pixels
+                        let b = beta[r]
+                        for j in 0..<pixels { row[j] += b }
+                        Softmax.apply(row, count: pixels)
+                    }
+                }
+            }
+        }
+        // z[h*N+i][c] = Σ_j p[j] · values[j][c];  out[i][h*hd+d] = z·Wv[h*hd+d] + bv
+        var z = [Float](repeating: 0, count: rows * dim)
+        var attended = [Float](repeating: 0, count: n * internalDim)
+        scores.withUnsafeBufferPointer { sb in
+            values.withUnsafeBufferPointer { vb in
+                z.withUnsafeMutableBufferPointer { zb in
+                    MatMul.f32(m: rows, n: dim, k: pixels, a: sb.baseAddress!, lda: pixels, b: vb.baseAddress!, ldb: dim,
+                               layout: .kn, c: zb.baseAddress!, ldc: dim)
+                }
+            }
+        }
+        z.withUnsafeBufferPointer { zb in
+            vProj.weight.withUnsafeBufferPointer { wv in
+                withOptional(vProj.bias) { bv in
+                    attended.withUnsafeMutableBufferPointer { ob in
+                        for head in 0..<h {
+                            MatMul.f32(m: n, n: hd, k: dim, a: zb.baseAddress! + head * n * dim, lda: dim,
+                                       b: wv.baseAddress! + head * hd * dim, ldb: dim, layout: .nk,
+                                       c: ob.baseAddress! + head * hd, ldc: internalDim,
+                                       bias: bv.map { $0 + head * hd }, parallel: false)
+                        }
+                    }
+                }
+            }
+        }
+        outProj.accumulate(attended, into: &residual)
+    }
+
+    /// The image side of image→token attention: the raw image rows with PE
+    /// (`[P][C]`, projected here through `q_proj` folded) or rows already
+    /// projected by `q_proj` (`[P][I]`, cached per image).
+    enum ImageQueries {
+        case raw([Float])
+        case projected([Float])
+    }
+
+    /// image→token: `keys += out_proj(attention(q: q_proj(image), k: k_proj(tokensWithPE), v: v_proj(tokens)))`.
+    ///
+    /// Score columns are token-major (`i·8 + head`): one SIMD8 vector per token
+    /// holds all 8 heads and the per-head softmax runs across vectors. Other
+    /// head counts (not used by SAM) take the unfolded path.
+    func accumulateImageToToken(image: ImageQueries, tokensWithPE: [Float], tokens: [Float], into keys: inout [Float]) {
+        guard heads == 8 else {
+            switch image {
+            case .raw(let x): accumulate(q: x, k: tokensWithPE, v: tokens, into: &keys)
+            case .projected(let q): accumulate(q: .projected(q), k: .raw(tokensWithPE), v: .raw(tokens), into: &keys)
+            }
+            return
+        }
+        let dim = qProj.inFeatures, hd = headDim, h = heads, inner = internalDim
+        let n = tokens.count / dim, pixels = keys.count / dim
+        func slot(_ head: Int, _ i: Int) -> Int { i * h + head }
+        let cols = h * n
+        let inverse = 1 / divisor   // folded into the score matrix (exact when √hd is a power of two, as in SAM)
+        let key = kProj(tokensWithPE), value = vProj(tokens)      // [N][I]
+        // Score matrix b[i*8+h][·] (nk layout) and bias gamma[i*8+h].
+        let width: Int
+        var b: [Float]
+        var gamma = [Float](repeating: 0, count: cols)
+        switch image {
+        case .projected:
+            // Block-diagonal: b[i*8+h][h*hd+d] = k[i][h*hd+d].
+            width = inner
+            b = [Float](repeating: 0, count: cols * inner)
+            for head in 0..<h {
+                for i in 0..<n {
+                    for d in 0..<hd {
+                        b[slot(head, i) * inner + head * hd + d] = key[i * inner + head * hd + d] * inverse
+                    }
+                }
+            }
+        case .raw:
+            // b[i*8+h][c] = Σ_d k[i][h*hd+d] · Wq[h*hd+d][c];  gamma = bq_h·k_h[i]
+            width = dim
+            b = [Float](repeating: 0, count: cols * dim)
+            let qBias = qProj.bias ?? [Float](repeating: 0, count: inner)
+            key.withUnsafeBufferPointer { kb in
+                qProj.weight.withUnsafeBufferPointer { wq in
+                    b.withUnsafeMutableBufferPointer { bb in
+                        for head in 0..<h {
+                            MatMul.f32(m: n, n: dim, k: hd, a: kb.baseAddress! + head * hd, lda: inner,
+                                       b: wq.baseAddress! + head * hd * dim, ldb: dim, layout: .kn,
+                                       c: bb.baseAddress! + slot(head, 0) * dim, ldc: (slot(head, 1) - slot(head, 0)) * dim,
+                                       parallel: false)
+                            for i in 0..<n {
+                                var s: Float = 0
+                                for d in 0..<hd { s += kb[i * inner + head * hd + d] * qBias[head * hd + d] }
+                                gamma[slot(head, i)] = s * inverse
+                            }
+                        }
+                        for e in 0..<(cols * dim) { bb[e] *= inverse }
+                    }
+                }
+            }
+        }
+        // u[i*8+h][o] = Σ_d v[i][h*hd+d] · Wo[o][h*hd+d]  (value and output projections composed)
+        var u = [Float](repeating: 0, count: cols * dim)
+        value.withUnsafeBufferPointer { vb in
+            outProj.weight.withUnsafeBufferPointer { wo in
+                u.withUnsafeMutableBufferPointer { ub in
+                    for head in 0..<h {
+                        MatMul.f32(m: n, n: dim, k: hd, a: vb.baseAddress! + head * hd, lda: inner,
+                                   b: wo.baseAddress! + head * hd, ldb: inner, layout: .nk,
+                                   c: ub.baseAddress! + slot(head, 0) * dim, ldc: (slot(head, 1) - slot(head, 0)) * dim,
+                                   parallel: false)
+                    }
+                }
+            }
+        }
+        var scores = [Float](repeating: 0, count: pixels * cols)
+        let x: [Float]
+        switch image {
+        case .raw(let values), .projected(let values): x = values
+        }
+        x.withUnsafeBufferPointer { xb in
+            b.withUnsafeBufferPointer { bb in
+                gamma.withUnsafeBufferPointer { gb in
+                    scores.withUnsafeMutableBufferPointer { sb in
+                        MatMul.f32(m: pixels, n: cols, k: width, a: xb.baseAddress!, lda: width, b: bb.baseAddress!,
+                                   ldb: width, layout: .nk, c: sb.baseAddress!, ldc: cols, bias: gb.baseAddress!)
+                        let base = sb.baseAddress!
+                        let chunk = 256
+                        Parallel.forEach(tasks: (pixels + chunk - 1) / chunk) { t, _ in
+                            for r in (t * chunk)..<min(pixels, (t + 1) * chunk) {
+                                let row = base + r * cols
+                                Self.softmaxAcrossVectors(row, vectors: n)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        scores.withUnsafeBufferPointer { sb in
+            u.withUnsafeBufferPointer { ub in
+                withOptional(outProj.bias) { bo in
+                    keys.withUnsafeMutableBufferPointer { kb in
+                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
+                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension DecoderAttention {
+    /// Softmax over `vectors` consecutive groups of 8 lanes, per lane: lane l
+    /// of group i is entry i of row l. Same operations as `Softmax.apply`.
+    static func softmaxAcrossVectors(_ p: UnsafeMutablePointer<Float>, vectors n: Int) {
+        #if DEBUG
+        for lane in 0..<8 {
+            var m = p[lane]
+            for i in 1..<n { m = max(m, p[i * 8 + lane]) }
+            var sum: Float = 0
+            for i in 0..<n { let e = Softmax.exp(p[i * 8 + lane] - m); p[i * 8 + lane] = e; sum += e }
+            let inverse = 1 / sum
+            for i in 0..<n { p[i * 8 + lane] *= inverse }
+        }
+        #else
+        typealias V = SIMD8<Float>
+        let raw = UnsafeMutableRawPointer(p)
+        var m = raw.loadUnaligned(as: V.self)
+        for i in 1..<n {
+            let v = raw.loadUnaligned(fromByteOffset: i * 32, as: V.self)
+            m.replace(with: v, where: v .> m)
+        }
+        var sum = V()
+        for i in 0..<n {
+            let e = Softmax.exp(raw.loadUnaligned(fromByteOffset: i * 32, as: V.self) - m)
+            raw.storeBytes(of: e, toByteOffset: i * 32, as: V.self)
+            sum += e
+        }
+        let inverse = 1 / sum
+        for i in 0..<n {
+            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 32, as: V.self) * inverse, toByteOffset: i * 32, as: V.self)
+        }
+        #endif
+    }
+}
+
+private func withOptional<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}
