@@ -52,43 +52,24 @@ public struct QuantizedConv2d: @unchecked Sendable {
         let oh = outputSize(height), ow = outputSize(width)
         guard oh > 0, ow > 0 else { throw .invalidConfiguration("conv output of \(height)×\(width) is empty") }
         if kernel == 1 && stride == 1 && padding == 0 { return try linear(x, activation: activation) }
-        let patch = inChannels * kernel * kernel
-        let pixels = oh * ow
-        let chunk = max(1, chunkRows)
-        let columns = linear.context.workspace.columns.pointer(as: Float.self, count: min(chunk, pixels) * patch)
-        let pool = linear.context.pool
         let (cin, k, s, p) = (inChannels, kernel, stride, padding)
-        return try makeFloatArray(count: pixels * outChannels) { (out) throws(Int8RuntimeError) in
-            try x.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
-                let src = source.baseAddress!
-                var start = 0
-                while start < pixels {
-                    let rows = min(chunk, pixels - start)
-                    let first = start
-                    pool.parallelFor(count: (rows + 31) / 32) { task, _ in
-                        for r in (task * 32)..<min(rows, task * 32 + 32) {
-                            let pixel = first + r
-                            let oy = pixel / ow, ox = pixel % ow
-                            let row = columns + r * patch
-                            for ky in 0..<k {
-                                let iy = oy * s + ky - p
-                                for kx in 0..<k {
-                                    let ix = ox * s + kx - p
-                                    // (c, ky, kx) order: channel c lands at c·k² + ky·k + kx.
-                                    let dst = row + ky * k + kx
-                                    if iy >= 0 && iy < height && ix >= 0 && ix < width {
-                                        let pixelIn = src + (iy * width + ix) * cin
-                                        for c in 0..<cin { dst[c * k * k] = pixelIn[c] }
-                                    } else {
-                                        for c in 0..<cin { dst[c * k * k] = 0 }
-                                    }
-                                }
-                            }
+        return try x.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
+            let src = source.baseAddress!
+            return try linear.forwardGathered(rows: oh * ow, chunkRows: chunkRows, activation: activation) { pixel, row in
+                let oy = pixel / ow, ox = pixel % ow
+                for ky in 0..<k {
+                    let iy = oy * s + ky - p
+                    for kx in 0..<k {
+                        let ix = ox * s + kx - p
+                        // (c, ky, kx) order: channel c lands at c·k² + ky·k + kx.
+                        let dst = row + ky * k + kx
+                        if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                            let pixelIn = src + (iy * width + ix) * cin
+                            for c in 0..<cin { dst[c * k * k] = pixelIn[c] }
+                        } else {
+                            for c in 0..<cin { dst[c * k * k] = 0 }
                         }
                     }
-                    try linear.forward(rows: rows, input: columns, ldx: patch, output: out + start * outChannels,
-                                       ldo: outChannels, activation: activation)
-                    start += rows
                 }
             }
         }

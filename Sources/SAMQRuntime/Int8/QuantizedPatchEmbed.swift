@@ -42,34 +42,17 @@ public struct QuantizedPatchEmbed: @unchecked Sendable {
         guard image.count == cin * height * width else {
             throw .shapeMismatch(what: "image tensor", expected: cin * height * width, actual: image.count)
         }
-        let gw = width / p, pixels = (height / p) * gw
-        let patch = cin * p * p
-        let dim = linear.outFeatures
-        let chunk = max(1, chunkRows)
-        let columns = linear.context.workspace.columns.pointer(as: Float.self, count: min(chunk, pixels) * patch)
-        let pool = linear.context.pool
-        return try makeFloatArray(count: pixels * dim) { (out) throws(Int8RuntimeError) in
-            try image.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
-                let src = source.baseAddress!
-                var start = 0
-                while start < pixels {
-                    let rows = min(chunk, pixels - start)
-                    let first = start
-                    pool.parallelFor(count: (rows + 31) / 32) { task, _ in
-                        for r in (task * 32)..<min(rows, task * 32 + 32) {
-                            let token = first + r
-                            let py = token / gw, px = token % gw
-                            var dst = columns + r * patch
-                            for c in 0..<cin {
-                                for ky in 0..<p {
-                                    dst.update(from: src + (c * height + py * p + ky) * width + px * p, count: p)
-                                    dst += p
-                                }
-                            }
-                        }
+        let gw = width / p
+        return try image.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
+            let src = source.baseAddress!
+            return try linear.forwardGathered(rows: (height / p) * gw, chunkRows: chunkRows) { token, row in
+                let py = token / gw, px = token % gw
+                var dst = row
+                for c in 0..<cin {
+                    for ky in 0..<p {
+                        dst.update(from: src + (c * height + py * p + ky) * width + px * p, count: p)
+                        dst += p
                     }
-                    try linear.forward(rows: rows, input: columns, ldx: patch, output: out + start * dim, ldo: dim)
-                    start += rows
                 }
             }
         }
