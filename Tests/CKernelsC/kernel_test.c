@@ -694,11 +694,16 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Single-thread throughput on the TinyViT (MobileSAM vit_t, 1024 px) shapes:
- * median of 7 runs, FLOPs counted as 2*9*Ho*Wo*C. */
+/* Single-thread throughput on every depthwise shape of MobileSAM's vit_t
+ * encoder at 1024 px (H, W, C, stride, count per image; read off the
+ * official model with forward hooks): median thread CPU time of 7 runs,
+ * FLOPs counted as 2*9*Ho*Wo*C. The last line sums one image's depthwise
+ * convs (with the fused GELU where TinyViT has one: MBConv and PatchMerging). */
 static void bench_dwconv(void) {
-    const size_t shapes[][4] = {{256, 256, 64, 1}, {256, 256, 256, 1}, {128, 128, 128, 2},
-                                {64, 64, 160, 1}, {64, 64, 320, 1}, {32, 32, 320, 1}};
+    const size_t shapes[][5] = {{256, 256, 256, 1, 2}, {256, 256, 128, 2, 1}, {128, 128, 128, 1, 2},
+                                {128, 128, 160, 2, 1}, {64, 64, 160, 1, 6}, {64, 64, 320, 1, 3}};
+    const int has_gelu[] = {1, 1, 0, 1, 0, 1}; /* 64x64x320: 1 PatchMerging (stride 1) + 2 local convs */
+    double total[SAMQ_ISA_COUNT + 1] = {0};
     for (size_t si = 0; si < COUNT(shapes); si++) {
         dwcase d;
         dwcase_make(&d, shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][3]);
@@ -734,6 +739,11 @@ static void bench_dwconv(void) {
                 for (int q = p + 1; q < 7; q++)
                     if (t[q] < t[p]) { double tmp = t[p]; t[p] = t[q]; t[q] = tmp; }
             if (i < 0) base = t[3];
+            /* per-image total: the 64x64x320 PatchMerging has GELU, its 2 local convs not */
+            double n = (double)shapes[si][4];
+            if (si == 5) n = gelu ? 1.0 : 2.0;
+            else if (gelu != has_gelu[si]) n = 0.0;
+            total[i + 1] += n * t[3];
             printf("  %s %.2f ms %.1f GFLOP/s (x%.1f)", samq_isa_name(isa), t[3] * 1e3, flops / t[3] * 1e-9,
                    base / t[3]);
         }
@@ -742,6 +752,10 @@ static void bench_dwconv(void) {
         free(y);
         dwcase_free(&d);
     }
+    printf("vit_t depthwise per image (1 thread):");
+    for (int i = -1; i < g_nisa; i++)
+        printf("  %s %.1f ms", samq_isa_name(i < 0 ? SAMQ_ISA_SCALAR : g_isas[i]), total[i + 1] * 1e3);
+    printf("\n");
 }
 
 static void test_peak(void) {
