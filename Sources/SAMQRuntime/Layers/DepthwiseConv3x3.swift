@@ -54,13 +54,19 @@ public struct DepthwiseConv3x3: Sendable {
         try validate(stride: stride, isa: isa)
         let count = Self.outputSize(height, stride: stride) * Self.outputSize(width, stride: stride) * channels
         guard count > 0 else { return [] }
-        var out = [Float](repeating: 0, count: count)
-        try x.withUnsafeBufferPointer { (input) throws(SAMRuntimeError) in
-            try out.withUnsafeMutableBufferPointer { (output) throws(SAMRuntimeError) in
-                try forward(input: input.baseAddress!, height: height, width: width, stride: stride, gelu: gelu,
-                            output: output.baseAddress!, isa: isa, pool: pool)
+        // Uninitialized: the kernel writes every element (a zero fill of a
+        // 64 MB stage-0 activation would cost a pass over memory).
+        var failure: SAMRuntimeError?
+        let out = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            x.withUnsafeBufferPointer { input in
+                do throws(SAMRuntimeError) {
+                    try forward(input: input.baseAddress!, height: height, width: width, stride: stride, gelu: gelu,
+                                output: buffer.baseAddress!, isa: isa, pool: pool)
+                } catch { failure = error }
             }
+            initialized = count
         }
+        if let failure { throw failure }
         return out
     }
 
@@ -106,8 +112,8 @@ public struct DepthwiseConv3x3: Sendable {
     }
 
     /// Output rows per pool task: about four tasks per thread for load
-    /// balance, none smaller than ~16 K outputs (below that the dispatch
-    /// costs more than the work).
+    /// balance, none smaller than ~16 K outputs (~10 µs of SIMD work, so
+    /// the pool's per-task handoff stays small next to it).
     static func rowsPerTask(outputRows: Int, outputsPerRow: Int, threads: Int) -> Int {
         let tasks = max(1, min(outputRows, threads * 4, outputRows * outputsPerRow / 16_384))
         return (outputRows + tasks - 1) / tasks
