@@ -58,3 +58,4 @@ extension DecoderAttention {
         try QuantizedLinear(weight: packedU, bias: outProj.bias, context: context).accumulate(scores, into: &keys)
     }
 }
+

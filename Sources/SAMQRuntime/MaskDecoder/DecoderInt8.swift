@@ -6,22 +6,24 @@ import Foundation
 /// and a context's scratch serves one caller at a time. The contexts share
 /// the thread pool and the weights; a decode borrows one and gives it back.
 ///
-/// The upscaling weights are stored f32 in files written before the decoder
-/// ran int8 (and in f32 files); they are quantized here at load, once
-/// (`PackedInt8Matrix(weights:...)`: 256×64×4 + 64×32×4 weights for vit_b,
-/// well under a millisecond).
+/// The upscaling weights are stored f32 (in every file so far); they are
+/// quantized here at load, once (`PackedInt8Matrix(weights:...)`: 256×64×4 +
+/// 64×32×4 weights for vit_b, well under a millisecond). A file converted with
+/// `--decoder-upscaling f32` keeps the upscaling in f32 (`upscaling == nil`).
 final class DecoderInt8: @unchecked Sendable {
-    let upscale1: QuantizedConvTranspose2x2
-    let upscale2: QuantizedConvTranspose2x2
+    /// The two output-upscaling conv-transposes, or nil to run them in f32.
+    let upscaling: (first: QuantizedConvTranspose2x2, second: QuantizedConvTranspose2x2)?
     private let base: Int8Context
     private let lock = NSLock()
     private var idle: [Int8Context]
 
-    init(weights: WeightProvider, prefix: String, dim: Int, context: Int8Context) throws {
-        upscale1 = try QuantizedConvTranspose2x2(weights: weights, prefix: prefix + ".output_upscaling.0", inChannels: dim,
-                                                 outChannels: dim / 4, context: context)
-        upscale2 = try QuantizedConvTranspose2x2(weights: weights, prefix: prefix + ".output_upscaling.3",
-                                                 inChannels: dim / 4, outChannels: dim / 8, context: context)
+    init(weights: WeightProvider, prefix: String, dim: Int, int8Upscaling: Bool, context: Int8Context) throws {
+        upscaling = int8Upscaling
+            ? (try QuantizedConvTranspose2x2(weights: weights, prefix: prefix + ".output_upscaling.0", inChannels: dim,
+                                             outChannels: dim / 4, context: context),
+               try QuantizedConvTranspose2x2(weights: weights, prefix: prefix + ".output_upscaling.3",
+                                             inChannels: dim / 4, outChannels: dim / 8, context: context))
+            : nil
         base = context
         idle = [context]
     }

@@ -52,8 +52,10 @@ final class MaskDecoder {
         iouHead = try MLP(weights: weights, prefix: p + ".iou_prediction_head", inputDim: dim,
                           hiddenDim: d.iouHeadHiddenDim, outputDim: maskTokenCount, layerCount: d.iouHeadDepth)
         let precision = try precision ?? EncoderPrecision.automatic(for: weights)
+        let int8Upscaling = (weights as? SAMQFileWeights)?.file.metadata.quantization.decoderUpscaling != "f32"
         int8 = precision == .int8
-            ? try DecoderInt8(weights: weights, prefix: p, dim: dim, context: try Int8Context.fromEnvironment())
+            ? try DecoderInt8(weights: weights, prefix: p, dim: dim, int8Upscaling: int8Upscaling,
+                              context: try Int8Context.fromEnvironment())
             : nil
     }
 
@@ -68,19 +70,11 @@ final class MaskDecoder {
         if let int8 {
             (hs, upscaled) = try int8.withContext { context in
                 let (hs, processed) = try transformer.apply(prefix: prefix, tokens: tokens, int8: context)
-                var upscaled = try int8.upscale1.using(context)(processed, height: side, width: side)
-                DecoderLayerNorm.applyInPlace(upscaleNorm, &upscaled)
-                DecoderGELU.applyInPlace(&upscaled)
-                upscaled = try int8.upscale2.using(context)(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
-                return (hs, upscaled)
+                return (hs, try upscale(processed, side: side, int8: int8.upscaling, context: context))
             }
         } else {
             let (tokensOut, processed) = try transformer.apply(prefix: prefix, tokens: tokens)
-            var up = upscale1(processed, height: side, width: side)
-            DecoderLayerNorm.applyInPlace(upscaleNorm, &up)
-            DecoderGELU.applyInPlace(&up)
-            hs = tokensOut
-            upscaled = upscale2(up, height: 2 * side, width: 2 * side, activation: .gelu)
+            (hs, upscaled) = (tokensOut, try upscale(processed, side: side, int8: nil, context: nil))
         }
 
         let hyperDim = dim / 8
@@ -97,6 +91,26 @@ final class MaskDecoder {
         let selected = multimask ? 1..<maskTokenCount : 0..<1
         return (Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)]),
                 Array(iou[selected]), selected.count)
+    }
+
+    /// `output_upscaling`: conv-transpose, LayerNorm2d, GELU, conv-transpose,
+    /// GELU, from `[side²][C]` to `[(4·side)²][C/8]`; the conv-transposes on
+    /// the int8 kernels when `int8` is given.
+    private func upscale(_ processed: [Float], side: Int,
+                         int8: (first: QuantizedConvTranspose2x2, second: QuantizedConvTranspose2x2)?,
+                         context: Int8Context?) throws -> [Float] {
+        var upscaled: [Float]
+        if let int8, let context {
+            upscaled = try int8.first.using(context)(processed, height: side, width: side)
+        } else {
+            upscaled = upscale1(processed, height: side, width: side)
+        }
+        DecoderLayerNorm.applyInPlace(upscaleNorm, &upscaled)
+        DecoderGELU.applyInPlace(&upscaled)
+        if let int8, let context {
+            return try int8.second.using(context)(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
+        }
+        return upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
     }
 
     /// `transformer.imagePrefix` for `image + dense`, from the cache when the inputs are unchanged.
