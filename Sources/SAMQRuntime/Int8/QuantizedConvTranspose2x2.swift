@@ -5,7 +5,7 @@ import SAMQFormat
 /// n = out·2·2 (`GemmView.convTranspose`, column index o·4 + dy·2 + dx) and a
 /// scatter into channels-last `[2H][2W][out]`.
 public struct QuantizedConvTranspose2x2: @unchecked Sendable {
-    public private(set) var linear: QuantizedLinear
+    public let linear: QuantizedLinear
     public let outChannels: Int
 
     /// `bias` is per output channel (`[out]`); it is expanded to the GEMM's
@@ -30,13 +30,6 @@ public struct QuantizedConvTranspose2x2: @unchecked Sendable {
     }
 
     public var inChannels: Int { linear.inFeatures }
-
-    /// The same layer on another context's scratch (see `QuantizedLinear.using`).
-    public func using(_ context: Int8Context) -> QuantizedConvTranspose2x2 {
-        var copy = self
-        copy.linear = linear.using(context)
-        return copy
-    }
 
     /// `x` is channels-last `[height][width][in]`; returns `[2h][2w][out]`.
     /// GELU/ReLU are per element, so fusing them before the scatter is exact.

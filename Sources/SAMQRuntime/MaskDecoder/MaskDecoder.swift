@@ -54,7 +54,7 @@ final class MaskDecoder {
         let precision = try precision ?? EncoderPrecision.automatic(for: weights)
         let int8Upscaling = (weights as? SAMQFileWeights)?.file.metadata.quantization.decoderUpscaling != "f32"
         int8 = precision == .int8
-            ? try DecoderInt8(weights: weights, prefix: p, dim: dim, int8Upscaling: int8Upscaling,
+            ? try DecoderInt8(upscale1: upscale1, upscale2: upscale2, prefix: p, int8Upscaling: int8Upscaling,
                               context: try Int8Context.fromEnvironment())
             : nil
     }
@@ -67,14 +67,17 @@ final class MaskDecoder {
         let tokens = outputTokens + sparse
         let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense)
         let hs: [Float], upscaled: [Float]
+        var blockOrder = false   // int8 upscaling leaves pixels in block order (DecoderInt8.upscale)
         if let int8 {
             (hs, upscaled) = try int8.withContext { context in
                 let (hs, processed) = try transformer.apply(prefix: prefix, tokens: tokens, int8: context)
-                return (hs, try upscale(processed, side: side, int8: int8.upscaling, context: context))
+                guard int8.upscaling != nil else { return (hs, upscale(processed, side: side)) }
+                return (hs, try int8.upscale(processed, norm: upscaleNorm, context: context))
             }
+            blockOrder = int8.upscaling != nil
         } else {
             let (tokensOut, processed) = try transformer.apply(prefix: prefix, tokens: tokens)
-            (hs, upscaled) = (tokensOut, try upscale(processed, side: side, int8: nil, context: nil))
+            (hs, upscaled) = (tokensOut, upscale(processed, side: side))
         }
 
         let hyperDim = dim / 8
@@ -89,27 +92,17 @@ final class MaskDecoder {
                                   outFeatures: pixels, bias: nil)
         let iou = iouHead(Array(hs[0..<dim]))
         let selected = multimask ? 1..<maskTokenCount : 0..<1
-        return (Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)]),
+        let planes = Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)])
+        return (blockOrder ? DecoderInt8.spatialOrder(planes, planes: selected.count, side: side) : planes,
                 Array(iou[selected]), selected.count)
     }
 
-    /// `output_upscaling`: conv-transpose, LayerNorm2d, GELU, conv-transpose,
-    /// GELU, from `[side²][C]` to `[(4·side)²][C/8]`; the conv-transposes on
-    /// the int8 kernels when `int8` is given.
-    private func upscale(_ processed: [Float], side: Int,
-                         int8: (first: QuantizedConvTranspose2x2, second: QuantizedConvTranspose2x2)?,
-                         context: Int8Context?) throws -> [Float] {
-        var upscaled: [Float]
-        if let int8, let context {
-            upscaled = try int8.first.using(context)(processed, height: side, width: side)
-        } else {
-            upscaled = upscale1(processed, height: side, width: side)
-        }
+    /// `output_upscaling` in f32: conv-transpose, LayerNorm2d, GELU,
+    /// conv-transpose, GELU, from `[side²][C]` to `[(4·side)²][C/8]`.
+    private func upscale(_ processed: [Float], side: Int) -> [Float] {
+        var upscaled = upscale1(processed, height: side, width: side)
         DecoderLayerNorm.applyInPlace(upscaleNorm, &upscaled)
         DecoderGELU.applyInPlace(&upscaled)
-        if let int8, let context {
-            return try int8.second.using(context)(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
-        }
         return upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
     }
 
