@@ -28,9 +28,18 @@ public struct SAMQMetadata: Codable, Equatable, Sendable {
         public var activations: String?
         /// Packed layout identifier, `k4n16` (see docs/FORMAT.md).
         public var packedLayout: String?
-        public init(weights: String, weightScheme: String? = nil, activations: String? = nil, packedLayout: String? = nil) {
+        /// int8 files: how the mask decoder's transformer linears are stored
+        /// (`f16`, `int8` or `f32`; absent in older files, which store int8).
+        /// Informational: every dtype loads.
+        public var decoderWeights: String?
+        /// int8 files: `f32` keeps the decoder's output upscaling in f32;
+        /// `int8` or absent runs it on the int8 kernels.
+        public var decoderUpscaling: String?
+        public init(weights: String, weightScheme: String? = nil, activations: String? = nil, packedLayout: String? = nil,
+                    decoderWeights: String? = nil, decoderUpscaling: String? = nil) {
             self.weights = weights; self.weightScheme = weightScheme
             self.activations = activations; self.packedLayout = packedLayout
+            self.decoderWeights = decoderWeights; self.decoderUpscaling = decoderUpscaling
         }
     }
 

@@ -22,11 +22,12 @@ private func scratchPath(_ name: String) -> String {
 
 final class ConversionTests: XCTestCase {
     func convert(_ config: ModelConfig, weights: ConversionOptions.WeightType, codec: TensorCodec = .zstd,
-                 name: String) throws -> (String, RandomWeights, Converter.Report) {
+                 name: String, decoderWeights: ConversionOptions.DecoderWeights = .f16) throws -> (String, RandomWeights, Converter.Report) {
         let random = RandomWeights(config: config, seed: 7)
         var options = ConversionOptions()
         options.weights = weights
         options.codec = codec
+        options.decoderWeights = decoderWeights
         let path = scratchPath(name)
         let report = try Converter(options: options).convert(random.input(converterVersion: "test"), to: path)
         return (path, random, report)
@@ -77,14 +78,32 @@ final class ConversionTests: XCTestCase {
     /// int8 files dequantize to exactly what an independent per-channel
     /// quantization of the source gives, and carry correct column sums.
     func testInt8MatchesIndependentQuantization() throws {
-        let (path, random, report) = try convert(tinyConfig(), weights: .int8, name: "int8.samq")
+        try checkInt8MatchesIndependentQuantization(decoderWeights: .int8)
+    }
+
+    /// The default int8 file stores the decoder transformer's linears as f16
+    /// (everything else as in `--decoder-weights int8`), and says so.
+    func testDecoderTransformerWeightsAreF16ByDefault() throws {
+        try checkInt8MatchesIndependentQuantization(decoderWeights: .f16)
+    }
+
+    private func checkInt8MatchesIndependentQuantization(decoderWeights: ConversionOptions.DecoderWeights) throws {
+        let (path, random, report) = try convert(tinyConfig(), weights: .int8, name: "int8-\(decoderWeights).samq",
+                                                 decoderWeights: decoderWeights)
         let file = try SAMQFile(path: path)
-        var packedCount = 0
+        XCTAssertEqual(file.metadata.quantization.decoderWeights, decoderWeights.rawValue)
+        var packedCount = 0, halfCount = 0
         for tensor in random.schema.tensors {
             let source = try random.values(named: tensor.name)
             let entry = try file.entry(named: tensor.name)
             let decoded = try file.floats(tensor.name)
-            guard let view = tensor.gemmView, !ConversionPlan.keepsFloat32(tensor.name) else {
+            let decoderHalf = decoderWeights == .f16 && tensor.gemmView != nil
+                && ConversionPlan.isDecoderTransformerLinear(tensor.name)
+            if decoderHalf {
+                XCTAssertEqual(entry.dtype, .f16, tensor.name)
+                halfCount += 1
+            }
+            guard let view = tensor.gemmView, !ConversionPlan.keepsFloat32(tensor.name), !decoderHalf else {
                 if entry.dtype == .f16 {
                     XCTAssertEqual(decoded, source.map { HalfPrecision.float(fromBits: HalfPrecision.bits(from: $0)) })
                 } else {
@@ -118,7 +137,8 @@ final class ConversionTests: XCTestCase {
             for column in n..<layout.paddedN { XCTAssertEqual(raw[layout.offset(column: column, k: 0)], 0) }
             for kIndex in k..<layout.paddedK { XCTAssertEqual(raw[layout.offset(column: 0, k: kIndex)], 0) }
         }
-        XCTAssertGreaterThan(packedCount, 20)
+        XCTAssertGreaterThan(packedCount, decoderWeights == .int8 ? 20 : 10)
+        XCTAssertEqual(halfCount > 0, decoderWeights == .f16)
         let worst = try XCTUnwrap(report.worst?.sqnr)
         XCTAssertGreaterThan(worst, 30, "uniform weights quantize to ~38 dB")
     }

@@ -59,7 +59,7 @@ final class LargeModelTests: XCTestCase {
         for _ in 0..<runs {
             let sparse = predictor.promptEncoder.sparseEmbeddings(points: [PromptPoint(x: 500, y: 300, label: 1)], box: nil)
             let dense = predictor.promptEncoder.denseEmbeddings(mask: nil)
-            _ = predictor.maskDecoder.predict(image: image, imagePE: predictor.promptEncoder.densePositionalEncoding,
+            _ = try predictor.maskDecoder.predict(image: image, imagePE: predictor.promptEncoder.densePositionalEncoding,
                                               sparse: sparse, dense: dense, side: g, multimask: true)
         }
         print(String(format: "[\(config.variant)] prompt encoder + mask decoder %.1f ms wall, %.1f ms CPU",

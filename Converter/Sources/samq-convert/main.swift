@@ -32,6 +32,12 @@ struct SAMQConvert: ParsableCommand {
     @Option(help: "zstd compression level (1-19).")
     var level: Int32 = 3
 
+    @Option(help: "int8 files: how to store the mask decoder's transformer linears: f16 (default), int8 (smallest) or f32.")
+    var decoderWeights: String = "f16"
+
+    @Option(help: "int8 files: run the mask decoder's output upscaling on the int8 kernels (int8, default) or in f32.")
+    var decoderUpscaling: String = "int8"
+
     @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, or a model config JSON file.")
     var random: String?
 
@@ -55,6 +61,12 @@ struct SAMQConvert: ParsableCommand {
             throw ValidationError("give either a CHECKPOINT or --random, not both or neither")
         }
         guard ConversionOptions.WeightType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be int8 or f32") }
+        guard ConversionOptions.DecoderWeights(rawValue: decoderWeights) != nil else {
+            throw ValidationError("--decoder-weights must be f16, int8 or f32")
+        }
+        guard ConversionOptions.DecoderUpscaling(rawValue: decoderUpscaling) != nil else {
+            throw ValidationError("--decoder-upscaling must be int8 or f32")
+        }
         guard codec == "zstd" || codec == "raw" else { throw ValidationError("--codec must be zstd or raw") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1...19") }
         guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
@@ -65,6 +77,8 @@ struct SAMQConvert: ParsableCommand {
         options.weights = ConversionOptions.WeightType(rawValue: dtype) ?? .int8
         options.codec = codec == "raw" ? .raw : .zstd
         options.compressionLevel = level
+        options.decoderWeights = ConversionOptions.DecoderWeights(rawValue: decoderWeights) ?? .f16
+        options.decoderUpscaling = ConversionOptions.DecoderUpscaling(rawValue: decoderUpscaling) ?? .int8
         var converter = Converter(options: options)
         converter.decoderHeads = decoderHeads
         if let config { converter.configOverride = try Self.loadConfig(config) }

@@ -104,7 +104,13 @@ public final class AutomaticMaskGenerator {
         let slots = ResultSlots<PointOutcome>(count: points.count)
         Parallel.forEach(tasks: points.count) { index, _ in
             let decodeStart = DispatchTime.now()
-            let decoded = decoder.decode(point: points[index])
+            let decoded: (lowRes: [Float], iou: [Float], count: Int)
+            do {
+                decoded = try decoder.decode(point: points[index])
+            } catch {
+                slots[index] = PointOutcome(masks: [], decodeSeconds: 0, scoreSeconds: 0, failure: "\(error)")
+                return
+            }
             let decodeSeconds = seconds(since: decodeStart)
             let scoreStart = DispatchTime.now()
             let masks = scorer.masks(from: decoded, point: points[index])
@@ -116,6 +122,7 @@ public final class AutomaticMaskGenerator {
         var decodeSum = 0.0, scoreSum = 0.0
         for index in points.indices {
             guard let outcome = slots[index] else { throw .prediction("internal: point \(index) was not decoded") }
+            if let failure = outcome.failure { throw .prediction("decoding point \(index): \(failure)") }
             masks += outcome.masks
             decodeSum += outcome.decodeSeconds
             scoreSum += outcome.scoreSeconds
@@ -134,6 +141,7 @@ private struct PointOutcome {
     var masks: [GeneratedMask]
     var decodeSeconds: Double
     var scoreSeconds: Double
+    var failure: String? = nil
 }
 
 private func seconds(since start: DispatchTime) -> Double {

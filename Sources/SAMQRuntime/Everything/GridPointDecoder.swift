@@ -28,13 +28,13 @@ struct GridPointDecoder {
 
     /// Multimask decode of one foreground point given in crop pixels (float64,
     /// as the official grid): the low-res logits `[masks][L*L]` and IoU predictions.
-    func decode(point: GridPoint) -> (lowRes: [Float], iou: [Float], count: Int) {
+    func decode(point: GridPoint) throws -> (lowRes: [Float], iou: [Float], count: Int) {
         let config = predictor.config
         // apply_coords in float64, then float32 (the prompt encoder's dtype).
         let mapped = predictor.transform.applyCoords([(x: point.x, y: point.y)], originalSize: cropSize)[0]
         let sparse = predictor.promptEncoder.sparseEmbeddings(points: [PromptPoint(x: mapped.x, y: mapped.y, label: 1)],
                                                               box: nil)
-        let decoded = predictor.maskDecoder.predict(image: embedding, imagePE: predictor.promptEncoder.densePositionalEncoding,
+        let decoded = try predictor.maskDecoder.predict(image: embedding, imagePE: predictor.promptEncoder.densePositionalEncoding,
                                                     sparse: sparse, dense: dense, side: config.embeddingSize,
                                                     multimask: true)
         return (decoded.masks, decoded.iou, decoded.count)

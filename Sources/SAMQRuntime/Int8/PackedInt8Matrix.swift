@@ -28,6 +28,12 @@ public final class PackedInt8Matrix: @unchecked Sendable {
 
     deinit { owned?.deallocate() }
 
+    /// Takes ownership of `bytes`, a payload already packed in `layout`
+    /// (deallocated with the matrix).
+    convenience init(adopting bytes: UnsafeMutableRawPointer, layout: PackedInt8Layout, name: String) {
+        self.init(name: name, layout: layout, payload: UnsafeRawPointer(bytes), owned: bytes, owner: nil)
+    }
+
     /// Copies a packed payload (e.g. one decompressed into a reused scratch).
     public convenience init(copying bytes: UnsafeRawBufferPointer, n: Int, k: Int, name: String)
         throws(Int8RuntimeError) {

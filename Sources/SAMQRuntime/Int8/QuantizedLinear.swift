@@ -9,7 +9,7 @@ import SAMQFormat
 public struct QuantizedLinear: @unchecked Sendable {
     public let weight: PackedInt8Matrix
     public let bias: [Float]?
-    public let context: Int8Context
+    public private(set) var context: Int8Context
 
     public var inFeatures: Int { weight.k }
     public var outFeatures: Int { weight.n }
@@ -32,6 +32,15 @@ public struct QuantizedLinear: @unchecked Sendable {
                                           shape: [outFeatures, inFeatures])
         let bias = hasBias ? try weights.tensor(prefix + ".bias", shape: [outFeatures]) : nil
         try self.init(weight: matrix, bias: bias, context: context)
+    }
+
+    /// The same layer running on `context`'s scratch (callers that may run
+    /// concurrently, like the mask decoder under the automatic mask generator,
+    /// each use their own context; the weights are shared).
+    public func using(_ context: Int8Context) -> QuantizedLinear {
+        var copy = self
+        copy.context = context
+        return copy
     }
 
     /// `x` is `[rows][inFeatures]`; returns `[rows][outFeatures]`.

@@ -16,11 +16,41 @@ extension DecoderAttention {
     /// token→image: `residual += out_proj(attention(q: q_proj(tokens), k: k_proj(keysWithPE), v: v_proj(values)))`.
     /// `tokens` is `[N][C]`, `keysWithPE` and `values` `[P][C]`, `residual` `[N][C]`.
     func accumulateTokenToImage(tokens: [Float], keysWithPE: [Float], values: [Float], into residual: inout [Float]) {
+        let dim = qProj.inFeatures
+        let pixels = keysWithPE.count / dim
+        let (a, beta) = tokenToImageScoreOperands(tokens: tokens)
+        let rows = beta.count
+        // scores[h*N+i][j] = a·x_j + beta, / √hd, softmax over j.
+        var scores = [Float](repeating: 0, count: rows * pixels)
+        a.withUnsafeBufferPointer { ab in
+            keysWithPE.withUnsafeBufferPointer { xb in
+                scores.withUnsafeMutableBufferPointer { sb in
+                    MatMul.f32(m: rows, n: pixels, k: dim, a: ab.baseAddress!, lda: dim, b: xb.baseAddress!, ldb: dim,
+                               layout: .nk, c: sb.baseAddress!, ldc: pixels)
+                }
+            }
+        }
+        Self.addBiasAndSoftmax(&scores, rows: rows, beta: beta)
+        // z[h*N+i][c] = Σ_j p[j] · values[j][c]
+        var z = [Float](repeating: 0, count: rows * dim)
+        scores.withUnsafeBufferPointer { sb in
+            values.withUnsafeBufferPointer { vb in
+                z.withUnsafeMutableBufferPointer { zb in
+                    MatMul.f32(m: rows, n: dim, k: pixels, a: sb.baseAddress!, lda: pixels, b: vb.baseAddress!, ldb: dim,
+                               layout: .kn, c: zb.baseAddress!, ldc: dim)
+                }
+            }
+        }
+        outProj.accumulate(tokenToImageOutput(z, tokenCount: tokens.count / dim), into: &residual)
+    }
+
+    /// The token side of token→image scores: `a[h*N+i][c] = Σ_d q[i][h*hd+d] · Wk[h*hd+d][c] / √hd`
+    /// (`[8N][C]`) and `beta[h*N+i] = q_h[i]·bk_h / √hd`.
+    func tokenToImageScoreOperands(tokens: [Float]) -> (a: [Float], beta: [Float]) {
         let dim = qProj.inFeatures, hd = headDim, h = heads
-        let n = tokens.count / dim, pixels = keysWithPE.count / dim
+        let n = tokens.count / dim
         let rows = h * n
         let query = qProj(tokens)                                   // [N][I]
-        // a[h*N+i][c] = Σ_d q[i][h*hd+d] · Wk[h*hd+d][c];  beta[h*N+i] = q_h[i]·bk_h
         var a = [Float](repeating: 0, count: rows * dim)
         var beta = [Float](repeating: 0, count: rows)
         let inverse = 1 / divisor
@@ -43,39 +73,33 @@ extension DecoderAttention {
                 }
             }
         }
-        // scores[h*N+i][j] = a·x_j + beta, / √hd, softmax over j.
-        var scores = [Float](repeating: 0, count: rows * pixels)
-        a.withUnsafeBufferPointer { ab in
-            keysWithPE.withUnsafeBufferPointer { xb in
-                scores.withUnsafeMutableBufferPointer { sb in
-                    MatMul.f32(m: rows, n: pixels, k: dim, a: ab.baseAddress!, lda: dim, b: xb.baseAddress!, ldb: dim,
-                               layout: .nk, c: sb.baseAddress!, ldc: pixels)
-                    let base = sb.baseAddress!
-                    Parallel.forEach(tasks: rows) { r, _ in
-                        let row = base + r * pixels
-                        let b = beta[r]
-                        for j in 0..<pixels { row[j] += b }
-                        Softmax.apply(row, count: pixels)
-                    }
-                }
+        return (a, beta)
+    }
+
+    /// Adds `beta[r]` to score row r and applies softmax along the row.
+    static func addBiasAndSoftmax(_ scores: inout [Float], rows: Int, beta: [Float]) {
+        let pixels = scores.count / max(rows, 1)
+        scores.withUnsafeMutableBufferPointer { sb in
+            let base = sb.baseAddress!
+            Parallel.forEach(tasks: rows) { r, _ in
+                let row = base + r * pixels
+                let b = beta[r]
+                for j in 0..<pixels { row[j] += b }
+                Softmax.apply(row, count: pixels)
             }
         }
-        // z[h*N+i][c] = Σ_j p[j] · values[j][c];  out[i][h*hd+d] = z·Wv[h*hd+d] + bv
-        var z = [Float](repeating: 0, count: rows * dim)
+    }
+
+    /// `out[i][h*hd+d] = z[h*N+i]·Wv[h*hd+d] + bv`: the value projection applied
+    /// after the attention-weighted image sum `z` (`[8N][C]`); returns `[N][I]`.
+    func tokenToImageOutput(_ z: [Float], tokenCount n: Int) -> [Float] {
+        let dim = qProj.inFeatures, hd = headDim
         var attended = [Float](repeating: 0, count: n * internalDim)
-        scores.withUnsafeBufferPointer { sb in
-            values.withUnsafeBufferPointer { vb in
-                z.withUnsafeMutableBufferPointer { zb in
-                    MatMul.f32(m: rows, n: dim, k: pixels, a: sb.baseAddress!, lda: pixels, b: vb.baseAddress!, ldb: dim,
-                               layout: .kn, c: zb.baseAddress!, ldc: dim)
-                }
-            }
-        }
         z.withUnsafeBufferPointer { zb in
             vProj.weight.withUnsafeBufferPointer { wv in
                 withOptional(vProj.bias) { bv in
                     attended.withUnsafeMutableBufferPointer { ob in
-                        for head in 0..<h {
+                        for head in 0..<heads {
                             MatMul.f32(m: n, n: hd, k: dim, a: zb.baseAddress! + head * n * dim, lda: dim,
                                        b: wv.baseAddress! + head * hd * dim, ldb: dim, layout: .nk,
                                        c: ob.baseAddress! + head * hd, ldc: internalDim,
@@ -85,7 +109,7 @@ extension DecoderAttention {
                 }
             }
         }
-        outProj.accumulate(attended, into: &residual)
+        return attended
     }
 
     /// The image side of image→token attention: the raw image rows with PE
@@ -109,8 +133,47 @@ extension DecoderAttention {
             }
             return
         }
+        let dim = qProj.inFeatures
+        let pixels = keys.count / dim
+        let (b, gamma, u, width) = imageToTokenOperands(image: image, tokensWithPE: tokensWithPE, tokens: tokens)
+        let cols = gamma.count
+        var scores = [Float](repeating: 0, count: pixels * cols)
+        let x: [Float]
+        switch image {
+        case .raw(let values), .projected(let values): x = values
+        }
+        x.withUnsafeBufferPointer { xb in
+            b.withUnsafeBufferPointer { bb in
+                gamma.withUnsafeBufferPointer { gb in
+                    scores.withUnsafeMutableBufferPointer { sb in
+                        MatMul.f32(m: pixels, n: cols, k: width, a: xb.baseAddress!, lda: width, b: bb.baseAddress!,
+                                   ldb: width, layout: .nk, c: sb.baseAddress!, ldc: cols, bias: gb.baseAddress!)
+                        Self.softmaxRowsAcrossVectors(sb.baseAddress!, rows: pixels, columns: cols)
+                    }
+                }
+            }
+        }
+        scores.withUnsafeBufferPointer { sb in
+            u.withUnsafeBufferPointer { ub in
+                withOptional(outProj.bias) { bo in
+                    keys.withUnsafeMutableBufferPointer { kb in
+                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
+                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The token side of image→token attention for 8 heads: the score matrix
+    /// `b` (`[8N][width]`, nk layout; columns token-major `i·8 + head`), its
+    /// bias `gamma`, and `u[i*8+h] = v_h[i]·Wo_h` (value and output projections
+    /// composed, `[8N][C]`). `width` is C for raw image rows, I for rows
+    /// already projected by `q_proj`.
+    func imageToTokenOperands(image: ImageQueries, tokensWithPE: [Float],
+                              tokens: [Float]) -> (b: [Float], gamma: [Float], u: [Float], width: Int) {
         let dim = qProj.inFeatures, hd = headDim, h = heads, inner = internalDim
-        let n = tokens.count / dim, pixels = keys.count / dim
+        let n = tokens.count / dim
         func slot(_ head: Int, _ i: Int) -> Int { i * h + head }
         let cols = h * n
         let inverse = 1 / divisor   // folded into the score matrix (exact when √hd is a power of two, as in SAM)
@@ -169,43 +232,22 @@ extension DecoderAttention {
                 }
             }
         }
-        var scores = [Float](repeating: 0, count: pixels * cols)
-        let x: [Float]
-        switch image {
-        case .raw(let values), .projected(let values): x = values
-        }
-        x.withUnsafeBufferPointer { xb in
-            b.withUnsafeBufferPointer { bb in
-                gamma.withUnsafeBufferPointer { gb in
-                    scores.withUnsafeMutableBufferPointer { sb in
-                        MatMul.f32(m: pixels, n: cols, k: width, a: xb.baseAddress!, lda: width, b: bb.baseAddress!,
-                                   ldb: width, layout: .nk, c: sb.baseAddress!, ldc: cols, bias: gb.baseAddress!)
-                        let base = sb.baseAddress!
-                        let chunk = 256
-                        Parallel.forEach(tasks: (pixels + chunk - 1) / chunk) { t, _ in
-                            for r in (t * chunk)..<min(pixels, (t + 1) * chunk) {
-                                let row = base + r * cols
-                                Self.softmaxAcrossVectors(row, vectors: n)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        scores.withUnsafeBufferPointer { sb in
-            u.withUnsafeBufferPointer { ub in
-                withOptional(outProj.bias) { bo in
-                    keys.withUnsafeMutableBufferPointer { kb in
-                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
-                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
-                    }
-                }
-            }
-        }
+        return (b, gamma, u, width)
     }
 }
 
 extension DecoderAttention {
+    /// `softmaxAcrossVectors` on every row of a `rows × columns` score matrix
+    /// (columns token-major, 8 heads per token), split over the workers.
+    static func softmaxRowsAcrossVectors(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        let chunk = 256
+        Parallel.forEach(tasks: (rows + chunk - 1) / chunk) { t, _ in
+            for r in (t * chunk)..<min(rows, (t + 1) * chunk) {
+                softmaxAcrossVectors(scores + r * columns, vectors: columns / 8)
+            }
+        }
+    }
+
     /// Softmax over `vectors` consecutive groups of 8 lanes, per lane: lane l
     /// of group i is entry i of row l. Same operations as `Softmax.apply`.
     static func softmaxAcrossVectors(_ p: UnsafeMutablePointer<Float>, vectors n: Int) {

@@ -9,9 +9,14 @@
 enum DecoderLayerNorm {
     typealias V = SIMD8<Float>
 
-    static func applyInPlace(_ norm: LayerNorm, _ x: inout [Float]) {
+    /// With `gelu`, GELU (`DecoderGELU`) follows on each row while it is in cache.
+    static func applyInPlace(_ norm: LayerNorm, _ x: inout [Float], gelu: Bool = false) {
         let c = norm.dimension
-        guard c % 8 == 0 else { return norm.applyInPlace(&x) }
+        guard c % 8 == 0 else {
+            norm.applyInPlace(&x)
+            if gelu { DecoderGELU.applyInPlace(&x) }
+            return
+        }
         precondition(x.count % c == 0, "internal LayerNorm on a ragged tensor")
         let rows = x.count / c
         let epsilon = norm.epsilon
@@ -24,6 +29,7 @@ enum DecoderLayerNorm {
                         for r in (t * chunk)..<min(rows, (t + 1) * chunk) {
                             normalizeRow(base + r * c, count: c, weight: w.baseAddress!, bias: b.baseAddress!,
                                          epsilon: epsilon)
+                            if gelu { DecoderGELU.apply(base + r * c, count: c) }
                         }
                     }
                 }

@@ -12,6 +12,9 @@ final class MaskDecoder {
     let upscale2: ConvTranspose2x2
     let hypernetworks: [MLP]
     let iouHead: MLP
+    /// The int8 path (int8 files unless `SAMQ_PRECISION=f32`); nil runs the
+    /// f32 reference graph.
+    let int8: DecoderInt8?
 
     /// The last image's prompt-independent transformer work, keyed by the
     /// exact inputs it came from (`Array ==` is O(1) when the caller passes the
@@ -20,7 +23,8 @@ final class MaskDecoder {
     private let cacheLock = NSLock()
     private var cache: (image: [Float], imagePE: [Float], dense: [Float], prefix: TwoWayImagePrefix)?
 
-    init(weights: WeightProvider) throws {
+    /// `precision` defaults to the file's (`EncoderPrecision.automatic`), as for the encoder.
+    init(weights: WeightProvider, precision: EncoderPrecision? = nil) throws {
         let d = weights.config.maskDecoder
         let dim = d.transformerDim
         self.dim = dim
@@ -47,20 +51,34 @@ final class MaskDecoder {
         }
         iouHead = try MLP(weights: weights, prefix: p + ".iou_prediction_head", inputDim: dim,
                           hiddenDim: d.iouHeadHiddenDim, outputDim: maskTokenCount, layerCount: d.iouHeadDepth)
+        let precision = try precision ?? EncoderPrecision.automatic(for: weights)
+        let int8Upscaling = (weights as? SAMQFileWeights)?.file.metadata.quantization.decoderUpscaling != "f32"
+        int8 = precision == .int8
+            ? try DecoderInt8(upscale1: upscale1, upscale2: upscale2, prefix: p, int8Upscaling: int8Upscaling,
+                              context: try Int8Context.fromEnvironment())
+            : nil
     }
 
     /// `image`, `imagePE`, `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
     /// Returns the selected masks `[masks][4h*4w]` and their IoU predictions.
+    /// Safe to call concurrently (each int8 decode borrows its own scratch).
     func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: [Float], side: Int,
-                 multimask: Bool) -> (masks: [Float], iou: [Float], count: Int) {
+                 multimask: Bool) throws -> (masks: [Float], iou: [Float], count: Int) {
         let tokens = outputTokens + sparse
-        let (hs, processed) = transformer.apply(prefix: imagePrefix(image: image, imagePE: imagePE, dense: dense),
-                                                tokens: tokens)
-
-        var upscaled = upscale1(processed, height: side, width: side)
-        DecoderLayerNorm.applyInPlace(upscaleNorm, &upscaled)
-        DecoderGELU.applyInPlace(&upscaled)
-        upscaled = upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
+        let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense)
+        let hs: [Float], upscaled: [Float]
+        var blockOrder = false   // int8 upscaling leaves pixels in block order (DecoderInt8.upscale)
+        if let int8 {
+            (hs, upscaled) = try int8.withContext { context in
+                let (hs, processed) = try transformer.apply(prefix: prefix, tokens: tokens, int8: context)
+                guard int8.upscaling != nil else { return (hs, upscale(processed, side: side)) }
+                return (hs, try int8.upscale(processed, norm: upscaleNorm, context: context))
+            }
+            blockOrder = int8.upscaling != nil
+        } else {
+            let (tokensOut, processed) = try transformer.apply(prefix: prefix, tokens: tokens)
+            (hs, upscaled) = (tokensOut, upscale(processed, side: side))
+        }
 
         let hyperDim = dim / 8
         var hyper = [Float]()
@@ -74,8 +92,18 @@ final class MaskDecoder {
                                   outFeatures: pixels, bias: nil)
         let iou = iouHead(Array(hs[0..<dim]))
         let selected = multimask ? 1..<maskTokenCount : 0..<1
-        return (Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)]),
+        let planes = Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)])
+        return (blockOrder ? DecoderInt8.spatialOrder(planes, planes: selected.count, side: side) : planes,
                 Array(iou[selected]), selected.count)
+    }
+
+    /// `output_upscaling` in f32: conv-transpose, LayerNorm2d, GELU,
+    /// conv-transpose, GELU, from `[side²][C]` to `[(4·side)²][C/8]`.
+    private func upscale(_ processed: [Float], side: Int) -> [Float] {
+        var upscaled = upscale1(processed, height: side, width: side)
+        DecoderLayerNorm.applyInPlace(upscaleNorm, &upscaled)
+        DecoderGELU.applyInPlace(&upscaled)
+        return upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
     }
 
     /// `transformer.imagePrefix` for `image + dense`, from the cache when the inputs are unchanged.

@@ -37,8 +37,11 @@ struct TwoWayAttentionBlock {
 
     /// One block. `imagePrefix` (layer 0 only) holds the block's prompt-independent
     /// projections of `keys`, which must then equal `imagePrefix.source`.
+    /// With `int8`, the image-sized products of the cross-attentions run on
+    /// the int8 kernels (W8A8) on that context's scratch; the token-sized
+    /// work stays f32.
     func apply(queries: inout [Float], keys: inout [Float], queryPE: [Float], keyPE: [Float],
-               imagePrefix: TwoWayImagePrefix? = nil) {
+               imagePrefix: TwoWayImagePrefix? = nil, int8: Int8Context? = nil) throws {
         if skipFirstLayerPositionalEncoding {
             queries = selfAttention(q: queries, k: queries, v: queries)
         } else {
@@ -53,6 +56,9 @@ struct TwoWayAttentionBlock {
         if let imagePrefix {
             crossTokenToImage.accumulate(q: .raw(q), k: .projected(imagePrefix.tokenToImageKey),
                                          v: .projected(imagePrefix.tokenToImageValue), into: &queries)
+        } else if let int8 {
+            try crossTokenToImage.accumulateTokenToImage(tokens: q, keysWithPE: keysWithPE, values: keys,
+                                                         into: &queries, int8: int8)
         } else {
             crossTokenToImage.accumulateTokenToImage(tokens: q, keysWithPE: keysWithPE, values: keys,
                                                      into: &queries)
@@ -64,12 +70,12 @@ struct TwoWayAttentionBlock {
         norm3.applyInPlace(&queries)
 
         q = Tensor.add(queries, queryPE)
-        if let imagePrefix {
-            crossImageToToken.accumulateImageToToken(image: .projected(imagePrefix.imageToTokenQuery), tokensWithPE: q,
-                                                     tokens: queries, into: &keys)
+        let image: DecoderAttention.ImageQueries = imagePrefix.map { .projected($0.imageToTokenQuery) } ?? .raw(keysWithPE)
+        if let int8 {
+            try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys,
+                                                         int8: int8)
         } else {
-            crossImageToToken.accumulateImageToToken(image: .raw(keysWithPE), tokensWithPE: q,
-                                                     tokens: queries, into: &keys)
+            crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys)
         }
         DecoderLayerNorm.applyInPlace(norm4, &keys)
     }
@@ -122,21 +128,27 @@ struct TwoWayTransformer {
     /// `image` and `imagePE` are `[h*w][C]`, `tokens` is `[N][C]`.
     /// Returns the processed tokens and image.
     func apply(image: [Float], imagePE: [Float], tokens: [Float]) -> (tokens: [Float], image: [Float]) {
-        apply(prefix: imagePrefix(source: image, imagePE: imagePE), tokens: tokens)
+        // Without an int8 context nothing throws.
+        try! apply(prefix: imagePrefix(source: image, imagePE: imagePE), tokens: tokens)
     }
 
-    /// The same from a precomputed `imagePrefix(source:imagePE:)`.
-    func apply(prefix: TwoWayImagePrefix, tokens: [Float]) -> (tokens: [Float], image: [Float]) {
+    /// The same from a precomputed `imagePrefix(source:imagePE:)`, with the
+    /// image-sized products on the int8 kernels when `int8` is given.
+    func apply(prefix: TwoWayImagePrefix, tokens: [Float], int8: Int8Context? = nil) throws -> (tokens: [Float], image: [Float]) {
         let imagePE = prefix.imagePE
         var queries = tokens
         var keys = prefix.source
         for (i, layer) in layers.enumerated() {
-            layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
-                        imagePrefix: i == 0 ? prefix : nil)
+            try layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
+                            imagePrefix: i == 0 ? prefix : nil, int8: int8)
         }
         let q = Tensor.add(queries, tokens)
         let k = Tensor.add(keys, imagePE)
-        finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)
+        if let int8 {
+            try finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries, int8: int8)
+        } else {
+            finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)
+        }
         finalNorm.applyInPlace(&queries)
         return (queries, keys)
     }

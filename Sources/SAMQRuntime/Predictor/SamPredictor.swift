@@ -188,7 +188,7 @@ public final class SamPredictor {
 
         let sparse = promptEncoder.sparseEmbeddings(points: prompts, box: inputBox)
         let dense = promptEncoder.denseEmbeddings(mask: maskInput)
-        let decoded = maskDecoder.predict(image: state.embedding, imagePE: promptEncoder.densePositionalEncoding,
+        let decoded = try maskDecoder.predict(image: state.embedding, imagePE: promptEncoder.densePositionalEncoding,
                                           sparse: sparse, dense: dense, side: config.embeddingSize,
                                           multimask: multimask)
         return (decoded.masks, decoded.iou, decoded.count)

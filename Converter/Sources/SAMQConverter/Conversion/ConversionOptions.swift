@@ -6,6 +6,18 @@ public struct ConversionOptions: Sendable {
     public var weights: WeightType = .int8
     public var codec: TensorCodec = .zstd
     public var compressionLevel: Int32 = 3
+    /// How int8 files store the mask decoder's transformer linears. The decoder
+    /// computes with them in f32 (they only meet a few prompt tokens; its
+    /// image-sized products use operands derived from them at run time), so
+    /// int8 saves file size only, and costs mask accuracy: f16 is the default
+    /// (docs/ACCURACY.md).
+    public enum DecoderWeights: String, Sendable, CaseIterable { case f16, int8, f32 }
+    public var decoderWeights: DecoderWeights = .f16
+    /// Where int8 files run the decoder's output upscaling (the two
+    /// conv-transposes, about 0.4 GMAC per prompt on vit_b): on the int8
+    /// kernels (default) or in f32, for models whose masks need it.
+    public enum DecoderUpscaling: String, Sendable, CaseIterable { case int8, f32 }
+    public var decoderUpscaling: DecoderUpscaling = .int8
     public init() {}
 }
 
@@ -25,11 +37,25 @@ public enum ConversionPlan {
             || name.hasPrefix("mask_decoder.iou_prediction_head.") || name.hasPrefix("mask_decoder.output_upscaling.")
     }
 
+    /// The mask decoder's transformer linears, stored as `decoderWeights` says.
+    public static func isDecoderTransformerLinear(_ name: String) -> Bool {
+        name.hasPrefix("mask_decoder.transformer.")
+    }
+
     public static func entries(for schema: SAMSchema, options: ConversionOptions) -> [TensorEntry] {
         schema.tensors.map { tensor in
             var entry = TensorEntry(name: tensor.name, dtype: .f32, layout: .plain, codec: options.codec, shape: tensor.shape)
             guard options.weights == .int8 else { return entry }
-            if let view = tensor.gemmView, !keepsFloat32(tensor.name) {
+            if tensor.gemmView != nil, isDecoderTransformerLinear(tensor.name) {
+                switch options.decoderWeights {
+                case .f16: entry.dtype = .f16
+                case .f32: break
+                case .int8:
+                    entry.dtype = .i8
+                    entry.layout = .packedInt8
+                    entry.gemmView = tensor.gemmView
+                }
+            } else if let view = tensor.gemmView, !keepsFloat32(tensor.name) {
                 entry.dtype = .i8
                 entry.layout = .packedInt8
                 entry.gemmView = view
