@@ -84,13 +84,21 @@ enum NeckConv {
 struct EncoderStem {
     static let positionName = "image_encoder.pos_embed"
     let patchEmbed: PatchEmbedding
-    let positionEmbedding: [Float]     // [g][g][dim]
+    /// `[g][g][dim]`; nil when streamed: read after the patch GEMM, so
+    /// compute starts before the largest non-block tensor is decoded.
+    let positionEmbedding: [Float]?
+    private let weights: WeightProvider
 
-    init(weights: WeightProvider, config e: ModelConfig.ImageEncoder, context: Int8Context?) throws {
+    init(weights: WeightProvider, config e: ModelConfig.ImageEncoder, context: Int8Context?, resident: Bool) throws {
+        self.weights = weights
         patchEmbed = try PatchEmbedding(weights: weights, config: e, context: context)
-        // pos_embed is [1, H, W, C] at the pretraining grid. The reference adds
-        // it without interpolation, so it must match the grid exactly.
-        positionEmbedding = try weights.tensor(Self.positionName, shape: [1, e.gridSize, e.gridSize, e.embedDim])
+        positionEmbedding = resident ? try Self.positions(weights, e) : nil
+    }
+
+    /// pos_embed is [1, H, W, C] at the pretraining grid. The reference adds
+    /// it without interpolation, so it must match the grid exactly.
+    private static func positions(_ weights: WeightProvider, _ e: ModelConfig.ImageEncoder) throws -> [Float] {
+        try weights.tensor(positionName, shape: [1, e.gridSize, e.gridSize, e.embedDim])
     }
 
     /// Tokens `[g][g][dim]` of the `C × S × S` input; `beforeCompute` runs
@@ -98,7 +106,8 @@ struct EncoderStem {
     func apply(_ input: [Float], config e: ModelConfig.ImageEncoder, beforeCompute: () -> Void = {}) throws -> [Float] {
         beforeCompute()
         var x = try patchEmbed(input, size: e.imgSize)
-        for i in x.indices { x[i] += positionEmbedding[i] }
+        let positions = try positionEmbedding ?? Self.positions(weights, e)
+        for i in x.indices { x[i] += positions[i] }
         return x
     }
 

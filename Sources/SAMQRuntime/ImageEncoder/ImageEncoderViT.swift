@@ -57,7 +57,7 @@ public final class ImageEncoderViT {
         let int8 = precision == .int8 ? try Int8Context.fromEnvironment() : nil
         self.int8 = int8
         if residency == .resident {
-            residentStem = try EncoderStem(weights: weights, config: e, context: int8)
+            residentStem = try EncoderStem(weights: weights, config: e, context: int8, resident: true)
             residentNeck = try EncoderNeck(weights: weights, config: e, context: int8)
             blocks = try (0..<e.depth).map { try EncoderBlock(weights: weights, index: $0, config: config, context: int8) }
         } else {
@@ -110,7 +110,8 @@ public final class ImageEncoderViT {
         defer { stream?.finish() }
         stream?.prefetch(0)   // block 0 decodes while the patch embedding runs
 
-        var x = try (residentStem ?? EncoderStem(weights: weights, config: e, context: int8)).apply(input, config: e) {
+        let stem = try residentStem ?? EncoderStem(weights: weights, config: e, context: int8, resident: false)
+        var x = try stem.apply(input, config: e) {
             let setup = DispatchTime.now().uptimeNanoseconds
             self.lastEncodeStatistics = EncodeStatistics(setupSeconds: Double(setup - start) / 1e9, weightWaitSeconds: 0)
         }
