@@ -44,8 +44,14 @@ public final class ImageEncoderViT {
     public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
     public private(set) var lastEncodeStatistics: EncodeStatistics?
 
-    public init(weights: WeightProvider, residency: WeightResidency = .resident,
-                precision: EncoderPrecision? = nil) throws {
+    public convenience init(weights: WeightProvider, residency: WeightResidency = .resident,
+                            precision: EncoderPrecision? = nil) throws {
+        try self.init(weights: weights, residency: residency, precision: precision, int8Context: nil)
+    }
+
+    /// `int8Context` replaces the default one (tests run several thread counts).
+    init(weights: WeightProvider, residency: WeightResidency, precision: EncoderPrecision?,
+         int8Context: Int8Context?) throws {
         let config = weights.config
         let e = config.imageEncoder
         try Self.validate(e)
@@ -54,7 +60,7 @@ public final class ImageEncoderViT {
         self.weights = weights
         let precision = try precision ?? EncoderPrecision.automatic(for: weights)
         self.precision = precision
-        let int8 = precision == .int8 ? try Int8Context.fromEnvironment() : nil
+        let int8 = precision == .int8 ? try int8Context ?? Int8Context.fromEnvironment() : nil
         self.int8 = int8
         if residency == .resident {
             residentStem = try EncoderStem(weights: weights, config: e, context: int8, resident: true)
