@@ -88,6 +88,14 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
     }
 
+    /// Starts asynchronous read-ahead of `range` (no effect on a heap copy).
+    public func willNeed(_ range: Range<Int>) {
+        guard let base, !ownsHeapCopy, range.lowerBound >= 0, range.upperBound <= count, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound / page) * page
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, Int32(MADV_WILLNEED))
+    }
+
     /// Hints sequential access so the kernel reads ahead aggressively.
     public func adviseSequential() {
         guard let base, !ownsHeapCopy else { return }

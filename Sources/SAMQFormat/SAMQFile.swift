@@ -62,16 +62,33 @@ public final class SAMQFile: @unchecked Sendable {
             if scratch.count < entry.rawSize { scratch = [UInt8](repeating: 0, count: entry.rawSize) }
             return try scratch.withUnsafeMutableBytes { buffer in
                 let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<entry.rawSize])
-                do {
-                    try Zstd.decompress(stored, into: output, context: context)
-                } catch let error as SAMQFormatError {
-                    throw SAMQFormatError.tensor(name: entry.name, fault: "\(error)")
-                }
-                let raw = UnsafeRawBufferPointer(output)
-                if verify { try check(entry, raw) }
-                return try body(raw)
+                try decompress(entry, stored: stored, into: output, context: context, verify: verify)
+                return try body(UnsafeRawBufferPointer(output))
             }
         }
+    }
+
+    /// Decodes a zstd tensor into `output` (exactly `rawSize` bytes, caller
+    /// owned: the streaming encoder's arena) and verifies its checksum. Any
+    /// fault names the tensor; on error `output` holds no usable data.
+    public func decompress(_ entry: TensorEntry, into output: UnsafeMutableRawBufferPointer,
+                           context: Zstd.DecompressionContext? = nil) throws {
+        guard entry.codec == .zstd else { throw SAMQFormatError.tensor(name: entry.name, fault: "is not zstd-compressed") }
+        guard output.count == entry.rawSize else {
+            throw SAMQFormatError.tensor(name: entry.name, fault: "needs \(entry.rawSize) bytes, buffer has \(output.count)")
+        }
+        let stored = try map.bytes(entry.offset..<entry.offset + entry.storedSize)
+        try decompress(entry, stored: stored, into: output, context: context, verify: true)
+    }
+
+    private func decompress(_ entry: TensorEntry, stored: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                            context: Zstd.DecompressionContext?, verify: Bool) throws {
+        do {
+            try Zstd.decompress(stored, into: output, context: context)
+        } catch let error as SAMQFormatError {
+            throw SAMQFormatError.tensor(name: entry.name, fault: "\(error)")
+        }
+        if verify { try check(entry, UnsafeRawBufferPointer(output)) }
     }
 
     /// A copy of the tensor's raw bytes, checksum verified.
@@ -105,6 +122,14 @@ public final class SAMQFile: @unchecked Sendable {
     /// Returns the pages of a consumed tensor to the kernel.
     public func release(_ entry: TensorEntry) {
         map.release(entry.offset..<entry.offset + entry.storedSize)
+    }
+
+    /// Asks the kernel to start reading these tensors' bytes in the
+    /// background (the streaming encoder's read-ahead of the next block).
+    public func prefetch(_ entries: [TensorEntry]) {
+        guard let first = entries.map(\.offset).min(),
+              let end = entries.map({ $0.offset + $0.storedSize }).max() else { return }
+        map.willNeed(first..<end)
     }
 
     private func check(_ entry: TensorEntry, _ raw: UnsafeRawBufferPointer) throws {

@@ -18,15 +18,28 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        let predictor = try ModelLoading.predictor(path: model, global: global)
+        // The encoder alone: `samq encode` never needs the decoder's weights.
+        let encoder = try ModelLoading.encoder(path: model, global: global)
+        let openMs = ModelLoading.milliseconds(since: start)
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
         let loaded = DispatchTime.now()
-        try predictor.setImage(picture)
+        // SamPredictor.setImage's preprocessing: Pillow-exact resize, normalize, pad.
+        let size = encoder.config.imageEncoder.imgSize
+        let resized = try ResizeLongestSide(targetLength: size).apply(to: picture)
+        let input = try SAMPreprocessing.normalizeAndPad(resized, size: size, mean: encoder.config.pixelMean,
+                                                         std: encoder.config.pixelStd)
+        let embedding = try encoder.encode(input)
         let encodeMs = ModelLoading.milliseconds(since: loaded)
-        let shape = predictor.imageEncoder.outputShape
-        try NumPyArray(shape: [1] + shape, values: try predictor.imageEmbedding()).write(to: output)
+        let shape = encoder.outputShape
+        try NumPyArray(shape: [1] + shape, values: embedding).write(to: output)
         if !global.quiet {
             print("wrote \(output) (1×\(shape.map(String.init).joined(separator: "×")) float32), encoder \(String(format: "%.0f", encodeMs)) ms, total \(String(format: "%.0f", ModelLoading.milliseconds(since: start))) ms")
+            // Model-side latency only: opening + building the encoder, then
+            // its setup up to the first GEMM (image decoding excluded).
+            if let stats = encoder.lastEncodeStatistics {
+                let mode = encoder.residency == .streamed ? "streamed" : "resident"
+                print("weights  \(mode); first GEMM \(String(format: "%.0f", openMs + stats.setupSeconds * 1000)) ms after opening the model, \(String(format: "%.0f", stats.weightWaitSeconds * 1000)) ms spent waiting for block weights")
+            }
         }
     }
 }

@@ -1,11 +1,25 @@
 import ArgumentParser
+import Foundation
+import SAMQCLISupport
 import SAMQFormat
 import SAMQRuntime
 
-/// `--memory-budget SIZE`: chooses resident or streamed encoder weights, or
-/// refuses early when even streaming cannot fit.
+/// How the encoder's weights are held, chosen from a memory budget.
+///
+/// `--memory-budget SIZE`: resident if that fits, else streamed block by
+/// block, else refuse before loading anything. Without the flag the budget
+/// is what the machine offers (`MemoryLimit`: cgroup limit or RAM), and
+/// resident weights are only chosen when they take at most a quarter of it:
+/// a server keeps the fast mode for repeated encodes, a small board (or a
+/// tight container) streams without being told.
 struct MemoryBudget {
     let bytes: Int
+    /// Whether the user gave the budget (else it was detected).
+    var explicit = true
+    var source = "--memory-budget"
+
+    /// Fixed costs outside the encoder: runtime, libraries, image and output buffers.
+    static let processBaseBytes = 24_000_000
 
     /// Parses `512MB`, `2G`, `1.5GB`, `300000000` (decimal units, like the sizes samq prints).
     init(parsing text: String) throws {
@@ -23,36 +37,34 @@ struct MemoryBudget {
         bytes = Int(value * scale)
     }
 
-    /// Estimated bytes of the f32 encoder: weights of every block (resident)
-    /// or of the largest block (streamed), plus activations (tokens × the
-    /// widest per-token buffers, which are the MLP hidden layer and qkv).
-    static func estimate(_ file: SAMQFile) -> (resident: Int, streamed: Int) {
-        let e = file.config.imageEncoder
-        var blockBytes = [Int](repeating: 0, count: e.depth)
-        var other = 0
-        for entry in file.entries {
-            let bytes = entry.elementCount * 4
-            if let block = Self.blockIndex(entry.name), block < e.depth { blockBytes[block] += bytes } else { other += bytes }
-        }
-        let tokens = e.gridSize * e.gridSize
-        let activations = tokens * (4 * e.embedDim + e.mlpDim + 3 * e.embedDim) * 4
-        let base = other + activations + file.fileSize / 8
-        return (base + blockBytes.reduce(0, +), base + 2 * (blockBytes.max() ?? 0))
+    /// The machine's limit, used when no flag is given.
+    static func detected() -> MemoryBudget {
+        let limit = MemoryLimit.detect()
+        var budget = MemoryBudget(bytes: limit.bytes)
+        budget.explicit = false
+        budget.source = limit.source
+        return budget
     }
 
-    static func blockIndex(_ name: String) -> Int? {
-        let prefix = "image_encoder.blocks."
-        guard name.hasPrefix(prefix) else { return nil }
-        return Int(name.dropFirst(prefix.count).prefix { $0.isNumber })
+    private init(bytes: Int) { self.bytes = bytes }
+
+    /// Bytes the process needs besides the encoder (the decoder's weights when loaded).
+    static func otherBytes(_ file: SAMQFile, withDecoder: Bool) -> Int {
+        guard withDecoder else { return processBaseBytes }
+        let decoder = file.entries.filter { !$0.name.hasPrefix("image_encoder.") }.reduce(0) { $0 + 4 * $1.elementCount }
+        return processBaseBytes + decoder
     }
 
-    func residency(for file: SAMQFile) throws -> ImageEncoderViT.WeightResidency {
-        let need = Self.estimate(file)
-        if bytes >= need.resident { return .resident }
-        if bytes >= need.streamed { return .streamed }
-        throw CLIError("this model needs about \(formatBytes(need.streamed)) even when streaming weights block by block; --memory-budget is \(formatBytes(bytes))")
+    func residency(for file: SAMQFile, withDecoder: Bool) throws -> ImageEncoderViT.WeightResidency {
+        let precision = try EncoderPrecision.automatic(for: SAMQFileWeights(file: file))
+        let estimate = EncoderMemoryEstimate(file: file, precision: precision, threads: ComputeThreads.count)
+        let other = Self.otherBytes(file, withDecoder: withDecoder)
+        let resident = estimate.resident + other, streamed = estimate.streamed + other
+        if explicit ? resident <= bytes : resident <= bytes / 4 { return .resident }
+        // A detected limit only steers the choice: the estimate carries a
+        // margin, and the kernel, not a guess, should have the last word.
+        if streamed <= bytes || !explicit { return .streamed }
+        throw CLIError("this model needs about \(formatBytes(streamed)) even when streaming its encoder block by block, "
+                       + "but --memory-budget is \(formatBytes(bytes))")
     }
 }
-
-import Foundation
-import SAMQCLISupport

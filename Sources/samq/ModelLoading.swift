@@ -8,17 +8,38 @@ import SAMQCLISupport
 enum ModelLoading {
     /// Opens the model with the global options applied (threads, memory
     /// budget); on a terminal the encoder reports its progress.
-    static func predictor(path: String, global: GlobalOptions) throws -> SamPredictor {
-        if let threads = global.threads { ComputeThreads.count = threads }
-        let weights = try SAMQFileWeights(path: path)
-        let residency = try global.memoryBudget.map { try MemoryBudget(parsing: $0).residency(for: weights.file) } ?? .resident
+    /// `decoderOnly` (segment --embedding): the encoder is built streamed,
+    /// which reads none of its tensors, so only the prompt encoder and mask
+    /// decoder are ever decoded.
+    static func predictor(path: String, global: GlobalOptions, decoderOnly: Bool = false) throws -> SamPredictor {
+        let weights = try open(path: path, global: global)
+        let residency = decoderOnly ? .streamed : try global.budget().residency(for: weights.file, withDecoder: true)
         let predictor = try SamPredictor(weights: weights, residency: residency)
+        showProgress(of: predictor.imageEncoder, global: global)
+        return predictor
+    }
+
+    /// The image encoder alone (`samq encode`): the decoder's weights are never read.
+    static func encoder(path: String, global: GlobalOptions) throws -> ImageEncoderViT {
+        let weights = try open(path: path, global: global)
+        let residency = try global.budget().residency(for: weights.file, withDecoder: false)
+        let encoder = try ImageEncoderViT(weights: weights, residency: residency)
+        showProgress(of: encoder, global: global)
+        return encoder
+    }
+
+    private static func open(path: String, global: GlobalOptions) throws -> SAMQFileWeights {
+        ProcessMemory.returnFreedBuffersToSystem()
+        if let threads = global.threads { ComputeThreads.count = threads }
+        return try SAMQFileWeights(path: path)
+    }
+
+    private static func showProgress(of encoder: ImageEncoderViT, global: GlobalOptions) {
         let progress = ProgressLine(enabled: !global.quiet)
-        predictor.imageEncoder.progress = { done, total in
+        encoder.progress = { done, total in
             progress.update("encoding image: block \(done)/\(total)")
             if done == total { progress.finish() }
         }
-        return predictor
     }
 
     /// Decodes the image, naming the file in any error.

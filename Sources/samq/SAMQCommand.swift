@@ -15,11 +15,16 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Worker threads (default: one per core).")
     var threads: Int?
 
-    @Option(help: "Memory budget, e.g. 512MB or 2GB: keeps encoder weights resident if they fit, else streams them block by block, else refuses.")
+    @Option(help: "Memory budget, e.g. 512MB or 2GB: keeps encoder weights resident if they fit, else streams them block by block, else refuses. Default: the cgroup limit or RAM, resident only if that takes at most a quarter of it.")
     var memoryBudget: String?
 
     @Flag(help: "Print nothing but errors and the requested output.")
     var quiet = false
+
+    /// The given `--memory-budget`, else the detected machine limit.
+    func budget() throws -> MemoryBudget {
+        try memoryBudget.map(MemoryBudget.init(parsing:)) ?? .detected()
+    }
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }

@@ -37,7 +37,7 @@ struct SegmentCommand: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        let predictor = try ModelLoading.predictor(path: model, global: global)
+        let predictor = try ModelLoading.predictor(path: model, global: global, decoderOnly: embedding != nil)
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
         let loadMs = ModelLoading.milliseconds(since: start)
 

@@ -30,8 +30,13 @@ struct CLIRunner {
 
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> Result {
+        try run(executable: productsDirectory.appendingPathComponent(tool).path, arguments)
+    }
+
+    /// Runs any executable by path.
+    static func run(executable: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(tool)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -17,18 +17,24 @@ extension WeightProvider {
     /// mismatched file fails at load time with the tensor's name instead of
     /// producing garbage (or reading out of bounds) later.
     func tensor(_ name: String, shape expected: [Int]) throws -> [Float] {
-        guard let actual = shape(name) else { throw SAMRuntimeError.missingWeight(name: name) }
-        // Tolerate size-1 dims in either spelling (e.g. embeddings [1, C] vs [C]).
-        guard actual.filter({ $0 != 1 }) == expected.filter({ $0 != 1 }),
-              actual.reduce(1, *) == expected.reduce(1, *) else {
-            throw SAMRuntimeError.weightShapeMismatch(name: name, expected: expected, actual: actual)
-        }
+        // Tolerates size-1 dims in either spelling (e.g. embeddings [1, C] vs [C]).
+        try requireShape(name, expected)
         let values = try floats(name)
         let count = expected.reduce(1, *)
         guard values.count == count else {
             throw SAMRuntimeError.weightSizeMismatch(name: name, expectedCount: count, actualCount: values.count)
         }
         return values
+    }
+
+    /// Checks a tensor's presence and shape without reading it (size-1 dims
+    /// tolerated as in `tensor(_:shape:)`).
+    func requireShape(_ name: String, _ expected: [Int]) throws {
+        guard let actual = shape(name) else { throw SAMRuntimeError.missingWeight(name: name) }
+        guard actual.filter({ $0 != 1 }) == expected.filter({ $0 != 1 }),
+              actual.reduce(1, *) == expected.reduce(1, *) else {
+            throw SAMRuntimeError.weightShapeMismatch(name: name, expected: expected, actual: actual)
+        }
     }
 
     /// The first dimension of a weight, for tables whose length is not fixed by the config.

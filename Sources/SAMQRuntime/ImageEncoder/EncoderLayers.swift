@@ -79,3 +79,79 @@ enum NeckConv {
         }
     }
 }
+
+/// Patch embedding plus the absolute position embedding.
+struct EncoderStem {
+    static let positionName = "image_encoder.pos_embed"
+    let patchEmbed: PatchEmbedding
+    /// `[g][g][dim]`; nil when streamed: read after the patch GEMM, so
+    /// compute starts before the largest non-block tensor is decoded.
+    let positionEmbedding: [Float]?
+    private let weights: WeightProvider
+
+    init(weights: WeightProvider, config e: ModelConfig.ImageEncoder, context: Int8Context?, resident: Bool) throws {
+        self.weights = weights
+        patchEmbed = try PatchEmbedding(weights: weights, config: e, context: context)
+        positionEmbedding = resident ? try Self.positions(weights, e) : nil
+    }
+
+    /// pos_embed is [1, H, W, C] at the pretraining grid. The reference adds
+    /// it without interpolation, so it must match the grid exactly.
+    private static func positions(_ weights: WeightProvider, _ e: ModelConfig.ImageEncoder) throws -> [Float] {
+        try weights.tensor(positionName, shape: [1, e.gridSize, e.gridSize, e.embedDim])
+    }
+
+    /// Tokens `[g][g][dim]` of the `C × S × S` input; `beforeCompute` runs
+    /// once the weights are ready, right before the first GEMM.
+    func apply(_ input: [Float], config e: ModelConfig.ImageEncoder, beforeCompute: () -> Void = {}) throws -> [Float] {
+        beforeCompute()
+        var x = try patchEmbed(input, size: e.imgSize)
+        let positions = try positionEmbedding ?? Self.positions(weights, e)
+        for i in x.indices { x[i] += positions[i] }
+        return x
+    }
+
+    static func validateShapes(weights: WeightProvider, config e: ModelConfig.ImageEncoder) throws {
+        let prefix = "image_encoder.patch_embed.proj"
+        try weights.requireShape(prefix + ".weight", [e.embedDim, e.inChans, e.patchSize, e.patchSize])
+        try weights.requireShape(prefix + ".bias", [e.embedDim])
+        try weights.requireShape(positionName, [1, e.gridSize, e.gridSize, e.embedDim])
+    }
+}
+
+/// The neck: 1×1 conv, LayerNorm2d, 3×3 conv, LayerNorm2d.
+struct EncoderNeck {
+    let conv1: NeckConv
+    let norm1: LayerNorm
+    let conv2: NeckConv
+    let norm2: LayerNorm
+
+    init(weights: WeightProvider, config e: ModelConfig.ImageEncoder, context: Int8Context?) throws {
+        conv1 = try NeckConv(weights: weights, prefix: "image_encoder.neck.0", inChannels: e.embedDim,
+                             outChannels: e.outChans, kernel: 1, context: context)
+        norm1 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.1", dimension: e.outChans,
+                              epsilon: LayerNorm.layerNorm2dEpsilon)
+        conv2 = try NeckConv(weights: weights, prefix: "image_encoder.neck.2", inChannels: e.outChans,
+                             outChannels: e.outChans, kernel: 3, context: context)
+        norm2 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.3", dimension: e.outChans,
+                              epsilon: LayerNorm.layerNorm2dEpsilon)
+    }
+
+    /// Block output `[g][g][dim]` → embedding `C × g × g`.
+    func apply(_ x: [Float], grid g: Int, outChans: Int) throws -> [Float] {
+        var y = try conv1(x, size: g)
+        norm1.applyInPlace(&y)
+        y = try conv2(y, size: g)
+        norm2.applyInPlace(&y)
+        return Tensor.transpose(y, rows: g * g, cols: outChans)
+    }
+
+    static func validateShapes(weights: WeightProvider, config e: ModelConfig.ImageEncoder) throws {
+        try weights.requireShape("image_encoder.neck.0.weight", [e.outChans, e.embedDim, 1, 1])
+        try weights.requireShape("image_encoder.neck.2.weight", [e.outChans, e.outChans, 3, 3])
+        for norm in ["image_encoder.neck.1", "image_encoder.neck.3"] {
+            try weights.requireShape(norm + ".weight", [e.outChans])
+            try weights.requireShape(norm + ".bias", [e.outChans])
+        }
+    }
+}

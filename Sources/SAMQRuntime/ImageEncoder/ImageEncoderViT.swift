@@ -1,3 +1,4 @@
+import Dispatch
 import SAMQFormat
 
 /// SAM's ViT image encoder (`ImageEncoderViT`): patch embedding, absolute
@@ -6,13 +7,26 @@ import SAMQFormat
 /// Input: the preprocessed (normalized, padded) `3 × S × S` tensor.
 /// Output: the `C × g × g` image embedding (C = `outChans`, g = S / patch).
 public final class ImageEncoderViT {
-    /// Where the transformer blocks' weights live between encodes.
+    /// Where the encoder's weights live between encodes.
     public enum WeightResidency: Sendable {
-        /// All blocks decoded once at init (fastest for repeated encodes).
+        /// All weights decoded once at init (fastest for repeated encodes).
         case resident
-        /// Each block is read from the provider when it runs and dropped after:
-        /// peak memory holds one block (vit_h f32: ~80 MB instead of ~2.5 GB).
+        /// Nothing is read at init. Each encode builds the patch embedding,
+        /// streams the blocks through two arena slots (block i + 1 decoded on
+        /// a background thread while block i computes) and builds the neck,
+        /// dropping each after use: weight memory is two blocks, and a
+        /// process that never encodes (decoder only) never reads the encoder.
         case streamed
+    }
+
+    /// Timings of the last `encode`, for benchmarks.
+    public struct EncodeStatistics: Sendable {
+        /// From entering `encode` to the start of the first GEMM (weights of
+        /// the patch embedding loaded, input checked).
+        public var setupSeconds: Double
+        /// Total time the blocks waited for their weights (streamed only:
+        /// near zero when the background decode keeps ahead).
+        public var weightWaitSeconds: Double
     }
 
     public let config: ModelConfig
@@ -21,19 +35,23 @@ public final class ImageEncoderViT {
     let weights: WeightProvider
     /// Set for the int8 path: kernel family, thread pool, scratch memory.
     let int8: Int8Context?
-    let patchEmbed: PatchEmbedding
-    let positionEmbedding: [Float]     // [g][g][dim]
+    /// Patch + position embedding and neck; nil when streamed (built per encode).
+    private let residentStem: EncoderStem?
+    private let residentNeck: EncoderNeck?
     let blocks: [EncoderBlock]         // empty when streamed
-    let neckConv1: NeckConv
-    let neckNorm1: LayerNorm
-    let neckConv2: NeckConv
-    let neckNorm2: LayerNorm
     /// Called after each transformer block with `(done, total)`, so a CLI can
     /// show progress during a multi-second encode on a slow board.
     public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
+    public private(set) var lastEncodeStatistics: EncodeStatistics?
 
-    public init(weights: WeightProvider, residency: WeightResidency = .resident,
-                precision: EncoderPrecision? = nil) throws {
+    public convenience init(weights: WeightProvider, residency: WeightResidency = .resident,
+                            precision: EncoderPrecision? = nil) throws {
+        try self.init(weights: weights, residency: residency, precision: precision, int8Context: nil)
+    }
+
+    /// `int8Context` replaces the default one (tests run several thread counts).
+    init(weights: WeightProvider, residency: WeightResidency, precision: EncoderPrecision?,
+         int8Context: Int8Context?) throws {
         let config = weights.config
         let e = config.imageEncoder
         try Self.validate(e)
@@ -42,27 +60,21 @@ public final class ImageEncoderViT {
         self.weights = weights
         let precision = try precision ?? EncoderPrecision.automatic(for: weights)
         self.precision = precision
-        let int8 = precision == .int8 ? try Int8Context.fromEnvironment() : nil
+        let int8 = precision == .int8 ? try int8Context ?? Int8Context.fromEnvironment() : nil
         self.int8 = int8
-        patchEmbed = try PatchEmbedding(weights: weights, config: e, context: int8)
-        // pos_embed is [1, H, W, C] at the pretraining grid. The reference adds
-        // it without interpolation, so it must match the grid exactly.
-        positionEmbedding = try weights.tensor("image_encoder.pos_embed", shape: [1, e.gridSize, e.gridSize, e.embedDim])
         if residency == .resident {
+            residentStem = try EncoderStem(weights: weights, config: e, context: int8, resident: true)
+            residentNeck = try EncoderNeck(weights: weights, config: e, context: int8)
             blocks = try (0..<e.depth).map { try EncoderBlock(weights: weights, index: $0, config: config, context: int8) }
         } else {
-            // Check every block tensor's presence and shape now, without reading data.
+            // Check every tensor's presence and shape now, without reading data.
+            try EncoderStem.validateShapes(weights: weights, config: e)
             try ViTBlock.validateShapes(weights: weights, config: config)
+            try EncoderNeck.validateShapes(weights: weights, config: e)
+            residentStem = nil
+            residentNeck = nil
             blocks = []
         }
-        neckConv1 = try NeckConv(weights: weights, prefix: "image_encoder.neck.0", inChannels: e.embedDim,
-                                 outChannels: e.outChans, kernel: 1, context: int8)
-        neckNorm1 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.1", dimension: e.outChans,
-                                  epsilon: LayerNorm.layerNorm2dEpsilon)
-        neckConv2 = try NeckConv(weights: weights, prefix: "image_encoder.neck.2", inChannels: e.outChans,
-                                 outChannels: e.outChans, kernel: 3, context: int8)
-        neckNorm2 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.3", dimension: e.outChans,
-                                  epsilon: LayerNorm.layerNorm2dEpsilon)
     }
 
     static func validate(_ e: ModelConfig.ImageEncoder) throws {
@@ -98,21 +110,42 @@ public final class ImageEncoderViT {
             throw SAMRuntimeError.inputShapeMismatch(what: "image tensor", expected: inputShape, actualCount: input.count)
         }
         guard input.allSatisfy({ $0.isFinite }) else { throw SAMRuntimeError.nonFiniteInput(what: "image tensor") }
+        let start = DispatchTime.now().uptimeNanoseconds
         let g = e.gridSize
-        var x = try patchEmbed(input, size: e.imgSize)
-        for i in x.indices { x[i] += positionEmbedding[i] }
+        let stream = residency == .streamed ? try makeBlockStream() : nil
+        defer { stream?.finish() }
+        stream?.prefetch(0)   // block 0 decodes while the patch embedding runs
+
+        let stem = try residentStem ?? EncoderStem(weights: weights, config: e, context: int8, resident: false)
+        var x = try stem.apply(input, config: e) {
+            let setup = DispatchTime.now().uptimeNanoseconds
+            self.lastEncodeStatistics = EncodeStatistics(setupSeconds: Double(setup - start) / 1e9, weightWaitSeconds: 0)
+        }
         for index in 0..<e.depth {
-            if residency == .resident {
-                try blocks[index].apply(&x, grid: g)
+            if let stream {
+                try stream.block(index).apply(&x, grid: g)
             } else {
-                try EncoderBlock(weights: weights, index: index, config: config, context: int8).apply(&x, grid: g)
+                try blocks[index].apply(&x, grid: g)
             }
             progress?(index + 1, e.depth)
         }
-        var y = try neckConv1(x, size: g)
-        neckNorm1.applyInPlace(&y)
-        y = try neckConv2(y, size: g)
-        neckNorm2.applyInPlace(&y)
-        return Tensor.transpose(y, rows: g * g, cols: e.outChans)
+        if let stream {
+            stream.finish()
+            lastEncodeStatistics?.weightWaitSeconds = Double(stream.waitNanoseconds) / 1e9
+        }
+        let neck = try residentNeck ?? EncoderNeck(weights: weights, config: e, context: int8)
+        return try neck.apply(x, grid: g, outChans: e.outChans)
+    }
+
+    /// The streaming block source: double-buffered arena slots for a `.samq`
+    /// file, else blocks built from the provider (still one block ahead).
+    private func makeBlockStream() throws -> EncoderBlockStream {
+        if let file = (weights as? SAMQFileWeights)?.file {
+            return try EncoderBlockStream(file: file, config: config, context: int8)
+        }
+        let weights = self.weights, config = self.config, int8 = self.int8
+        return EncoderBlockStream(depth: config.imageEncoder.depth, background: false) { index, _ in
+            .init(block: try EncoderBlock(weights: weights, index: index, config: config, context: int8), borrowed: [])
+        }
     }
 }

@@ -29,6 +29,9 @@ public struct Int8Attention: @unchecked Sendable {
     /// Target size of one worker's f32 score tile: small enough to stay in L2
     /// between the Q·Kᵀ epilogue, the softmax and P·V.
     public var scoreTileBytes = 512 << 10
+    /// Bound on the per-call buffers of one chunk of (batch, head) units:
+    /// packed K and Vᵀ and the rel-pos rows.
+    public var unitChunkBytes = 8 << 20
     public let context: Int8Context
 
     public init(heads: Int, headDim: Int, scale: Float? = nil, relativePosition: RelativePositionBias? = nil,
@@ -103,6 +106,11 @@ public struct Int8Attention: @unchecked Sendable {
     /// `q + b·queries·ldq` and its key/value rows at `k + b·keys·ldk`,
     /// `v + b·keys·ldv`; head `h` occupies columns `h·headDim ..< (h+1)·headDim`
     /// of every row, and of the output rows (`ldo` apart).
+    ///
+    /// `output` may be `q` itself (`ldo == ldq`): every query tile is read
+    /// (quantized, and projected for rel-pos in the phase before) before
+    /// the same rows and head columns are written, and no other task reads
+    /// them. The encoder uses this to keep one `tokens × 3·dim` buffer.
     public func attend(batches: Int, queries: Int, keys: Int,
                        q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
                        v: UnsafePointer<Float>, ldv: Int,
@@ -123,14 +131,20 @@ public struct Int8Attention: @unchecked Sendable {
         let units = batches * heads
         let int8Values = valuePrecision == .int8
 
-        // Phase 1 buffers: packed K and Vᵀ and the rel-pos rows of every (batch, head).
+        // Phase 1 buffers: packed K and Vᵀ and the rel-pos rows of every (batch, head) of a chunk.
         let keyBytes = roundUp(samq_packed_size(keys, hd), 64)
         let valueBytes = roundUp(samq_packed_size(hd, keys), 64)
-        let packedKeys = space.packedKeys.reserve(bytes: units * keyBytes)
-        let packedValues = int8Values ? space.packedValues.reserve(bytes: units * valueBytes) : nil
         let size = relativePosition?.size ?? 0
         let relativeStride = 2 * queries * size
-        let relative = space.relative.pointer(as: Float.self, count: max(1, units * relativeStride))
+        // Units run in chunks so these buffers stay bounded: a vit_h global
+        // block would otherwise hold 16 heads × (packed K, Vᵀ, 2·4096·64
+        // rel-pos floats) = 44 MB at once. Each unit's arithmetic is
+        // independent of the chunking.
+        let unitBytes = keyBytes + (int8Values ? valueBytes : 0) + 4 * relativeStride
+        let chunk = min(units, max(pool.threads, unitChunkBytes / max(unitBytes, 1) / pool.threads * pool.threads))
+        let packedKeys = space.packedKeys.reserve(bytes: chunk * keyBytes)
+        let packedValues = int8Values ? space.packedValues.reserve(bytes: chunk * valueBytes) : nil
+        let relative = space.relative.pointer(as: Float.self, count: max(1, chunk * relativeStride))
 
         // Phase 2 per-worker layout.
         let tile = queryTile(queries: queries, keys: keys)
@@ -147,81 +161,85 @@ public struct Int8Attention: @unchecked Sendable {
 
         let relativePosition = self.relativePosition
         space.resetStatus()
-        pool.parallelFor(count: units) { unit, worker in
-            let b = unit / heads, h = unit % heads
-            let keyRows = k + b * keys * ldk + h * hd
-            PanelPacker.packRows(keyRows, rows: keys, cols: hd, ld: ldk, into: packedKeys + unit * keyBytes)
-            if let packedValues {
-                PanelPacker.packColumns(v + b * keys * ldv + h * hd, rows: keys, cols: hd, ld: ldv,
-                                        into: packedValues + unit * valueBytes,
-                                        scratch: workers[worker].assumingMemoryBound(to: Float.self))
+        for firstUnit in stride(from: 0, to: units, by: chunk) {
+            let chunkUnits = min(chunk, units - firstUnit)
+            pool.parallelFor(count: chunkUnits) { slot, worker in
+                let unit = firstUnit + slot
+                let b = unit / heads, h = unit % heads
+                let keyRows = k + b * keys * ldk + h * hd
+                PanelPacker.packRows(keyRows, rows: keys, cols: hd, ld: ldk, into: packedKeys + slot * keyBytes)
+                if let packedValues {
+                    PanelPacker.packColumns(v + b * keys * ldv + h * hd, rows: keys, cols: hd, ld: ldv,
+                                            into: packedValues + slot * valueBytes,
+                                            scratch: workers[worker].assumingMemoryBound(to: Float.self))
+                }
+                if let relativePosition {
+                    let rel = relative + slot * relativeStride
+                    let status = relativePosition.project(queries: q + b * queries * ldq + h * hd, ldq: ldq, isa: isa,
+                                                          relH: rel, relW: rel + queries * size)
+                    if status != 0 { space.status[worker] = status }
+                }
             }
-            if let relativePosition {
-                let rel = relative + unit * relativeStride
-                let status = relativePosition.project(queries: q + b * queries * ldq + h * hd, ldq: ldq, isa: isa,
-                                                      relH: rel, relW: rel + queries * size)
+            // Base-2 logits: softmax(x) = 2^(x·log2e − max) / Σ, so log2(e)
+            // rides on the logit scale (and on the rel-pos tables) for free.
+            let scale = self.scale * RelativePositionBias.log2e
+            pool.parallelFor(count: chunkUnits * tilesPerUnit) { task, worker in
+                let slot = task / tilesPerUnit, unit = firstUnit + slot
+                let b = unit / heads, h = unit % heads
+                let q0 = (task % tilesPerUnit) * tile
+                let rows = min(tile, queries - q0)
+                let scratch = workers[worker]
+                let qQuant = scratch.assumingMemoryBound(to: Int8.self)
+                let qScales = (scratch + qQuantBytes).assumingMemoryBound(to: Float.self)
+                let pScales = qScales + tile
+                let scores = (scratch + scoresOffset).assumingMemoryBound(to: Float.self)
+                let pQuant = (scratch + pQuantOffset).assumingMemoryBound(to: Int8.self)
+
+                samq_quantize_rows(isa.raw, q + (b * queries + q0) * ldq + h * hd, rows, hd, ldq, qQuant, kpHead, qScales)
+                for r in 0..<rows { qScales[r] *= scale }
+                if let relativePosition {
+                    let rel = relative + slot * relativeStride
+                    relativePosition.fill(scores: scores, lds: lds, rows: rows, relH: rel + q0 * size,
+                                          relW: rel + queries * size + q0 * size)
+                }
+                var status = Int8GEMM.run(isa: isa, m: rows, n: keys, k: hd, a: qQuant, lda: kpHead, rowScales: qScales,
+                                          weights: packedKeys + slot * keyBytes, bias: nil,
+                                          residual: relativePosition == nil ? nil : UnsafePointer(scores), ldr: lds,
+                                          c: scores, ldc: lds, gelu: false, rows: 0..<rows, columns: 0..<keys)
+                let out = output + (b * queries + q0) * ldo + h * hd
+                if let packedValues {
+                    for r in 0..<rows {
+                        pScales[r] = SoftmaxQuantizer.apply(scores + r * lds, count: keys, into: pQuant + r * ldp,
+                                                            paddedCount: roundUp(keys, 8))
+                    }
+                    // P is in offset code (q − 127): raw accumulators, then
+                    // out = (acc + 127·colsum_v) · s_v · s_p, exact in int32.
+                    let raw = (scratch + rawOffset).assumingMemoryBound(to: Int32.self)
+                    let packed = packedValues + slot * valueBytes
+                    status |= Int8GEMM.run(isa: isa, m: rows, n: hd, k: keys, a: pQuant, lda: ldp, rowScales: pScales,
+                                           weights: packed, bias: nil, residual: nil, ldr: 0,
+                                           c: nil, ldc: hd, gelu: false, rawOutput: raw, rows: 0..<rows, columns: 0..<hd)
+                    let valueLayout = PackedInt8Layout(n: hd, k: keys)
+                    let vScales = (packed + valueLayout.scalesOffset).assumingMemoryBound(to: Float.self)
+                    let vSums = (packed + valueLayout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
+                    for r in 0..<rows {
+                        let acc = raw + r * hd, o = out + r * ldo, ps = pScales[r]
+                        for c in 0..<hd { o[c] = Float(acc[c] &+ 127 &* vSums[c]) * (vScales[c] * ps) }
+                    }
+                } else {
+                    for r in 0..<rows { SoftmaxQuantizer.normalize(scores + r * lds, count: keys) }
+                    var args = samq_sgemm_args()
+                    args.M = rows; args.N = hd; args.K = keys
+                    args.A = UnsafePointer(scores); args.lda = lds
+                    args.B = v + b * keys * ldv + h * hd; args.ldb = ldv
+                    args.C = out; args.ldc = ldo
+                    args.flags = UInt32(SAMQ_SGEMM_B_KN)
+                    args.m_begin = 0; args.m_end = rows
+                    args.n_begin = 0; args.n_end = hd
+                    status |= samq_sgemm(isa.raw, &args)
+                }
                 if status != 0 { space.status[worker] = status }
             }
-        }
-        // Base-2 logits: softmax(x) = 2^(x·log2e − max) / Σ, so log2(e)
-        // rides on the logit scale (and on the rel-pos tables) for free.
-        let scale = self.scale * RelativePositionBias.log2e
-        pool.parallelFor(count: units * tilesPerUnit) { task, worker in
-            let unit = task / tilesPerUnit
-            let b = unit / heads, h = unit % heads
-            let q0 = (task % tilesPerUnit) * tile
-            let rows = min(tile, queries - q0)
-            let scratch = workers[worker]
-            let qQuant = scratch.assumingMemoryBound(to: Int8.self)
-            let qScales = (scratch + qQuantBytes).assumingMemoryBound(to: Float.self)
-            let pScales = qScales + tile
-            let scores = (scratch + scoresOffset).assumingMemoryBound(to: Float.self)
-            let pQuant = (scratch + pQuantOffset).assumingMemoryBound(to: Int8.self)
-
-            samq_quantize_rows(isa.raw, q + (b * queries + q0) * ldq + h * hd, rows, hd, ldq, qQuant, kpHead, qScales)
-            for r in 0..<rows { qScales[r] *= scale }
-            if let relativePosition {
-                let rel = relative + unit * relativeStride
-                relativePosition.fill(scores: scores, lds: lds, rows: rows, relH: rel + q0 * size,
-                                      relW: rel + queries * size + q0 * size)
-            }
-            var status = Int8GEMM.run(isa: isa, m: rows, n: keys, k: hd, a: qQuant, lda: kpHead, rowScales: qScales,
-                                      weights: packedKeys + unit * keyBytes, bias: nil,
-                                      residual: relativePosition == nil ? nil : UnsafePointer(scores), ldr: lds,
-                                      c: scores, ldc: lds, gelu: false, rows: 0..<rows, columns: 0..<keys)
-            let out = output + (b * queries + q0) * ldo + h * hd
-            if let packedValues {
-                for r in 0..<rows {
-                    pScales[r] = SoftmaxQuantizer.apply(scores + r * lds, count: keys, into: pQuant + r * ldp,
-                                                        paddedCount: roundUp(keys, 8))
-                }
-                // P is in offset code (q − 127): raw accumulators, then
-                // out = (acc + 127·colsum_v) · s_v · s_p, exact in int32.
-                let raw = (scratch + rawOffset).assumingMemoryBound(to: Int32.self)
-                let packed = packedValues + unit * valueBytes
-                status |= Int8GEMM.run(isa: isa, m: rows, n: hd, k: keys, a: pQuant, lda: ldp, rowScales: pScales,
-                                       weights: packed, bias: nil, residual: nil, ldr: 0,
-                                       c: nil, ldc: hd, gelu: false, rawOutput: raw, rows: 0..<rows, columns: 0..<hd)
-                let valueLayout = PackedInt8Layout(n: hd, k: keys)
-                let vScales = (packed + valueLayout.scalesOffset).assumingMemoryBound(to: Float.self)
-                let vSums = (packed + valueLayout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
-                for r in 0..<rows {
-                    let acc = raw + r * hd, o = out + r * ldo, ps = pScales[r]
-                    for c in 0..<hd { o[c] = Float(acc[c] &+ 127 &* vSums[c]) * (vScales[c] * ps) }
-                }
-            } else {
-                for r in 0..<rows { SoftmaxQuantizer.normalize(scores + r * lds, count: keys) }
-                var args = samq_sgemm_args()
-                args.M = rows; args.N = hd; args.K = keys
-                args.A = UnsafePointer(scores); args.lda = lds
-                args.B = v + b * keys * ldv + h * hd; args.ldb = ldv
-                args.C = out; args.ldc = ldo
-                args.flags = UInt32(SAMQ_SGEMM_B_KN)
-                args.m_begin = 0; args.m_end = rows
-                args.n_begin = 0; args.n_end = hd
-                status |= samq_sgemm(isa.raw, &args)
-            }
-            if status != 0 { space.status[worker] = status }
         }
         if space.failed { throw .kernelRejected("attention \(batches)×\(heads) heads, \(queries)×\(keys) tokens") }
     }

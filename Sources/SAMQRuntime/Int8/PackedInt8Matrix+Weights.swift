@@ -2,7 +2,7 @@ import SAMQFormat
 
 extension PackedInt8Matrix {
     /// A GEMM weight from any `WeightProvider`: the packed payload itself when
-    /// the provider is a `.samq` file storing it packed (no dequantize/requantize
+    /// the provider stores it packed (a `PackedWeightSource`: a `.samq` file, a staged block) (no dequantize/requantize
     /// round trip), else the f32 tensor quantized at load (f32 `.samq` files,
     /// safetensors in tests).
     ///
@@ -12,12 +12,9 @@ extension PackedInt8Matrix {
         guard let (n, k) = view.dimensions(of: shape) else {
             throw Int8RuntimeError.invalidConfiguration("shape \(shape) is not a \(view) weight")
         }
-        if let fileWeights = weights as? SAMQFileWeights,
-           let entry = try? fileWeights.file.entry(named: name), entry.layout == .packedInt8 {
-            guard entry.shape == shape, entry.gemmView == view else {
-                throw SAMRuntimeError.weightShapeMismatch(name: name, expected: shape, actual: entry.shape)
-            }
-            try self.init(file: fileWeights.file, name: name)
+        if let source = weights as? PackedWeightSource,
+           let stored = try source.packedMatrix(named: name, view: view, shape: shape) {
+            self.init(sharing: stored)
             return
         }
         let values = try weights.tensor(name, shape: shape)

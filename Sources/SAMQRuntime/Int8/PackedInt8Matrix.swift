@@ -74,9 +74,15 @@ public final class PackedInt8Matrix: @unchecked Sendable {
         self.init(name: name, layout: layout, payload: UnsafeRawPointer(copy), owned: copy, owner: nil)
     }
 
+    /// The same payload as `other`, which it keeps alive.
+    convenience init(sharing other: PackedInt8Matrix) {
+        self.init(name: other.name, layout: other.layout, payload: other.payload, owned: nil, owner: other)
+    }
+
     /// The tensor `name` of a `.samq` file, which must be stored packed.
     /// Raw-codec tensors are borrowed from the map after their checksum is
-    /// verified; zstd tensors are decompressed into an owned copy.
+    /// verified; zstd tensors are decompressed into an owned copy, and their
+    /// mapped pages are handed back (they are not needed again).
     public convenience init(file: SAMQFile, name: String) throws {
         let entry = try file.entry(named: name)
         guard let layout = entry.packedLayout else {
@@ -92,7 +98,8 @@ public final class PackedInt8Matrix: @unchecked Sendable {
                 return try PackedInt8Matrix(copying: raw, n: layout.n, k: layout.k, name: name)
             }
         }
-        self.init(name: name, layout: layout, payload: borrowed.payload, owned: nil, owner: borrowed)
+        if codec == .zstd { file.release(entry) }
+        self.init(sharing: borrowed)
     }
 
     /// Per-channel scales (`n` of them; padding columns excluded).

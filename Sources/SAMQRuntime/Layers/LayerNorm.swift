@@ -47,6 +47,18 @@ struct LayerNorm {
         }
     }
 
+    /// Normalizes one row from `source` into `destination` with the
+    /// arithmetic of `applyInPlace`, so row tiles match whole tensors bit for bit.
+    func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>) {
+        let c = dimension
+        destination.update(from: source, count: c)
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                Self.normalizeRow(destination, count: c, weight: w, bias: b, epsilon: epsilon)
+            }
+        }
+    }
+
     @inline(__always)
     private static func normalizeRow(_ p: UnsafeMutablePointer<Float>, count c: Int,
                                      weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>,
