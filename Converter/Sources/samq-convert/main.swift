@@ -32,7 +32,7 @@ struct SAMQConvert: ParsableCommand {
     @Option(help: "zstd compression level (1-19).")
     var level: Int32 = 3
 
-    @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, or a model config JSON file.")
+    @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, vit_t (MobileSAM), or a model config JSON file.")
     var random: String?
 
     @Option(help: "Seed for --random.")
@@ -91,7 +91,7 @@ struct SAMQConvert: ParsableCommand {
 
     static func loadConfig(_ path: String) throws -> ModelConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("'\(path)' is neither vit_b, vit_l, vit_h nor a readable config JSON file")
+            throw ValidationError("'\(path)' is neither vit_b, vit_l, vit_h, vit_t nor a readable config JSON file")
         }
         do { return try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
             throw ValidationError("'\(path)' is not a valid model config: \(error)")
