@@ -51,13 +51,15 @@ struct MobileSAMFixture {
     }
 
     /// Converts the official-format checkpoint into `directory` (shape detection, BatchNorm folding).
-    func convert(dtype: ConversionOptions.WeightType, into directory: URL) throws -> String {
+    func convert(dtype: ConversionOptions.WeightType, into directory: URL, keepFloat32: [String] = [],
+                 tag: String = "") throws -> String {
         guard let pth = checkpointPath else { throw FixtureError("\(name).pth not found") }
         var options = ConversionOptions()
         options.weights = dtype
+        options.keepFloat32 = keepFloat32
         var converter = Converter(options: options)
         converter.tinyViTImageSize = imageSize
-        let output = directory.appendingPathComponent("\(name)_\(dtype.rawValue).samq").path
+        let output = directory.appendingPathComponent("\(name)_\(dtype.rawValue)\(tag).samq").path
         let source = try CheckpointLoader.open(path: pth)
         _ = try converter.convert(try ConversionInput(checkpoint: source, converterVersion: Converter.version,
                                                       hashSource: false), to: output)

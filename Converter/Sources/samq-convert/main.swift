@@ -44,6 +44,13 @@ struct SAMQConvert: ParsableCommand {
     @Option(help: "Model config JSON overriding shape-based detection.")
     var config: String?
 
+    @Option(help: "Input image side of a MobileSAM (TinyViT) checkpoint; not visible in its shapes (official: 1024).")
+    var imageSize: Int = 1024
+
+    @Option(name: .customLong("keep-f32"),
+            help: "Keep GEMM weights whose names contain this text in f32 in an int8 file (repeatable).")
+    var keepF32: [String] = []
+
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -58,6 +65,10 @@ struct SAMQConvert: ParsableCommand {
         guard codec == "zstd" || codec == "raw" else { throw ValidationError("--codec must be zstd or raw") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1...19") }
         guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
+        guard (16...8192).contains(imageSize), imageSize % 16 == 0 else {
+            throw ValidationError("--image-size must be a multiple of 16 in 16...8192")
+        }
+        guard keepF32.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--keep-f32 needs a non-empty name part") }
     }
 
     func run() throws {
@@ -65,8 +76,10 @@ struct SAMQConvert: ParsableCommand {
         options.weights = ConversionOptions.WeightType(rawValue: dtype) ?? .int8
         options.codec = codec == "raw" ? .raw : .zstd
         options.compressionLevel = level
+        options.keepFloat32 = keepF32
         var converter = Converter(options: options)
         converter.decoderHeads = decoderHeads
+        converter.tinyViTImageSize = imageSize
         if let config { converter.configOverride = try Self.loadConfig(config) }
 
         let input: ConversionInput

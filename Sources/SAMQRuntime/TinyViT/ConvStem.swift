@@ -17,7 +17,7 @@ struct ConvStem {
         first = try Conv2d(weights: weights, prefix: "image_encoder.patch_embed.seq.0", inChannels: inChannels,
                            outChannels: half, kernel: 3, stride: 2, padding: 1)
         let prefix = "image_encoder.patch_embed.seq.2"
-        if let context {
+        if let context, TokenLinear.isStoredInt8(weights, prefix + ".weight") {
             second = .int8(try QuantizedConv2d(weights: weights, prefix: prefix, inChannels: half, outChannels: outChannels,
                                                kernel: 3, stride: 2, padding: 1, context: context))
         } else {

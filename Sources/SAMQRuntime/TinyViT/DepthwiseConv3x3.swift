@@ -56,25 +56,56 @@ struct DepthwiseConv3x3 {
                     let rows = tasks == 1 ? outputRows : (outputRows.lowerBound + t)..<(outputRows.lowerBound + t + 1)
                     for oy in rows {
                         let out = output + (oy - outputRows.lowerBound) * ow * c
+                        let ky0 = oy * s == 0 ? 1 : 0, ky1 = min(3, height - oy * s + 1)
                         for ox in 0..<ow {
+                            let kx0 = ox * s == 0 ? 1 : 0, kx1 = min(3, width - ox * s + 1)
                             let o = out + ox * c
-                            o.update(from: b, count: c)
-                            for ky in 0..<3 {
-                                let iy = oy * s + ky - 1
-                                guard iy >= 0 && iy < height else { continue }
-                                let row = input + (iy - inputFirstRow) * width * c
-                                for kx in 0..<3 {
-                                    let ix = ox * s + kx - 1
-                                    guard ix >= 0 && ix < width else { continue }
-                                    let p = row + ix * c, tap = w + (ky * 3 + kx) * c
-                                    for ch in 0..<c { o[ch] += tap[ch] * p[ch] }
-                                }
-                            }
-                            if gelu { for ch in 0..<c { o[ch] = Activations.gelu(o[ch]) } }
+                            let origin = input + ((oy * s - 1 - inputFirstRow) * width + ox * s - 1) * c
+                            Self.pixel(o, origin: origin, rowStride: width * c, weight: w, bias: b, channels: c,
+                                       taps: (ky0..<ky1, kx0..<kx1), gelu: gelu)
                         }
                     }
                 }
             }
         }
+    }
+
+    /// One output pixel: bias plus the taps inside the map, in (ky, kx)
+    /// order, eight channels at a time. `origin` points at tap (0, 0), which
+    /// may lie outside the map; only taps in `taps` are read.
+    @inline(__always)
+    private static func pixel(_ o: UnsafeMutablePointer<Float>, origin: UnsafePointer<Float>, rowStride: Int,
+                              weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>, channels c: Int,
+                              taps: (Range<Int>, Range<Int>), gelu: Bool) {
+        #if DEBUG
+        // Unoptimized builds run generic SIMD code very slowly (see Softmax).
+        let vectorEnd = 0
+        #else
+        let vectorEnd = c & ~7
+        var ch = 0
+        while ch < vectorEnd {
+            var acc = load(b + ch)
+            for ky in taps.0 {
+                for kx in taps.1 {
+                    acc += load(w + (ky * 3 + kx) * c + ch) * load(origin + ky * rowStride + kx * c + ch)
+                }
+            }
+            if gelu { acc = DecoderGELU.gelu(acc) }
+            UnsafeMutableRawPointer(o + ch).storeBytes(of: acc, as: SIMD8<Float>.self)
+            ch += 8
+        }
+        #endif
+        for ch in vectorEnd..<c {
+            var acc = b[ch]
+            for ky in taps.0 {
+                for kx in taps.1 { acc += w[(ky * 3 + kx) * c + ch] * origin[ky * rowStride + kx * c + ch] }
+            }
+            o[ch] = gelu ? Activations.gelu(acc) : acc
+        }
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 }

@@ -51,12 +51,15 @@ public final class ImageEncoderTinyViT: ImageEncoding {
                              outChannels: t.embedDims[s + 1], stride: t.mergeStrides[s], context: int8)
         }
         let last = t.embedDims[t.stageCount - 1]
+        func neckContext(_ prefix: String) -> Int8Context? {
+            TokenLinear.isStoredInt8(weights, prefix + ".weight") ? int8 : nil
+        }
         neckConv1 = try NeckConv(weights: weights, prefix: "image_encoder.neck.0", inChannels: last,
-                                 outChannels: e.outChans, kernel: 1, context: int8)
+                                 outChannels: e.outChans, kernel: 1, context: neckContext("image_encoder.neck.0"))
         neckNorm1 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.1", dimension: e.outChans,
                                   epsilon: LayerNorm.layerNorm2dEpsilon)
         neckConv2 = try NeckConv(weights: weights, prefix: "image_encoder.neck.2", inChannels: e.outChans,
-                                 outChannels: e.outChans, kernel: 3, context: int8)
+                                 outChannels: e.outChans, kernel: 3, context: neckContext("image_encoder.neck.2"))
         neckNorm2 = try LayerNorm(weights: weights, prefix: "image_encoder.neck.3", dimension: e.outChans,
                                   epsilon: LayerNorm.layerNorm2dEpsilon)
     }

@@ -56,9 +56,17 @@ struct MBConv {
                 let out = base + r0 * width * channels
                 try conv3.forward(rows: (r1 - r0) * width, input: middle, output: out, accumulate: true)
                 let n = (r1 - r0) * width * channels
-                for i in 0..<n { out[i] = Activations.gelu(out[i]) }
+                Self.gelu(out, count: n)
                 r0 = r1
             }
+        }
+    }
+
+    /// GELU over a band, vectorized and split over the workers.
+    static func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        let chunk = 1 << 14
+        Parallel.forEach(tasks: (count + chunk - 1) / chunk) { t, _ in
+            DecoderGELU.apply(p + t * chunk, count: min(chunk, count - t * chunk))
         }
     }
 }

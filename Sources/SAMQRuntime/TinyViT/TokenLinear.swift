@@ -8,9 +8,11 @@ enum TokenLinear {
     case int8(QuantizedLinear)
 
     /// `view` is how the converter stored the weight (`.conv` for 1×1 convs).
+    /// On the int8 path a layer the file keeps in f32 (the converter's
+    /// precision plan) runs in f32.
     init(weights: WeightProvider, prefix: String, inputs: Int, outputs: Int, view: GemmView,
          context: Int8Context?) throws {
-        if let context {
+        if let context, Self.isStoredInt8(weights, prefix + ".weight") {
             let shape = view == .conv ? [outputs, inputs, 1, 1] : [outputs, inputs]
             let matrix = try PackedInt8Matrix(weights: weights, name: prefix + ".weight", view: view, shape: shape)
             let bias = try weights.tensor(prefix + ".bias", shape: [outputs])
@@ -19,6 +21,12 @@ enum TokenLinear {
             // Linear's loader accepts the [out, in, 1, 1] spelling of a 1×1 conv.
             self = .float32(try Linear(weights: weights, prefix: prefix, inFeatures: inputs, outFeatures: outputs))
         }
+    }
+
+    /// True unless the provider is a `.samq` file storing the weight unpacked.
+    static func isStoredInt8(_ weights: WeightProvider, _ name: String) -> Bool {
+        guard let file = (weights as? SAMQFileWeights)?.file, let entry = try? file.entry(named: name) else { return true }
+        return entry.layout == .packedInt8
     }
 
     var inputs: Int {

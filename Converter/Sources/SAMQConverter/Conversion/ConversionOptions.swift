@@ -6,6 +6,9 @@ public struct ConversionOptions: Sendable {
     public var weights: WeightType = .int8
     public var codec: TensorCodec = .zstd
     public var compressionLevel: Int32 = 3
+    /// GEMM weights whose names contain one of these stay f32 in int8 files
+    /// (the runtime then runs those layers in f32).
+    public var keepFloat32: [String] = []
     public init() {}
 }
 
@@ -33,7 +36,8 @@ public enum ConversionPlan {
         schema.tensors.map { tensor in
             var entry = TensorEntry(name: tensor.name, dtype: .f32, layout: .plain, codec: options.codec, shape: tensor.shape)
             guard options.weights == .int8 else { return entry }
-            if let view = tensor.gemmView, !keepsFloat32(tensor.name) {
+            if let view = tensor.gemmView, !keepsFloat32(tensor.name),
+               !options.keepFloat32.contains(where: { tensor.name.contains($0) }) {
                 entry.dtype = .i8
                 entry.layout = .packedInt8
                 entry.gemmView = view
