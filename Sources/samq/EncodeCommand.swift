@@ -18,13 +18,18 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        let predictor = try ModelLoading.predictor(path: model, global: global)
+        // The encoder alone: `SamPredictor.setImage`'s preprocessing without loading the decoder.
+        let encoder = try ModelLoading.encoder(path: model, global: global)
+        let config = encoder.config
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
         let loaded = DispatchTime.now()
-        try predictor.setImage(picture)
+        let resized = try ResizeLongestSide(targetLength: config.imageEncoder.imgSize).apply(to: picture)
+        let input = try SAMPreprocessing.normalizeAndPad(resized, size: config.imageEncoder.imgSize,
+                                                         mean: config.pixelMean, std: config.pixelStd)
+        let embedding = try encoder.encode(input)
         let encodeMs = ModelLoading.milliseconds(since: loaded)
-        let shape = predictor.imageEncoder.outputShape
-        try NumPyArray(shape: [1] + shape, values: try predictor.imageEmbedding()).write(to: output)
+        let shape = encoder.outputShape
+        try NumPyArray(shape: [1] + shape, values: embedding).write(to: output)
         if !global.quiet {
             print("wrote \(output) (1×\(shape.map(String.init).joined(separator: "×")) float32), encoder \(String(format: "%.0f", encodeMs)) ms, total \(String(format: "%.0f", ModelLoading.milliseconds(since: start))) ms")
         }

@@ -21,6 +21,21 @@ enum ModelLoading {
         return predictor
     }
 
+    /// The image encoder alone, for commands that never decode masks
+    /// (`encode`): the mask decoder's weights are not loaded at all.
+    static func encoder(path: String, global: GlobalOptions) throws -> any ImageEncoding {
+        if let threads = global.threads { ComputeThreads.count = threads }
+        let weights = try SAMQFileWeights(path: path)
+        let residency = try global.memoryBudget.map { try MemoryBudget(parsing: $0).residency(for: weights.file) } ?? .resident
+        let encoder = try ImageEncoderFactory.make(weights: weights, residency: residency)
+        let progress = ProgressLine(enabled: !global.quiet)
+        encoder.progress = { done, total in
+            progress.update("encoding image: block \(done)/\(total)")
+            if done == total { progress.finish() }
+        }
+        return encoder
+    }
+
     /// Decodes the image, naming the file in any error.
     static func image(path: String, maxPixels: Int) throws -> RGBImage {
         do {

@@ -3,6 +3,13 @@ import SAMQFormat
 /// TinyViT's `PatchEmbed`: 3×3 stride-2 conv + GELU, 3×3 stride-2 conv
 /// (BatchNorms folded), image side ÷ 4. The first conv (3 input channels)
 /// is always f32; the second is int8 on the int8 path.
+///
+/// Runs over bands of output rows straight from the `C × S × S` input, so
+/// neither a channels-last copy of the image (12 MB at 1024 px) nor the
+/// half-resolution map (32 MB for vit_t) is ever whole. A band is computed
+/// with the existing convolutions on a slice of rows that starts one output
+/// row early (that row would see the slice's zero padding instead of the
+/// real row above, so it is dropped).
 struct ConvStem {
     enum Second {
         case float32(Conv2d)
@@ -11,6 +18,9 @@ struct ConvStem {
     let first: Conv2d
     let second: Second
     let inChannels: Int
+    let outChannels: Int
+    /// Output rows per band.
+    var bandRows = 16
 
     init(weights: WeightProvider, outChannels: Int, inChannels: Int, context: Int8Context?) throws {
         let half = outChannels / 2
@@ -25,18 +35,52 @@ struct ConvStem {
                                          kernel: 3, stride: 2, padding: 1))
         }
         self.inChannels = inChannels
+        self.outChannels = outChannels
+    }
+
+    /// Side after a 3×3 stride-2 pad-1 conv.
+    static func half(_ side: Int) -> Int { (side - 1) / 2 + 1 }
+
+    /// Rows of the input a stride-2 band of output rows `rows` is computed
+    /// from, and how many leading output rows to drop.
+    static func sourceRows(for rows: Range<Int>, inputHeight: Int) -> (Range<Int>, drop: Int) {
+        let start = rows.lowerBound == 0 ? 0 : 2 * rows.lowerBound - 2
+        return (start..<min(inputHeight, 2 * rows.upperBound), rows.lowerBound == 0 ? 0 : 1)
     }
 
     /// `image` is `C × S × S` (C order); returns `[S/4][S/4][outChannels]` and its side.
     func callAsFunction(_ image: [Float], size: Int) throws -> (tokens: [Float], side: Int) {
-        let hwc = Tensor.transpose(image, rows: inChannels, cols: size * size)
-        let half = first(hwc, height: size, width: size, activation: .gelu)
-        let s1 = first.outputSize(size)
-        switch second {
-        case let .float32(conv):
-            return (conv(half, height: s1, width: s1), conv.outputSize(s1))
-        case let .int8(conv):
-            return (try conv(half, height: s1, width: s1), conv.outputSize(s1))
+        let s1 = Self.half(size), s2 = Self.half(s1)
+        var out = [Float](repeating: 0, count: s2 * s2 * outChannels)
+        var o0 = 0
+        while o0 < s2 {
+            let o1 = min(s2, o0 + bandRows)
+            let (halfRows, dropOut) = Self.sourceRows(for: o0..<o1, inputHeight: s1)
+            let (imageRows, dropHalf) = Self.sourceRows(for: halfRows, inputHeight: size)
+            // Channels-last slice of the image rows.
+            let n = imageRows.count * size
+            var slice = [Float](repeating: 0, count: n * inChannels)
+            for c in 0..<inChannels {
+                let plane = c * size * size + imageRows.lowerBound * size
+                for i in 0..<n { slice[i * inChannels + c] = image[plane + i] }
+            }
+            var half = first(slice, height: imageRows.count, width: size, activation: .gelu)
+            let halfWidth = first.outputSize(size)
+            if dropHalf > 0 { half.removeFirst(dropHalf * halfWidth * first.outChannels) }
+            let produced: [Float]
+            switch second {
+            case let .float32(conv): produced = conv(half, height: halfRows.count, width: s1)
+            case let .int8(conv): produced = try conv(half, height: halfRows.count, width: s1)
+            }
+            let rowSize = s2 * outChannels
+            let keep = (o1 - o0) * rowSize
+            out.withUnsafeMutableBufferPointer { dst in
+                produced.withUnsafeBufferPointer { src in
+                    (dst.baseAddress! + o0 * rowSize).update(from: src.baseAddress! + dropOut * rowSize, count: keep)
+                }
+            }
+            o0 = o1
         }
+        return (out, s2)
     }
 }
