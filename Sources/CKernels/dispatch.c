@@ -11,7 +11,7 @@
 #endif
 #endif
 
-int samq_kernels_version(void) { return 2; }
+int samq_kernels_version(void) { return 3; }
 
 static const char *const samq_isa_names[SAMQ_ISA_COUNT] = {
     "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"};
@@ -168,6 +168,38 @@ int samq_sgemm(samq_isa isa, const samq_sgemm_args *a) {
     case SAMQ_ISA_I8MM: samq_sgemm_neon(a); return 0;
 #endif
     default: samq_sgemm_scalar(a); return 0;
+    }
+}
+
+/* 1 if the float ranges [a, a+na) and [b, b+nb) share memory. */
+static int samq_overlap(const float *a, size_t na, const float *b, size_t nb) {
+    uintptr_t a0 = (uintptr_t)a, a1 = a0 + na * sizeof(float);
+    uintptr_t b0 = (uintptr_t)b, b1 = b0 + nb * sizeof(float);
+    return na > 0 && nb > 0 && a0 < b1 && b0 < a1;
+}
+
+int samq_dwconv3x3(samq_isa isa, const samq_dwconv3x3_args *a) {
+    if (!a || !samq_isa_supported(isa)) return -1;
+    if ((a->stride != 1 && a->stride != 2) || (a->flags & ~SAMQ_DW_GELU)) return -1;
+    size_t Ho = samq_dw_out_size(a->H, a->stride), Wo = samq_dw_out_size(a->W, a->stride);
+    if (a->y_begin > a->y_end || a->y_end > Ho) return -1;
+    if (a->y_begin == a->y_end || Wo == 0 || a->C == 0) return 0;
+    if (!a->x || !a->w || !a->y) return -1;
+    size_t ny = Ho * Wo * a->C;
+    if (samq_overlap(a->y, ny, a->x, a->H * a->W * a->C) || samq_overlap(a->y, ny, a->w, 9 * a->C) ||
+        (a->bias && samq_overlap(a->y, ny, a->bias, a->C)))
+        return -1;
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_dwconv3x3_avx2(a); return 0;
+    case SAMQ_ISA_AVX512VNNI: samq_dwconv3x3_avx512(a); return 0;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_dwconv3x3_neon(a); return 0;
+#endif
+    default: samq_dwconv3x3_scalar(a); return 0;
     }
 }
 

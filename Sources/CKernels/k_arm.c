@@ -5,50 +5,15 @@
 #include "samq_internal.h"
 
 #if defined(SAMQ_ARM64)
-#include <arm_neon.h>
+#include "samq_simd.h"
 #include <float.h>
 
 /* GCC 12 declares the vdot and vmmla intrinsics under "arch=armv8.2-a+..."; clang accepts the same spelling. */
 #define TGT_DOT __attribute__((target("arch=armv8.2-a+dotprod")))
 #define TGT_MM __attribute__((target("arch=armv8.2-a+i8mm")))
-#define INLINE static inline __attribute__((always_inline))
 
 #define I8_NBLK 256
 #define F32_NBLK 64
-
-/* Mirrors samq_gelu_ref op for op; explicit mul/add (never vmla/vfma). */
-INLINE float32x4_t gelu_neon(float32x4_t y) {
-    const float32x4_t one = vdupq_n_f32(1.0f);
-    float32x4_t ax = vmulq_f32(vabsq_f32(y), vdupq_n_f32(SAMQ_GELU_RSQRT2));
-    float32x4_t t = vdivq_f32(one, vaddq_f32(one, vmulq_f32(vdupq_n_f32(SAMQ_GELU_P), ax)));
-    float32x4_t poly = vdupq_n_f32(SAMQ_GELU_A5);
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A4));
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A3));
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A2));
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A1));
-    poly = vmulq_f32(poly, t);
-    float32x4_t z = vnegq_f32(vmulq_f32(ax, ax));
-    const float32x4_t zmin = vdupq_n_f32(SAMQ_EXP_ZMIN);
-    z = vbslq_f32(vcgtq_f32(z, zmin), z, zmin); /* not vmaxq: FMAX propagates NaN, the ref does not */
-    const float32x4_t shift = vdupq_n_f32(SAMQ_EXP_SHIFT);
-    float32x4_t n = vsubq_f32(vaddq_f32(vmulq_f32(z, vdupq_n_f32(SAMQ_EXP_LOG2E)), shift), shift);
-    float32x4_t r = vsubq_f32(vsubq_f32(z, vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2HI))),
-                              vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2LO)));
-    float32x4_t p = vdupq_n_f32(SAMQ_EXP_C7);
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C6));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C5));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C4));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C3));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C2));
-    p = vaddq_f32(vmulq_f32(p, r), one);
-    p = vaddq_f32(vmulq_f32(p, r), one);
-    int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
-    float32x4_t e = vmulq_f32(p, vreinterpretq_f32_s32(bits));
-    float32x4_t erfc = vmulq_f32(poly, e);
-    uint32x4_t pos = vcgeq_f32(y, vdupq_n_f32(0.0f));
-    float32x4_t f = vbslq_f32(pos, vsubq_f32(vdupq_n_f32(2.0f), erfc), erfc);
-    return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), y), f);
-}
 
 static void epi_i32_neon(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
                          const float *res, float *out, uint32_t flags) {

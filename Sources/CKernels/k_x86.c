@@ -5,12 +5,8 @@
 #include "samq_internal.h"
 
 #if defined(SAMQ_X86)
-#include <immintrin.h>
+#include "samq_simd.h"
 #include <float.h>
-
-#define TGT_AVX2 __attribute__((target("avx2,fma")))
-#define TGT_512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
 
 /* Column block of the int8 GEMM: its packed weights (Kp*256 bytes, 192 KiB
  * at K=768) stay in L2 while every row tile of the range sweeps over it. */
@@ -21,40 +17,6 @@
 /* ===================================================================== */
 /* AVX2                                                                   */
 /* ===================================================================== */
-
-/* Mirrors samq_gelu_ref op for op (no FMA: separate mul and add). */
-TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 ax = _mm256_mul_ps(_mm256_andnot_ps(sign, y), _mm256_set1_ps(SAMQ_GELU_RSQRT2));
-    __m256 one = _mm256_set1_ps(1.0f);
-    __m256 t = _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(_mm256_set1_ps(SAMQ_GELU_P), ax)));
-    __m256 poly = _mm256_set1_ps(SAMQ_GELU_A5);
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A4));
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A3));
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A2));
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A1));
-    poly = _mm256_mul_ps(poly, t);
-    __m256 z = _mm256_xor_ps(_mm256_mul_ps(ax, ax), sign);
-    z = _mm256_max_ps(z, _mm256_set1_ps(SAMQ_EXP_ZMIN)); /* NaN -> second operand, like the ref */
-    const __m256 shift = _mm256_set1_ps(SAMQ_EXP_SHIFT);
-    __m256 n = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(z, _mm256_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);
-    __m256 r = _mm256_sub_ps(_mm256_sub_ps(z, _mm256_mul_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2HI))),
-                             _mm256_mul_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2LO)));
-    __m256 p = _mm256_set1_ps(SAMQ_EXP_C7);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C6));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C5));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C4));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C3));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C2));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
-    __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-    __m256 erfc = _mm256_mul_ps(poly, e);
-    __m256 pos = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GE_OQ);
-    __m256 f = _mm256_blendv_ps(erfc, _mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), pos);
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), y), f);
-}
 
 TGT_AVX2 static void epi_i32_avx2(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
                                   const float *res, float *out, uint32_t flags) {
@@ -325,39 +287,6 @@ TGT_AVX2 uint64_t samq_peak_avx2(uint64_t it) {
 /* ===================================================================== */
 /* AVX-512                                                                */
 /* ===================================================================== */
-
-TGT_512 INLINE __m512 gelu_512(__m512 y) {
-    const __m512i signi = _mm512_set1_epi32((int)0x80000000u);
-    __m512 ax = _mm512_mul_ps(_mm512_abs_ps(y), _mm512_set1_ps(SAMQ_GELU_RSQRT2));
-    __m512 one = _mm512_set1_ps(1.0f);
-    __m512 t = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(_mm512_set1_ps(SAMQ_GELU_P), ax)));
-    __m512 poly = _mm512_set1_ps(SAMQ_GELU_A5);
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A4));
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A3));
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A2));
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A1));
-    poly = _mm512_mul_ps(poly, t);
-    __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(ax, ax)), signi));
-    z = _mm512_max_ps(z, _mm512_set1_ps(SAMQ_EXP_ZMIN));
-    const __m512 shift = _mm512_set1_ps(SAMQ_EXP_SHIFT);
-    __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(z, _mm512_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);
-    __m512 r = _mm512_sub_ps(_mm512_sub_ps(z, _mm512_mul_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2HI))),
-                             _mm512_mul_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2LO)));
-    __m512 p = _mm512_set1_ps(SAMQ_EXP_C7);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C6));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C5));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C4));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C3));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C2));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
-    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
-    __m512 e = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-    __m512 erfc = _mm512_mul_ps(poly, e);
-    __mmask16 pos = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GE_OQ);
-    __m512 f = _mm512_mask_blend_ps(pos, erfc, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc));
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), y), f);
-}
 
 TGT_512 static void epi_i32_512(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
                                 const float *res, float *out, uint32_t flags) {

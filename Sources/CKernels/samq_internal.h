@@ -103,6 +103,30 @@ static inline void samq_epi_f32_scalar(const float *acc, size_t n, const float *
     }
 }
 
+/* The reference op sequence of samq_dwconv3x3 (see samq_kernels.h) for
+ * channels [c0, c1) of output pixel (oy, ox), accumulated in place in y.
+ * The scalar kernel is this for every pixel; SIMD kernels use it for their
+ * channel tails, so it must stay the sequence their vector code follows. */
+static inline void samq_dw_pixel_scalar(const samq_dwconv3x3_args *a, size_t oy, size_t ox, size_t c0,
+                                        size_t c1) {
+    const size_t W = a->W, C = a->C, s = a->stride;
+    const size_t cy = oy * s, cx = ox * s; /* the centre tap, always inside */
+    float *out = a->y + (oy * samq_dw_out_size(W, s) + ox) * C;
+    for (size_t c = c0; c < c1; c++) out[c] = a->bias ? a->bias[c] : 0.0f;
+    for (size_t ky = 0; ky < 3; ky++) {
+        if ((ky == 0 && cy == 0) || (ky == 2 && cy + 1 >= a->H)) continue;
+        const float *row = a->x + (cy + ky - 1) * W * C;
+        for (size_t kx = 0; kx < 3; kx++) {
+            if ((kx == 0 && cx == 0) || (kx == 2 && cx + 1 >= W)) continue;
+            const float *px = row + (cx + kx - 1) * C;
+            const float *wt = a->w + (ky * 3 + kx) * C;
+            for (size_t c = c0; c < c1; c++) out[c] = out[c] + px[c] * wt[c];
+        }
+    }
+    if (a->flags & SAMQ_DW_GELU)
+        for (size_t c = c0; c < c1; c++) out[c] = samq_gelu_ref(out[c]);
+}
+
 /* Micro-tile rows of the x86 int8 kernels (k_x86.c), also reported by
  * samq_gemm_i8_row_tile. */
 #ifndef SAMQ_VNNI_MR
@@ -132,6 +156,7 @@ static inline samq_packed_view samq_view(const void *packed, size_t N, size_t K)
 void samq_quantize_scalar(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
 void samq_gemm_scalar(const samq_gemm_args *a);
 void samq_sgemm_scalar(const samq_sgemm_args *a);
+void samq_dwconv3x3_scalar(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_scalar(uint64_t it);
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -142,6 +167,8 @@ void samq_gemm_avx2(const samq_gemm_args *a);
 void samq_gemm_avx512vnni(const samq_gemm_args *a);
 void samq_sgemm_avx2(const samq_sgemm_args *a);
 void samq_sgemm_avx512(const samq_sgemm_args *a);
+void samq_dwconv3x3_avx2(const samq_dwconv3x3_args *a);
+void samq_dwconv3x3_avx512(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_avx2(uint64_t it);
 uint64_t samq_peak_avx512vnni(uint64_t it);
 #endif
@@ -153,6 +180,7 @@ void samq_gemm_neon(const samq_gemm_args *a);
 void samq_gemm_dotprod(const samq_gemm_args *a);
 void samq_gemm_i8mm(const samq_gemm_args *a);
 void samq_sgemm_neon(const samq_sgemm_args *a);
+void samq_dwconv3x3_neon(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_neon(uint64_t it);
 uint64_t samq_peak_dotprod(uint64_t it);
 uint64_t samq_peak_i8mm(uint64_t it);

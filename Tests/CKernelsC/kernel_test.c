@@ -3,7 +3,8 @@
  * loops over the unpacked weights). Builds natively and with
  * aarch64-linux-gnu-gcc -static (see scripts/test-arm-kernels.sh).
  *
- *   kernel_test [--expect-isa NAME] [--quick]
+ *   kernel_test [--expect-isa NAME]
+ *   kernel_test --bench-dw      (single-thread GFLOP/s of samq_dwconv3x3 per ISA)
  *
  * --expect-isa fails unless samq_isa_best() is NAME, so a qemu run proves
  * which kernel it exercised. Last line: "<passed> passed, <failed> failed". */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int g_pass, g_fail;
 #define CHECK(cond, ...)                                   \
@@ -470,6 +472,292 @@ static void test_sgemm(void) {
         }
 }
 
+/* ---- depthwise 3x3 ----------------------------------------------------- */
+
+/* Equal bits, or both NaN (NaN payloads may legitimately differ when a
+ * compiler commutes an addition). */
+static int same_bits_nan(const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(a + i, b + i, sizeof(float)) != 0 && !(isnan(a[i]) && isnan(b[i]))) return 0;
+    return 1;
+}
+
+typedef struct {
+    size_t H, W, C, s, Ho, Wo, ny;
+    float *x, *wt, *wp, *bias; /* wt: PyTorch [C][3][3], wp: packed [9][C] */
+} dwcase;
+
+static void dwcase_make(dwcase *d, size_t H, size_t W, size_t C, size_t s) {
+    d->H = H, d->W = W, d->C = C, d->s = s;
+    d->Ho = samq_dw_out_size(H, s), d->Wo = samq_dw_out_size(W, s);
+    d->ny = d->Ho * d->Wo * C;
+    d->x = malloc((H * W * C + 1) * 4);
+    d->wt = malloc((9 * C + 1) * 4);
+    d->wp = malloc((9 * C + 1) * 4);
+    d->bias = malloc((C + 1) * 4);
+    for (size_t i = 0; i < H * W * C; i++) d->x[i] = rnd_f() * 2.0f;
+    for (size_t i = 0; i < 9 * C; i++) d->wt[i] = rnd_f();
+    for (size_t i = 0; i < C; i++) d->bias[i] = rnd_f();
+    samq_dwconv3x3_pack(d->wt, C, d->wp);
+}
+static void dwcase_free(dwcase *d) { free(d->x), free(d->wt), free(d->wp), free(d->bias); }
+
+static samq_dwconv3x3_args dwargs(const dwcase *d, float *y, int bias, int gelu) {
+    samq_dwconv3x3_args a;
+    memset(&a, 0, sizeof a);
+    a.H = d->H, a.W = d->W, a.C = d->C, a.stride = d->s;
+    a.x = d->x, a.w = d->wp, a.bias = bias ? d->bias : NULL, a.y = y;
+    a.flags = gelu ? SAMQ_DW_GELU : 0;
+    a.y_begin = 0, a.y_end = d->Ho;
+    return a;
+}
+
+/* PyTorch semantics in double: zero padding, exact-erf GELU. */
+static void dw_reference(const dwcase *d, int bias, int gelu, double *ref, double *mag) {
+    for (size_t oy = 0; oy < d->Ho; oy++)
+        for (size_t ox = 0; ox < d->Wo; ox++)
+            for (size_t c = 0; c < d->C; c++) {
+                double s = bias ? d->bias[c] : 0.0, g = fabs(s);
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        long iy = (long)(oy * d->s) + ky - 1, ix = (long)(ox * d->s) + kx - 1;
+                        if (iy < 0 || ix < 0 || iy >= (long)d->H || ix >= (long)d->W) continue;
+                        double p = (double)d->x[((size_t)iy * d->W + (size_t)ix) * d->C + c] * d->wt[c * 9 + ky * 3 + kx];
+                        s += p, g += fabs(p);
+                    }
+                if (gelu) s = 0.5 * s * (1.0 + erf(s / sqrt(2.0)));
+                size_t i = (oy * d->Wo + ox) * d->C + c;
+                ref[i] = s, mag[i] = g;
+            }
+}
+
+static void test_dwconv(void) {
+    const size_t Cs[] = {1, 3, 17, 65, 130}, Hs[] = {0, 1, 2, 7, 13}, Wd[] = {0, 1, 2, 7, 13};
+    /* packer */
+    {
+        float w[27], p[27];
+        for (int i = 0; i < 27; i++) w[i] = (float)i;
+        samq_dwconv3x3_pack(w, 3, p);
+        int ok = 1;
+        for (int c = 0; c < 3; c++)
+            for (int t = 0; t < 9; t++) ok &= p[t * 3 + c] == w[c * 9 + t];
+        CHECK(ok, "dw pack layout");
+    }
+    for (size_t ci = 0; ci < COUNT(Cs); ci++)
+        for (size_t hi = 0; hi < COUNT(Hs); hi++)
+            for (size_t wi = 0; wi < COUNT(Wd); wi++)
+                for (size_t s = 1; s <= 2; s++) {
+                    size_t H = Hs[hi], W = Wd[wi], C = Cs[ci];
+                    dwcase d;
+                    dwcase_make(&d, H, W, C, s);
+                    float *y0 = malloc((d.ny + 1) * 4), *y1 = malloc((d.ny + 1) * 4);
+                    double *ref = malloc((d.ny + 1) * 8), *mag = malloc((d.ny + 1) * 8);
+                    for (int mode = 0; mode < 4; mode++) {
+                        int bias = mode & 1, gelu = (mode >> 1) & 1;
+                        dw_reference(&d, bias, gelu, ref, mag);
+                        for (size_t i = 0; i <= d.ny; i++) y0[i] = SENT_F;
+                        samq_dwconv3x3_args a = dwargs(&d, y0, bias, gelu);
+                        int rc = samq_dwconv3x3(SAMQ_ISA_SCALAR, &a);
+                        int ok = rc == 0 && y0[d.ny] == SENT_F;
+                        for (size_t i = 0; i < d.ny; i++)
+                            if (!(fabs(y0[i] - ref[i]) <= 1e-6 * (mag[i] + 1.0))) ok = 0;
+                        CHECK(ok, "dw scalar vs double H=%zu W=%zu C=%zu s=%zu mode=%d", H, W, C, s, mode);
+                        for (int i = 0; i < g_nisa; i++) {
+                            for (size_t j = 0; j <= d.ny; j++) y1[j] = SENT_F;
+                            a.y = y1;
+                            rc = samq_dwconv3x3(g_isas[i], &a);
+                            CHECK(rc == 0 && same_bits(y0, y1, d.ny + 1), "dw %s bit-exact H=%zu W=%zu C=%zu s=%zu mode=%d",
+                                  samq_isa_name(g_isas[i]), H, W, C, s, mode);
+                        }
+                    }
+                    /* row ranges compose to the full call, bit for bit */
+                    if (d.Ho >= 3) {
+                        for (int i = -1; i < g_nisa; i++) {
+                            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+                            samq_dwconv3x3_args a = dwargs(&d, y0, 1, 1);
+                            samq_dwconv3x3(isa, &a);
+                            for (size_t j = 0; j <= d.ny; j++) y1[j] = SENT_F;
+                            size_t cuts[] = {0, 1, d.Ho / 2, d.Ho - 1, d.Ho};
+                            int rc = 0;
+                            for (int k = 0; k < 4; k++) {
+                                samq_dwconv3x3_args b = a;
+                                b.y = y1, b.y_begin = cuts[k], b.y_end = cuts[k + 1];
+                                rc |= samq_dwconv3x3(isa, &b);
+                            }
+                            CHECK(rc == 0 && same_bits(y0, y1, d.ny) && y1[d.ny] == SENT_F,
+                                  "dw row split %s H=%zu W=%zu C=%zu s=%zu", samq_isa_name(isa), H, W, C, s);
+                        }
+                    }
+                    free(y0), free(y1), free(ref), free(mag);
+                    dwcase_free(&d);
+                }
+}
+
+/* Non-finite values: skipped border taps never see them, and every ISA
+ * propagates them to the same outputs as the scalar kernel. */
+static void test_dwconv_nonfinite(void) {
+    const size_t s_list[] = {1, 2};
+    for (size_t si = 0; si < 2; si++) {
+        dwcase d;
+        dwcase_make(&d, 9, 11, 37, s_list[si]);
+        d.x[(4 * 11 + 5) * 37 + 3] = NAN;
+        d.x[(0 * 11 + 10) * 37 + 20] = INFINITY;
+        d.x[(8 * 11 + 0) * 37 + 36] = -INFINITY;
+        d.x[(2 * 11 + 2) * 37 + 0] = -0.0f;
+        d.wp[0 * 37 + 5] = NAN; /* tap (0,0) of channel 5: outputs on the top or left border skip it */
+        float *y0 = malloc(d.ny * 4), *y1 = malloc(d.ny * 4);
+        samq_dwconv3x3_args a = dwargs(&d, y0, 0, 1);
+        samq_dwconv3x3(SAMQ_ISA_SCALAR, &a);
+        CHECK(!isnan(y0[5]) && isnan(y0[(1 * d.Wo + 1) * 37 + 5]), "dw skipped NaN tap s=%zu", d.s);
+        for (int i = 0; i < g_nisa; i++) {
+            a.y = y1;
+            samq_dwconv3x3(g_isas[i], &a);
+            CHECK(same_bits_nan(y0, y1, d.ny), "dw non-finite %s s=%zu", samq_isa_name(g_isas[i]), d.s);
+        }
+        free(y0), free(y1);
+        dwcase_free(&d);
+    }
+}
+
+/* The strip use documented in samq_kernels.h: rows [i0, i1) of a taller
+ * image passed alone give the full call's bits for every output row whose
+ * taps lie inside the strip or on the real border. */
+static void test_dwconv_strips(void) {
+    for (size_t s = 1; s <= 2; s++) {
+        dwcase d;
+        dwcase_make(&d, 14, 9, 21, s);
+        float *full = malloc(d.ny * 4), *part = malloc(d.ny * 4);
+        const size_t cuts[][2] = {{0, 6}, {4, 10}, {8, 14}, {0, 14}};
+        for (int i = -1; i < g_nisa; i++) {
+            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+            samq_dwconv3x3_args a = dwargs(&d, full, 1, 1);
+            samq_dwconv3x3(isa, &a);
+            int ok = 1, checked = 0;
+            for (size_t k = 0; k < COUNT(cuts); k++) {
+                size_t i0 = cuts[k][0], i1 = cuts[k][1], Hl = i1 - i0, Hol = samq_dw_out_size(Hl, s);
+                for (size_t j = 0; j < Hol; j++) {
+                    if (!((j * s >= 1 || i0 == 0) && (j * s + 1 < Hl || i1 == d.H))) continue;
+                    samq_dwconv3x3_args b = a;
+                    b.H = Hl, b.x = d.x + i0 * d.W * d.C, b.y = part + (i0 / s) * d.Wo * d.C;
+                    b.y_begin = j, b.y_end = j + 1;
+                    size_t row = (j + i0 / s) * d.Wo * d.C;
+                    ok &= samq_dwconv3x3(isa, &b) == 0 && same_bits(full + row, part + row, d.Wo * d.C);
+                    checked++;
+                }
+            }
+            CHECK(ok && checked >= 10, "dw strips %s s=%zu (%d rows)", samq_isa_name(isa), s, checked);
+        }
+        free(full), free(part);
+        dwcase_free(&d);
+    }
+}
+
+static void test_dwconv_invalid(void) {
+    dwcase d;
+    dwcase_make(&d, 5, 6, 8, 1);
+    float *y = malloc(d.ny * 4);
+    samq_dwconv3x3_args a = dwargs(&d, y, 1, 0), b;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &a) == 0, "dw valid");
+    b = a, b.stride = 3;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == -1, "dw stride 3 rejected");
+    b = a, b.stride = 0;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == -1, "dw stride 0 rejected");
+    b = a, b.y_end = d.Ho + 1;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == -1, "dw y_end > Ho rejected");
+    b = a, b.y_begin = 3, b.y_end = 2;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == -1, "dw reversed range rejected");
+    b = a, b.flags = 8;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == -1, "dw unknown flag rejected");
+    b = a, b.x = NULL;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == -1, "dw NULL x rejected");
+    b = a, b.y = d.x + 3;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == -1, "dw overlapping x/y rejected");
+    CHECK(samq_dwconv3x3((samq_isa)99, &a) == -1, "dw unknown isa rejected");
+    for (int i = 1; i < SAMQ_ISA_COUNT; i++)
+        if (!samq_isa_supported((samq_isa)i)) CHECK(samq_dwconv3x3((samq_isa)i, &a) == -1, "dw unsupported isa rejected");
+    b = a, b.y_begin = 2, b.y_end = 2, b.x = NULL, b.y = NULL;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == 0, "dw empty range is a no-op");
+    b = a, b.C = 0, b.x = NULL, b.w = NULL, b.y = NULL;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == 0, "dw C=0 is a no-op");
+    b = a, b.H = 0, b.y_end = 0;
+    CHECK(samq_dwconv3x3(SAMQ_ISA_SCALAR, &b) == 0, "dw H=0 is a no-op");
+    CHECK(samq_dw_out_size(0, 1) == 0 && samq_dw_out_size(1, 2) == 1 && samq_dw_out_size(7, 2) == 4 &&
+              samq_dw_out_size(8, 2) == 4 && samq_dw_out_size(13, 1) == 13,
+          "dw output sizes");
+    free(y);
+    dwcase_free(&d);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: a loaded machine preempts long runs */
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Single-thread throughput on every depthwise shape of MobileSAM's vit_t
+ * encoder at 1024 px (H, W, C, stride, count per image; read off the
+ * official model with forward hooks): median thread CPU time of 7 runs,
+ * FLOPs counted as 2*9*Ho*Wo*C. The last line sums one image's depthwise
+ * convs (with the fused GELU where TinyViT has one: MBConv and PatchMerging). */
+static void bench_dwconv(void) {
+    const size_t shapes[][5] = {{256, 256, 256, 1, 2}, {256, 256, 128, 2, 1}, {128, 128, 128, 1, 2},
+                                {128, 128, 160, 2, 1}, {64, 64, 160, 1, 6}, {64, 64, 320, 1, 3}};
+    const int has_gelu[] = {1, 1, 0, 1, 0, 1}; /* 64x64x320: 1 PatchMerging (stride 1) + 2 local convs */
+    double total[SAMQ_ISA_COUNT + 1] = {0};
+    for (size_t si = 0; si < COUNT(shapes); si++) {
+        dwcase d;
+        dwcase_make(&d, shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][3]);
+        float *y = malloc(d.ny * 4);
+        double flops = 2.0 * 9.0 * (double)d.ny;
+        {
+            /* memory floor: copying the input to the output once */
+            double t[5];
+            for (int r = 0; r < 5; r++) {
+                double t0 = now_s();
+                memcpy(y, d.x, SAMQ_MIN_T(d.ny, d.H * d.W * d.C) * 4);
+                t[r] = now_s() - t0;
+            }
+            for (int p = 0; p < 5; p++)
+                for (int q = p + 1; q < 5; q++)
+                    if (t[q] < t[p]) { double tmp = t[p]; t[p] = t[q]; t[q] = tmp; }
+            printf("dw %zux%zux%zu s%zu: memcpy of the output size %.2f ms\n", d.H, d.W, d.C, d.s, t[2] * 1e3);
+        }
+        for (int gelu = 0; gelu < 2; gelu++) {
+        printf("dw %zux%zux%zu s%zu%s:", d.H, d.W, d.C, d.s, gelu ? " +gelu" : "");
+        double base = 0;
+        for (int i = -1; i < g_nisa; i++) {
+            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+            samq_dwconv3x3_args a = dwargs(&d, y, 1, gelu);
+            double t[7];
+            samq_dwconv3x3(isa, &a);
+            for (int r = 0; r < 7; r++) {
+                double t0 = now_s();
+                samq_dwconv3x3(isa, &a);
+                t[r] = now_s() - t0;
+            }
+            for (int p = 0; p < 7; p++)
+                for (int q = p + 1; q < 7; q++)
+                    if (t[q] < t[p]) { double tmp = t[p]; t[p] = t[q]; t[q] = tmp; }
+            if (i < 0) base = t[3];
+            /* per-image total: the 64x64x320 PatchMerging has GELU, its 2 local convs not */
+            double n = (double)shapes[si][4];
+            if (si == 5) n = gelu ? 1.0 : 2.0;
+            else if (gelu != has_gelu[si]) n = 0.0;
+            total[i + 1] += n * t[3];
+            printf("  %s %.2f ms %.1f GFLOP/s (x%.1f)", samq_isa_name(isa), t[3] * 1e3, flops / t[3] * 1e-9,
+                   base / t[3]);
+        }
+        printf("\n");
+        }
+        free(y);
+        dwcase_free(&d);
+    }
+    printf("vit_t depthwise per image (1 thread):");
+    for (int i = -1; i < g_nisa; i++)
+        printf("  %s %.1f ms", samq_isa_name(i < 0 ? SAMQ_ISA_SCALAR : g_isas[i]), total[i + 1] * 1e3);
+    printf("\n");
+}
+
 static void test_peak(void) {
     for (int i = -1; i < g_nisa; i++) {
         samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
@@ -479,8 +767,11 @@ static void test_peak(void) {
 
 int main(int argc, char **argv) {
     const char *expect = NULL;
-    for (int i = 1; i < argc; i++)
+    int bench = 0;
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--expect-isa") == 0 && i + 1 < argc) expect = argv[++i];
+        if (strcmp(argv[i], "--bench-dw") == 0) bench = 1;
+    }
     printf("samq kernels v%d; supported:", samq_kernels_version());
     for (int i = 1; i < SAMQ_ISA_COUNT; i++)
         if (samq_isa_supported((samq_isa)i)) {
@@ -488,6 +779,10 @@ int main(int argc, char **argv) {
             printf(" %s", samq_isa_name((samq_isa)i));
         }
     printf("; best: %s\n", samq_isa_name(samq_isa_best()));
+    if (bench) {
+        bench_dwconv();
+        return 0;
+    }
     if (expect) CHECK(strcmp(expect, samq_isa_name(samq_isa_best())) == 0, "expected best isa %s", expect);
     test_packer();
     test_quantize();
@@ -496,6 +791,10 @@ int main(int argc, char **argv) {
     test_gemm_splits();
     test_gemm_invalid();
     test_sgemm();
+    test_dwconv();
+    test_dwconv_nonfinite();
+    test_dwconv_strips();
+    test_dwconv_invalid();
     test_peak();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

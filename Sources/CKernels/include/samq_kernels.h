@@ -1,6 +1,6 @@
 /*
- * SAMQ SIMD micro-kernels: int8 W8A8 GEMM, f32 GEMM, row quantization and
- * runtime CPU dispatch. Plain C, no allocation, no threads: the Swift thread
+ * SAMQ SIMD micro-kernels: int8 W8A8 GEMM, f32 GEMM, f32 depthwise 3x3
+ * convolution, row quantization and runtime CPU dispatch. Plain C, no allocation, no threads: the Swift thread
  * pool splits work with the row/column ranges in the argument structs.
  *
  * Packed int8 weight layout ("packedInt8", panel width NR = 16), for a
@@ -35,6 +35,8 @@
  *  - samq_quantize_rows gives identical bytes and scales on every ISA.
  *  - samq_sgemm is NOT bit-exact across ISAs (summation order differs);
  *    expect agreement to ~1e-6 relative.
+ *  - samq_dwconv3x3 is bit-exact across every ISA (fixed summation order,
+ *    see its section below).
  */
 #ifndef SAMQ_KERNELS_H
 #define SAMQ_KERNELS_H
@@ -152,6 +154,61 @@ typedef struct samq_sgemm_args {
  * Any ISA works (NEON/DOTPROD/I8MM share the NEON f32 kernel, AVX512VNNI uses
  * AVX-512F). Returns 0 or -1 like samq_gemm_i8. */
 int samq_sgemm(samq_isa isa, const samq_sgemm_args *args);
+
+/* ---- depthwise 3x3 convolution (f32) ----------------------------------- */
+
+/* nn.Conv2d(C, C, 3, stride, padding=1, groups=C) on one channels-last image:
+ * x[H][W][C] -> y[Ho][Wo][C], Ho = samq_dw_out_size(H, stride), likewise Wo.
+ *
+ * Weight layout "tap-major" [9][C]: w[t*C + c] = torch_weight[c][0][ky][kx]
+ * with t = ky*3 + kx (samq_dwconv3x3_pack converts from PyTorch's
+ * [C][1][3][3]), so each tap is one contiguous channel vector.
+ *
+ * Numerics contract (bit-exact across every ISA):
+ *     acc = bias ? bias[c] : 0.0f
+ *     for ky in 0..2, kx in 0..2, skipping taps outside the image
+ *     (iy = oy*stride + ky - 1, ix = ox*stride + kx - 1):
+ *         acc = acc + x[iy][ix][c] * w[ky*3+kx][c]    (rounded product, then add;
+ *                                                      never fused)
+ *     y = GELU ? samq_gelu(acc) : acc
+ * Padding taps are skipped, not added as zeros (a -0.0f accumulator and
+ * NaN/inf weights behave as in this sequence, not as in PyTorch's zero pad).
+ *
+ * Strips: a caller that holds only input rows [i0, i1) of a taller image
+ * (i0 a multiple of stride) can pass them as x with H = i1 - i0 and y
+ * advanced by i0/stride output rows; local output row j is global row
+ * j + i0/stride and is exact whenever its taps lie inside the strip or on
+ * the real image border (i.e. skip the local rows next to a cut). This lets
+ * an encoder fuse pointwise -> depthwise -> pointwise over cache-sized strips. */
+
+#define SAMQ_DW_GELU 1u  /* apply samq_gelu after the bias and the taps */
+
+typedef struct samq_dwconv3x3_args {
+    size_t H, W, C;            /* input size; any value, 0 gives an empty output */
+    size_t stride;             /* 1 or 2; padding is always 1 */
+    const float *x;            /* [H][W][C] */
+    const float *w;            /* [9][C] tap-major */
+    const float *bias;         /* NULL or [C] */
+    float *y;                  /* [Ho][Wo][C]; must not overlap x */
+    uint32_t flags;            /* SAMQ_DW_* */
+    /* Output rows [y_begin, y_end) within [0, Ho). Empty ranges are no-ops;
+     * disjoint ranges may run concurrently and compose to one full call. */
+    size_t y_begin, y_end;
+} samq_dwconv3x3_args;
+
+/* Output size along one axis: (n + 2 - 3) / stride + 1, 0 for n == 0. */
+static inline size_t samq_dw_out_size(size_t n, size_t stride) {
+    return (n == 0 || stride == 0) ? 0 : (n - 1) / stride + 1;
+}
+
+/* PyTorch [C][1][3][3] -> tap-major [9][C]. `out` must not overlap `w`. */
+void samq_dwconv3x3_pack(const float *w, size_t C, float *out);
+
+/* Returns 0 on success, -1 on invalid arguments (stride not 1 or 2, unknown
+ * flags, row range outside [0, Ho), NULL buffers with work to do, x and y
+ * overlapping) or an ISA this CPU lacks; nothing is written then. Every ISA
+ * works: DOTPROD/I8MM run the NEON kernel, AVX512VNNI uses AVX-512F. */
+int samq_dwconv3x3(samq_isa isa, const samq_dwconv3x3_args *args);
 
 /* ---- misc -------------------------------------------------------------- */
 
