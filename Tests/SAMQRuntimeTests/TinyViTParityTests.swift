@@ -48,4 +48,22 @@ final class TinyViTParityTests: XCTestCase {
         print(String(format: "[parity] tiny_t (TinyViT) f32: embedding rel L2 %.3e, logits max rel L2 %.3e",
                      embeddingError, worst))
     }
+
+    /// Strip sizes are a memory knob only: one-row strips everywhere (every
+    /// halo, carry and strip edge exercised) give the same embedding.
+    func testStripSizeDoesNotChangeResults() throws {
+        guard let f = MobileSAMFixture("tiny_t") else { throw FixtureError("tiny_t fixtures not found") }
+        let directory = try MobileSAMFixture.temporaryDirectory("tinyvit-strips")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try f.convert(dtype: .int8, into: directory)
+        let input = try f.file("input_tensor").values
+        let whole = try ImageEncoderTinyViT(weights: try SAMQFileWeights(path: path))
+        whole.stripPixels = 1 << 30
+        let thin = try ImageEncoderTinyViT(weights: try SAMQFileWeights(path: path))
+        thin.stripPixels = 1
+        let (a, stagesA) = try whole.encodeStages(input)
+        let (b, stagesB) = try thin.encodeStages(input)
+        for (i, (x, y)) in zip(stagesA, stagesB).enumerated() { XCTAssertEqual(x, y, "stage \(i)") }
+        XCTAssertEqual(a, b)
+    }
 }

@@ -48,39 +48,35 @@ struct ConvStem {
         return (start..<min(inputHeight, 2 * rows.upperBound), rows.lowerBound == 0 ? 0 : 1)
     }
 
-    /// `image` is `C × S × S` (C order); returns `[S/4][S/4][outChannels]` and its side.
-    func callAsFunction(_ image: [Float], size: Int) throws -> (tokens: [Float], side: Int) {
+    /// Output side for an `S × S` image.
+    static func outputSize(_ size: Int) -> Int { half(half(size)) }
+
+    /// Output rows `rows` (`[rows][S/4][outChannels]`) from the `C × S × S` image.
+    func rows(_ rows: Range<Int>, of image: [Float], size: Int) throws -> [Float] {
         let s1 = Self.half(size), s2 = Self.half(s1)
-        var out = [Float](repeating: 0, count: s2 * s2 * outChannels)
-        var o0 = 0
-        while o0 < s2 {
-            let o1 = min(s2, o0 + bandRows)
-            let (halfRows, dropOut) = Self.sourceRows(for: o0..<o1, inputHeight: s1)
-            let (imageRows, dropHalf) = Self.sourceRows(for: halfRows, inputHeight: size)
-            // Channels-last slice of the image rows.
-            let n = imageRows.count * size
-            var slice = [Float](repeating: 0, count: n * inChannels)
-            for c in 0..<inChannels {
-                let plane = c * size * size + imageRows.lowerBound * size
-                for i in 0..<n { slice[i * inChannels + c] = image[plane + i] }
-            }
-            var half = first(slice, height: imageRows.count, width: size, activation: .gelu)
-            let halfWidth = first.outputSize(size)
-            if dropHalf > 0 { half.removeFirst(dropHalf * halfWidth * first.outChannels) }
-            let produced: [Float]
-            switch second {
-            case let .float32(conv): produced = conv(half, height: halfRows.count, width: s1)
-            case let .int8(conv): produced = try conv(half, height: halfRows.count, width: s1)
-            }
-            let rowSize = s2 * outChannels
-            let keep = (o1 - o0) * rowSize
-            out.withUnsafeMutableBufferPointer { dst in
-                produced.withUnsafeBufferPointer { src in
-                    (dst.baseAddress! + o0 * rowSize).update(from: src.baseAddress! + dropOut * rowSize, count: keep)
+        let (halfRows, dropOut) = Self.sourceRows(for: rows, inputHeight: s1)
+        let (imageRows, dropHalf) = Self.sourceRows(for: halfRows, inputHeight: size)
+        // Channels-last slice of the image rows.
+        let n = imageRows.count * size
+        var slice = [Float](repeating: 0, count: n * inChannels)
+        image.withUnsafeBufferPointer { src in
+            slice.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<inChannels {
+                    let plane = src.baseAddress! + c * size * size + imageRows.lowerBound * size
+                    for i in 0..<n { dst[i * inChannels + c] = plane[i] }
                 }
             }
-            o0 = o1
         }
-        return (out, s2)
+        var half = first(slice, height: imageRows.count, width: size, activation: .gelu)
+        if dropHalf > 0 { half.removeFirst(dropHalf * first.outputSize(size) * first.outChannels) }
+        var produced: [Float]
+        switch second {
+        case let .float32(conv): produced = conv(half, height: halfRows.count, width: s1)
+        case let .int8(conv): produced = try conv(half, height: halfRows.count, width: s1)
+        }
+        let rowSize = s2 * outChannels
+        if dropOut > 0 { produced.removeFirst(dropOut * rowSize) }
+        precondition(produced.count == rows.count * rowSize, "internal stem strip of the wrong size")
+        return produced
     }
 }

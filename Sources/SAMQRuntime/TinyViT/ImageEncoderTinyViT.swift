@@ -10,12 +10,15 @@ public final class ImageEncoderTinyViT: ImageEncoding {
     public let config: ModelConfig
     public let precision: EncoderPrecision
     public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
+    /// Pixels per strip of the strip-wise layers (stage 0, merges, local
+    /// convs): the working-memory knob. Results do not depend on it.
+    var stripPixels = 1024
     let int8: Int8Context?
-    let stem: ConvStem
-    let mbconvs: [MBConv]
+    /// Stem, MBConv blocks and the first merge.
+    let stageZero: StageZeroPipeline
     /// TinyViT blocks of stages 1...
     let stages: [[TinyViTBlock]]
-    /// The merge after stage i (all stages but the last).
+    /// The merges after stages 1... (all but the last).
     let merges: [PatchMerging]
     let neckConv1: NeckConv
     let neckNorm1: LayerNorm
@@ -34,8 +37,8 @@ public final class ImageEncoderTinyViT: ImageEncoding {
         self.precision = precision
         let int8 = precision == .int8 ? try Int8Context.fromEnvironment() : nil
         self.int8 = int8
-        stem = try ConvStem(weights: weights, outChannels: t.embedDims[0], inChannels: e.inChans, context: int8)
-        mbconvs = try (0..<t.depths[0]).map {
+        let stem = try ConvStem(weights: weights, outChannels: t.embedDims[0], inChannels: e.inChans, context: int8)
+        let mbconvs = try (0..<t.depths[0]).map {
             try MBConv(weights: weights, prefix: "image_encoder.layers.0.blocks.\($0)", channels: t.embedDims[0],
                        hidden: t.mbconvHidden, context: int8)
         }
@@ -46,10 +49,12 @@ public final class ImageEncoderTinyViT: ImageEncoding {
                                  context: int8)
             }
         }
-        merges = try (0..<(t.stageCount - 1)).map { s in
+        let allMerges = try (0..<(t.stageCount - 1)).map { s in
             try PatchMerging(weights: weights, prefix: "image_encoder.layers.\(s).downsample", inChannels: t.embedDims[s],
                              outChannels: t.embedDims[s + 1], stride: t.mergeStrides[s], context: int8)
         }
+        stageZero = StageZeroPipeline(stem: stem, blocks: mbconvs, merge: allMerges[0])
+        merges = Array(allMerges.dropFirst())
         let last = t.embedDims[t.stageCount - 1]
         func neckContext(_ prefix: String) -> Int8Context? {
             TokenLinear.isStoredInt8(weights, prefix + ".weight") ? int8 : nil
@@ -85,25 +90,21 @@ public final class ImageEncoderTinyViT: ImageEncoding {
             throw SAMRuntimeError.inputShapeMismatch(what: "image tensor", expected: inputShape, actualCount: input.count)
         }
         guard input.allSatisfy({ $0.isFinite }) else { throw SAMRuntimeError.nonFiniteInput(what: "image tensor") }
-        let total = mbconvs.count + stages.reduce(0) { $0 + $1.count }
+        let total = stageZero.blocks.count + stages.reduce(0) { $0 + $1.count }
         var done = 0
-        var (x, side) = try stem(input, size: e.imgSize)
-        var outputs: [[Float]] = []
-        for block in mbconvs {
-            try block.apply(&x, height: side, width: side)
-            done += 1
+        var (x, side) = try stageZero(input, size: e.imgSize, stripPixels: stripPixels) { blocks in
+            done = blocks
             progress?(done, total)
         }
-        for s in 0...stages.count {
-            if s > 0 {
-                for block in stages[s - 1] {
-                    try block.apply(&x, height: side, width: side)
-                    done += 1
-                    progress?(done, total)
-                }
+        var outputs: [[Float]] = [x]
+        for (s, blocks) in stages.enumerated() {
+            for block in blocks {
+                try block.apply(&x, height: side, width: side, stripPixels: stripPixels)
+                done += 1
+                progress?(done, total)
             }
             if s < merges.count {
-                let merged = try merges[s](x, height: side, width: side)
+                let merged = try merges[s](x, height: side, width: side, stripPixels: stripPixels)
                 side = merges[s].outputSize(side)
                 x = merged
             }

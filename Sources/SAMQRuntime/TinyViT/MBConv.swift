@@ -1,19 +1,19 @@
-import Foundation
 import SAMQFormat
 
 /// TinyViT's `MBConv` (stage 0): 1×1 expand + GELU, depthwise 3×3 + GELU,
 /// 1×1 project, residual add, GELU; every BatchNorm folded by the converter.
 ///
-/// It runs in place over bands of rows, so the 4×-wide hidden map is never
-/// whole (vit_t: 256×256×256 f32 would be 64 MB). The expanded rows a band
-/// shares with the next (its last two) are carried over, because the input
-/// rows they came from are overwritten by then.
+/// Works on strips of rows (`rows(...)`), so the 4×-wide hidden map is never
+/// whole (vit_t: 256×256×256 f32 would be 64 MB); `StageZeroPipeline` chains
+/// the strips of the whole stage.
 struct MBConv {
     let conv1: TokenLinear
     let conv2: DepthwiseConv3x3
     let conv3: TokenLinear
     let channels: Int
     let hidden: Int
+    let pool: ThreadPool
+    let isa: KernelISA
 
     init(weights: WeightProvider, prefix: String, channels: Int, hidden: Int, context: Int8Context?) throws {
         conv1 = try TokenLinear(weights: weights, prefix: prefix + ".conv1", inputs: channels, outputs: hidden,
@@ -23,46 +23,33 @@ struct MBConv {
                                 view: .conv, context: context)
         self.channels = channels
         self.hidden = hidden
+        pool = context?.pool ?? .shared
+        isa = context?.isa ?? .best
     }
 
-    /// `x` is `[height][width][channels]`, replaced by the block's output.
-    func apply(_ x: inout [Float], height: Int, width: Int) throws {
-        precondition(x.count == height * width * channels, "internal MBConv input of the wrong size")
-        let band = max(1, min(height, 2048 / max(width, 1)))
-        let rowSize = width * hidden
-        let expanded = UnsafeMutablePointer<Float>.allocate(capacity: (band + 2) * rowSize)
-        let middle = UnsafeMutablePointer<Float>.allocate(capacity: band * rowSize)
+    /// Output rows `outputRows` of the block over a `height × width` map, from
+    /// `input` holding the map's rows `inputRows` (one more row on each side
+    /// of `outputRows` unless at the map's edge).
+    func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
+              outputRows: Range<Int>) throws -> [Float] {
+        let expanded = UnsafeMutablePointer<Float>.allocate(capacity: inputRows.count * width * hidden)
+        let middle = UnsafeMutablePointer<Float>.allocate(capacity: outputRows.count * width * hidden)
         defer { expanded.deallocate(); middle.deallocate() }
-        var first = 0, count = 0      // expanded holds map rows first..<first+count
-        try x.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            var r0 = 0
-            while r0 < height {
-                let r1 = min(height, r0 + band)
-                let need = max(0, r0 - 1)..<min(height, r1 + 1)
-                if count > 0 {
-                    let drop = need.lowerBound - first
-                    memmove(expanded, expanded + drop * rowSize, (count - drop) * rowSize * MemoryLayout<Float>.stride)
-                    count -= drop
-                }
-                first = need.lowerBound
-                let fresh = (first + count)..<need.upperBound
-                try conv1.forward(rows: fresh.count * width, input: base + fresh.lowerBound * width * channels,
-                                  output: expanded + count * rowSize, gelu: true)
-                count = need.count
-                conv2.run(input: expanded, inputFirstRow: first, height: height, width: width,
-                          output: middle, outputRows: r0..<r1, gelu: true)
-                // x rows r0..<r1 are the shortcut: x = shortcut + conv3(...), then GELU.
-                let out = base + r0 * width * channels
-                try conv3.forward(rows: (r1 - r0) * width, input: middle, output: out, accumulate: true)
-                let n = (r1 - r0) * width * channels
-                Self.gelu(out, count: n)
-                r0 = r1
-            }
+        try conv1.forward(rows: inputRows.count * width, input: input, output: expanded, gelu: true)
+        try conv2.run(input: expanded, inputRows: inputRows, height: height, width: width, stride: 1,
+                      output: middle, outputRows: outputRows, gelu: true, isa: isa, pool: pool)
+        // The shortcut rows, then += conv3(...), then GELU.
+        let n = outputRows.count * width * channels
+        var out = Array(UnsafeBufferPointer(start: input + (outputRows.lowerBound - inputRows.lowerBound) * width * channels,
+                                            count: n))
+        try out.withUnsafeMutableBufferPointer { o in
+            try conv3.forward(rows: outputRows.count * width, input: middle, output: o.baseAddress!, accumulate: true)
+            Self.gelu(o.baseAddress!, count: n)
         }
+        return out
     }
 
-    /// GELU over a band, vectorized and split over the workers.
+    /// GELU over a strip, vectorized and split over the workers.
     static func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
         let chunk = 1 << 14
         Parallel.forEach(tasks: (count + chunk - 1) / chunk) { t, _ in
