@@ -24,9 +24,7 @@ struct EncodeCommand: ParsableCommand {
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
         let loaded = DispatchTime.now()
         let resized = try ResizeLongestSide(targetLength: config.imageEncoder.imgSize).apply(to: picture)
-        let input = try SAMPreprocessing.normalizeAndPad(resized, size: config.imageEncoder.imgSize,
-                                                         mean: config.pixelMean, std: config.pixelStd)
-        let embedding = try encoder.encode(input)
+        let embedding = try encoder.encode(resizedImage: resized)
         let encodeMs = ModelLoading.milliseconds(since: loaded)
         let shape = encoder.outputShape
         try NumPyArray(shape: [1] + shape, values: embedding).write(to: output)

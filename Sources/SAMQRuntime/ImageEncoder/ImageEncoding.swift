@@ -1,4 +1,5 @@
 import SAMQFormat
+import SAMQImage
 
 /// What the predictor needs from an image encoder, whichever architecture:
 /// SAM's ViT (`ImageEncoderViT`) or MobileSAM's TinyViT (`ImageEncoderTinyViT`).
@@ -14,6 +15,19 @@ public protocol ImageEncoding: AnyObject {
     var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)? { get set }
     /// Encodes a preprocessed `C × S × S` tensor (C order) into the `C × g × g` embedding.
     func encode(_ input: [Float]) throws -> [Float]
+    /// Encodes an image already resized to fit (`ResizeLongestSide`), like
+    /// `SamPredictor.set_image`: normalization and padding included. An
+    /// encoder may avoid materializing the padded tensor.
+    func encode(resizedImage: RGBImage) throws -> [Float]
+}
+
+extension ImageEncoding {
+    public func encode(resizedImage image: RGBImage) throws -> [Float] {
+        let e = config.imageEncoder
+        let input = try SAMPreprocessing.normalizeAndPad(image, size: e.imgSize, mean: config.pixelMean,
+                                                         std: config.pixelStd)
+        return try encode(input)
+    }
 }
 
 /// Builds the encoder a config names (`imageEncoder.kind`).

@@ -56,9 +56,12 @@ public final class SamPredictor {
     /// the image encoder, like `SamPredictor.set_image` with an RGB image.
     public func setImage(_ image: RGBImage) throws {
         let resized = try transform.apply(to: image)
-        let input = try SAMPreprocessing.normalizeAndPad(resized, size: config.imageEncoder.imgSize,
-                                                         mean: config.pixelMean, std: config.pixelStd)
-        try setImageTensor(input, originalSize: image.size, inputSize: resized.size)
+        try validateSizes(originalSize: image.size, inputSize: resized.size)
+        maskDecoder.clearCache()   // the previous image's decoder work
+        let embedding = try imageEncoder.encode(resizedImage: resized)
+        state = ImageState(embedding: Tensor.transpose(embedding, rows: config.imageEncoder.outChans,
+                                                       cols: config.embeddingSize * config.embeddingSize),
+                           originalSize: image.size, inputSize: resized.size)
     }
 
     /// Runs the image encoder on an already preprocessed (resized, normalized,

@@ -51,21 +51,14 @@ struct ConvStem {
     /// Output side for an `S × S` image.
     static func outputSize(_ size: Int) -> Int { half(half(size)) }
 
-    /// Output rows `rows` (`[rows][S/4][outChannels]`) from the `C × S × S` image.
-    func rows(_ rows: Range<Int>, of image: [Float], size: Int) throws -> [Float] {
+    /// Output rows `rows` (`[rows][S/4][outChannels]`) of the `size × size` input.
+    func rows(_ rows: Range<Int>, of image: StemInput, size: Int) throws -> [Float] {
         let s1 = Self.half(size), s2 = Self.half(s1)
         let (halfRows, dropOut) = Self.sourceRows(for: rows, inputHeight: s1)
         let (imageRows, dropHalf) = Self.sourceRows(for: halfRows, inputHeight: size)
-        // Channels-last slice of the image rows.
-        let n = imageRows.count * size
-        var slice = [Float](repeating: 0, count: n * inChannels)
-        image.withUnsafeBufferPointer { src in
-            slice.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<inChannels {
-                    let plane = src.baseAddress! + c * size * size + imageRows.lowerBound * size
-                    for i in 0..<n { dst[i * inChannels + c] = plane[i] }
-                }
-            }
+        var slice = [Float](repeating: 0, count: imageRows.count * size * inChannels)
+        slice.withUnsafeMutableBufferPointer {
+            image.fill(rows: imageRows, size: size, channels: inChannels, into: $0.baseAddress!)
         }
         var half = first(slice, height: imageRows.count, width: size, activation: .gelu)
         if dropHalf > 0 { half.removeFirst(dropHalf * first.outputSize(size) * first.outChannels) }

@@ -1,4 +1,5 @@
 import SAMQFormat
+import SAMQImage
 
 /// MobileSAM's image encoder (`mobile_sam.modeling.TinyViT`): conv stem,
 /// an MBConv stage, then TinyViT stages of windowed attention, joined by
@@ -83,6 +84,16 @@ public final class ImageEncoderTinyViT: ImageEncoding {
         try encodeStages(input).embedding
     }
 
+    /// Encodes a resized (not padded) RGB image, normalizing it strip by strip
+    /// inside the stem instead of building the `3 × S × S` tensor.
+    public func encode(resizedImage image: RGBImage) throws -> [Float] {
+        let e = config.imageEncoder
+        guard image.width <= e.imgSize, image.height <= e.imgSize, e.inChans == 3 else {
+            throw SAMRuntimeError.invalidImageSize("a \(image.width)×\(image.height) image does not fit the \(e.imgSize)×\(e.imgSize) input")
+        }
+        return try run(.image(image, mean: config.pixelMean, std: config.pixelStd)).embedding
+    }
+
     /// The embedding plus each stage's output tokens (channels last), for tests.
     func encodeStages(_ input: [Float]) throws -> (embedding: [Float], stageOutputs: [[Float]]) {
         let e = config.imageEncoder
@@ -90,6 +101,11 @@ public final class ImageEncoderTinyViT: ImageEncoding {
             throw SAMRuntimeError.inputShapeMismatch(what: "image tensor", expected: inputShape, actualCount: input.count)
         }
         guard input.allSatisfy({ $0.isFinite }) else { throw SAMRuntimeError.nonFiniteInput(what: "image tensor") }
+        return try run(.tensor(input))
+    }
+
+    private func run(_ input: StemInput) throws -> (embedding: [Float], stageOutputs: [[Float]]) {
+        let e = config.imageEncoder
         let total = stageZero.blocks.count + stages.reduce(0) { $0 + $1.count }
         var done = 0
         var (x, side) = try stageZero(input, size: e.imgSize, stripPixels: stripPixels) { blocks in

@@ -10,7 +10,7 @@ struct StageZeroPipeline {
     let merge: PatchMerging
 
     /// Returns the merged tokens `[side][side][channels]` and `side`.
-    func callAsFunction(_ image: [Float], size: Int, stripPixels: Int, progress: (Int) -> Void) throws -> (tokens: [Float], side: Int) {
+    func callAsFunction(_ image: StemInput, size: Int, stripPixels: Int, progress: (Int) -> Void) throws -> (tokens: [Float], side: Int) {
         let side0 = ConvStem.outputSize(size)
         let side = merge.outputSize(side0)
         let channels = merge.outChannels
