@@ -21,6 +21,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         /// Rel-pos table lengths per block when they differ from `2*size-1`
         /// (a checkpoint trained at another resolution); the runtime interpolates.
         public var relPosLengths: [Int]? = nil
+        /// Set when `kind == "tiny_vit"` (MobileSAM). Absent in ViT files, so
+        /// files written before TinyViT support decode unchanged. For TinyViT the
+        /// flat fields above describe the encoder's output side: `patchSize` is
+        /// the total stride (16), `embedDim`/`numHeads` those of the last stage,
+        /// `depth` the number of blocks, `windowSize` 0 and no global blocks.
+        public var tinyViT: TinyViT? = nil
 
         public init(imgSize: Int, patchSize: Int, embedDim: Int, depth: Int, numHeads: Int, mlpDim: Int,
                     outChans: Int, windowSize: Int, globalAttnIndexes: [Int]) {
@@ -32,6 +38,48 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         /// Side of the patch grid, `imgSize / patchSize`.
         public var gridSize: Int { imgSize / patchSize }
         public var headDim: Int { embedDim / numHeads }
+    }
+
+    /// MobileSAM's TinyViT image encoder (`mobile_sam.modeling.TinyViT`), with
+    /// BatchNorm already folded into the convolutions by the converter.
+    public struct TinyViT: Codable, Equatable, Sendable {
+        /// Channels of each stage (stage 0 is the MBConv stage).
+        public var embedDims: [Int]
+        /// Blocks per stage.
+        public var depths: [Int]
+        /// Attention heads per stage; entry 0 is unused (stage 0 has no attention).
+        public var numHeads: [Int]
+        /// Attention window per stage; entry 0 is unused.
+        public var windowSizes: [Int]
+        public var mlpRatio: Double = 4
+        public var mbconvExpandRatio: Double = 4
+        public var localConvSize: Int = 3
+        /// Stride of each PatchMerging (one per stage but the last). The official
+        /// TinyViT keeps the last stage at the previous resolution, so it is
+        /// `[2, 2, 1]` for vit_t: 1024 → 256 (stem) → 128 → 64 → 64.
+        public var mergeStrides: [Int]
+
+        public init(embedDims: [Int], depths: [Int], numHeads: [Int], windowSizes: [Int], mergeStrides: [Int]) {
+            self.embedDims = embedDims; self.depths = depths; self.numHeads = numHeads
+            self.windowSizes = windowSizes; self.mergeStrides = mergeStrides
+        }
+
+        public var stageCount: Int { embedDims.count }
+        /// The conv stem divides the image side by 4.
+        public static let stemStride = 4
+        /// Hidden width of stage 0's MBConv blocks.
+        public var mbconvHidden: Int { Int(Double(embedDims[0]) * mbconvExpandRatio) }
+        public func mlpHidden(stage: Int) -> Int { Int(Double(embedDims[stage]) * mlpRatio) }
+        /// Feature-map side of each stage for an `imgSize` input.
+        public func resolutions(imgSize: Int) -> [Int] {
+            var side = (imgSize + 1) / 2
+            side = (side + 1) / 2
+            var out = [side]
+            for stride in mergeStrides { side = (side - 1) / stride + 1; out.append(side) }
+            return out
+        }
+        /// Product of the stem and merge strides (16 for vit_t).
+        public var totalStride: Int { mergeStrides.reduce(Self.stemStride, *) }
     }
 
     public struct PromptEncoder: Codable, Equatable, Sendable {
@@ -84,6 +132,7 @@ extension ModelConfig {
         case "vit_b": (dim, depth, heads, global) = (768, 12, 12, [2, 5, 8, 11])
         case "vit_l": (dim, depth, heads, global) = (1024, 24, 16, [5, 11, 17, 23])
         case "vit_h": (dim, depth, heads, global) = (1280, 32, 16, [7, 15, 23, 31])
+        case "vit_t": return .mobileSAM
         default: return nil
         }
         return ModelConfig(
@@ -92,5 +141,32 @@ extension ModelConfig {
                                 mlpDim: 4 * dim, outChans: 256, windowSize: 14, globalAttnIndexes: global),
             promptEncoder: .init(embedDim: 256, maskInChans: 16),
             maskDecoder: .init(transformerDim: 256, transformerMlpDim: 2048, iouHeadHiddenDim: 256))
+    }
+}
+
+extension ModelConfig {
+    /// MobileSAM, as `mobile_sam.build_sam.build_sam_vit_t` builds it.
+    public static var mobileSAM: ModelConfig {
+        let tiny = TinyViT(embedDims: [64, 128, 160, 320], depths: [2, 2, 6, 2], numHeads: [2, 4, 5, 10],
+                           windowSizes: [7, 7, 14, 7], mergeStrides: [2, 2, 1])
+        return tinyViTConfig(variant: "vit_t", imgSize: 1024, tiny: tiny, outChans: 256, maskInChans: 16,
+                             decoderMlpDim: 2048, iouHeadHiddenDim: 256)
+    }
+
+    /// A TinyViT config with the flat encoder fields derived from `tiny`.
+    public static func tinyViTConfig(variant: String, imgSize: Int, tiny: TinyViT, outChans: Int, maskInChans: Int,
+                                     decoderMlpDim: Int, iouHeadHiddenDim: Int) -> ModelConfig {
+        let last = tiny.stageCount - 1
+        var encoder = ImageEncoder(imgSize: imgSize, patchSize: tiny.totalStride, embedDim: tiny.embedDims[last],
+                                   depth: tiny.depths.reduce(0, +), numHeads: tiny.numHeads[last],
+                                   mlpDim: tiny.mlpHidden(stage: last), outChans: outChans, windowSize: 0,
+                                   globalAttnIndexes: [])
+        encoder.kind = "tiny_vit"
+        encoder.useRelPos = false
+        encoder.tinyViT = tiny
+        return ModelConfig(variant: variant, imageEncoder: encoder,
+                           promptEncoder: .init(embedDim: outChans, maskInChans: maskInChans),
+                           maskDecoder: .init(transformerDim: outChans, transformerMlpDim: decoderMlpDim,
+                                              iouHeadHiddenDim: iouHeadHiddenDim))
     }
 }

@@ -34,24 +34,29 @@ public struct SAMSchema: Sendable {
         }
 
         let e = config.imageEncoder
-        let grid = e.gridSize
-        add("image_encoder.pos_embed", [1, grid, grid, e.embedDim])
-        add("image_encoder.patch_embed.proj.weight", [e.embedDim, e.inChans, e.patchSize, e.patchSize], .conv)
-        add("image_encoder.patch_embed.proj.bias", [e.embedDim])
-        for i in 0..<e.depth {
-            let p = "image_encoder.blocks.\(i)"
-            norm(p + ".norm1", e.embedDim, block: i)
-            if e.useRelPos {
-                let length = SAMSchema.relPosLength(config: e, block: i)
-                add(p + ".attn.rel_pos_h", [length, e.headDim], block: i)
-                add(p + ".attn.rel_pos_w", [length, e.headDim], block: i)
+        if let tiny = e.tinyViT, e.kind == ModelConfig.ImageEncoder.tinyViTKind {
+            list += SAMSchema.tinyViTEncoderTensors(tiny, outChans: e.outChans)
+        } else {
+            let grid = e.gridSize
+            add("image_encoder.pos_embed", [1, grid, grid, e.embedDim])
+            add("image_encoder.patch_embed.proj.weight", [e.embedDim, e.inChans, e.patchSize, e.patchSize], .conv)
+            add("image_encoder.patch_embed.proj.bias", [e.embedDim])
+            for i in 0..<e.depth {
+                let p = "image_encoder.blocks.\(i)"
+                norm(p + ".norm1", e.embedDim, block: i)
+                if e.useRelPos {
+                    let length = SAMSchema.relPosLength(config: e, block: i)
+                    add(p + ".attn.rel_pos_h", [length, e.headDim], block: i)
+                    add(p + ".attn.rel_pos_w", [length, e.headDim], block: i)
+                }
+                linear(p + ".attn.qkv", out: 3 * e.embedDim, in: e.embedDim, bias: e.qkvBias, block: i)
+                linear(p + ".attn.proj", out: e.embedDim, in: e.embedDim, block: i)
+                norm(p + ".norm2", e.embedDim, block: i)
+                linear(p + ".mlp.lin1", out: e.mlpDim, in: e.embedDim, block: i)
+                linear(p + ".mlp.lin2", out: e.embedDim, in: e.mlpDim, block: i)
             }
-            linear(p + ".attn.qkv", out: 3 * e.embedDim, in: e.embedDim, bias: e.qkvBias, block: i)
-            linear(p + ".attn.proj", out: e.embedDim, in: e.embedDim, block: i)
-            norm(p + ".norm2", e.embedDim, block: i)
-            linear(p + ".mlp.lin1", out: e.mlpDim, in: e.embedDim, block: i)
-            linear(p + ".mlp.lin2", out: e.embedDim, in: e.mlpDim, block: i)
         }
+        // The same neck for both encoders (TinyViT's input is its last stage).
         add("image_encoder.neck.0.weight", [e.outChans, e.embedDim, 1, 1], .conv)
         norm("image_encoder.neck.1", e.outChans)
         add("image_encoder.neck.2.weight", [e.outChans, e.outChans, 3, 3], .conv)
@@ -134,7 +139,9 @@ public struct SAMSchema: Sendable {
         func require(_ condition: Bool, _ fault: String) throws {
             if !condition { throw SAMQFormatError.metadata("model config: \(fault)") }
         }
-        try require(e.kind == "vit", "image encoder kind '\(e.kind)' is not supported")
+        try require(e.kind == "vit" || e.kind == ModelConfig.ImageEncoder.tinyViTKind,
+                    "image encoder kind '\(e.kind)' is not supported")
+        if e.kind == ModelConfig.ImageEncoder.tinyViTKind { try validateTinyViT(config) }
         try require((1...8192).contains(e.imgSize) && (1...256).contains(e.patchSize) && e.imgSize % e.patchSize == 0,
                     "image size \(e.imgSize) must be a positive multiple of the patch size \(e.patchSize)")
         try require((1...16).contains(e.inChans), "in_chans \(e.inChans) is out of range")

@@ -23,12 +23,10 @@ struct EncodeCommand: ParsableCommand {
         let openMs = ModelLoading.milliseconds(since: start)
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
         let loaded = DispatchTime.now()
-        // SamPredictor.setImage's preprocessing: Pillow-exact resize, normalize, pad.
-        let size = encoder.config.imageEncoder.imgSize
-        let resized = try ResizeLongestSide(targetLength: size).apply(to: picture)
-        let input = try SAMPreprocessing.normalizeAndPad(resized, size: size, mean: encoder.config.pixelMean,
-                                                         std: encoder.config.pixelStd)
-        let embedding = try encoder.encode(input)
+        // SamPredictor.setImage's preprocessing (resize, normalize, pad); an
+        // encoder may normalize and pad strip by strip.
+        let resized = try ResizeLongestSide(targetLength: encoder.config.imageEncoder.imgSize).apply(to: picture)
+        let embedding = try encoder.encode(resizedImage: resized)
         let encodeMs = ModelLoading.milliseconds(since: loaded)
         let shape = encoder.outputShape
         try NumPyArray(shape: [1] + shape, values: embedding).write(to: output)
@@ -36,8 +34,8 @@ struct EncodeCommand: ParsableCommand {
             print("wrote \(output) (1×\(shape.map(String.init).joined(separator: "×")) float32), encoder \(String(format: "%.0f", encodeMs)) ms, total \(String(format: "%.0f", ModelLoading.milliseconds(since: start))) ms")
             // Model-side latency only: opening + building the encoder, then
             // its setup up to the first GEMM (image decoding excluded).
-            if let stats = encoder.lastEncodeStatistics {
-                let mode = encoder.residency == .streamed ? "streamed" : "resident"
+            if let vit = encoder as? ImageEncoderViT, let stats = vit.lastEncodeStatistics {
+                let mode = vit.residency == .streamed ? "streamed" : "resident"
                 print("weights  \(mode); first GEMM \(String(format: "%.0f", openMs + stats.setupSeconds * 1000)) ms after opening the model, \(String(format: "%.0f", stats.weightWaitSeconds * 1000)) ms spent waiting for block weights")
             }
         }

@@ -20,10 +20,10 @@ enum ModelLoading {
     }
 
     /// The image encoder alone (`samq encode`): the decoder's weights are never read.
-    static func encoder(path: String, global: GlobalOptions) throws -> ImageEncoderViT {
+    static func encoder(path: String, global: GlobalOptions) throws -> any ImageEncoding {
         let weights = try open(path: path, global: global)
         let residency = try global.budget().residency(for: weights.file, withDecoder: false)
-        let encoder = try ImageEncoderViT(weights: weights, residency: residency)
+        let encoder = try ImageEncoderFactory.make(weights: weights, residency: residency)
         showProgress(of: encoder, global: global)
         return encoder
     }
@@ -34,7 +34,7 @@ enum ModelLoading {
         return try SAMQFileWeights(path: path)
     }
 
-    private static func showProgress(of encoder: ImageEncoderViT, global: GlobalOptions) {
+    private static func showProgress(of encoder: any ImageEncoding, global: GlobalOptions) {
         let progress = ProgressLine(enabled: !global.quiet)
         encoder.progress = { done, total in
             progress.update("encoding image: block \(done)/\(total)")

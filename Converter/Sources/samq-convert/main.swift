@@ -38,7 +38,7 @@ struct SAMQConvert: ParsableCommand {
     @Option(help: "int8 files: run the mask decoder's output upscaling on the int8 kernels (int8, default) or in f32.")
     var decoderUpscaling: String = "int8"
 
-    @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, or a model config JSON file.")
+    @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, vit_t (MobileSAM), or a model config JSON file.")
     var random: String?
 
     @Option(help: "Seed for --random.")
@@ -49,6 +49,13 @@ struct SAMQConvert: ParsableCommand {
 
     @Option(help: "Model config JSON overriding shape-based detection.")
     var config: String?
+
+    @Option(help: "Input image side of a MobileSAM (TinyViT) checkpoint; not visible in its shapes (official: 1024).")
+    var imageSize: Int = 1024
+
+    @Option(name: .customLong("keep-f32"),
+            help: "Keep GEMM weights whose names contain this text in f32 in an int8 file (repeatable).")
+    var keepF32: [String] = []
 
     @Flag(help: "Print nothing but errors.")
     var quiet = false
@@ -70,6 +77,10 @@ struct SAMQConvert: ParsableCommand {
         guard codec == "zstd" || codec == "raw" else { throw ValidationError("--codec must be zstd or raw") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1...19") }
         guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
+        guard (16...8192).contains(imageSize), imageSize % 16 == 0 else {
+            throw ValidationError("--image-size must be a multiple of 16 in 16...8192")
+        }
+        guard keepF32.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--keep-f32 needs a non-empty name part") }
     }
 
     func run() throws {
@@ -79,8 +90,10 @@ struct SAMQConvert: ParsableCommand {
         options.compressionLevel = level
         options.decoderWeights = ConversionOptions.DecoderWeights(rawValue: decoderWeights) ?? .f16
         options.decoderUpscaling = ConversionOptions.DecoderUpscaling(rawValue: decoderUpscaling) ?? .int8
+        options.keepFloat32 = keepF32
         var converter = Converter(options: options)
         converter.decoderHeads = decoderHeads
+        converter.tinyViTImageSize = imageSize
         if let config { converter.configOverride = try Self.loadConfig(config) }
 
         let input: ConversionInput
@@ -105,7 +118,7 @@ struct SAMQConvert: ParsableCommand {
 
     static func loadConfig(_ path: String) throws -> ModelConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("'\(path)' is neither vit_b, vit_l, vit_h nor a readable config JSON file")
+            throw ValidationError("'\(path)' is neither vit_b, vit_l, vit_h, vit_t nor a readable config JSON file")
         }
         do { return try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
             throw ValidationError("'\(path)' is not a valid model config: \(error)")

@@ -16,7 +16,8 @@ import SAMQImage
 /// - at least one point, a box or a mask input is required.
 public final class SamPredictor {
     public let config: ModelConfig
-    public let imageEncoder: ImageEncoderViT
+    /// The config's encoder: SAM's ViT or MobileSAM's TinyViT.
+    public let imageEncoder: any ImageEncoding
     let promptEncoder: PromptEncoder
     let maskDecoder: MaskDecoder
 
@@ -29,10 +30,11 @@ public final class SamPredictor {
     private var state: ImageState?
 
     /// Builds the three networks from `weights`. `residency` chooses whether the
-    /// encoder keeps its block weights decoded (default) or streams them per encode.
+    /// ViT encoder keeps its block weights decoded (default) or streams them per
+    /// encode (TinyViT is always resident).
     public init(weights: WeightProvider, residency: ImageEncoderViT.WeightResidency = .resident) throws {
         config = weights.config
-        imageEncoder = try ImageEncoderViT(weights: weights, residency: residency)
+        imageEncoder = try ImageEncoderFactory.make(weights: weights, residency: residency)
         promptEncoder = try PromptEncoder(weights: weights)
         maskDecoder = try MaskDecoder(weights: weights)
     }
@@ -54,9 +56,12 @@ public final class SamPredictor {
     /// the image encoder, like `SamPredictor.set_image` with an RGB image.
     public func setImage(_ image: RGBImage) throws {
         let resized = try transform.apply(to: image)
-        let input = try SAMPreprocessing.normalizeAndPad(resized, size: config.imageEncoder.imgSize,
-                                                         mean: config.pixelMean, std: config.pixelStd)
-        try setImageTensor(input, originalSize: image.size, inputSize: resized.size)
+        try validateSizes(originalSize: image.size, inputSize: resized.size)
+        maskDecoder.clearCache()   // the previous image's decoder work
+        let embedding = try imageEncoder.encode(resizedImage: resized)
+        state = ImageState(embedding: Tensor.transpose(embedding, rows: config.imageEncoder.outChans,
+                                                       cols: config.embeddingSize * config.embeddingSize),
+                           originalSize: image.size, inputSize: resized.size)
     }
 
     /// Runs the image encoder on an already preprocessed (resized, normalized,

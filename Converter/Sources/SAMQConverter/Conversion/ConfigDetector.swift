@@ -6,7 +6,9 @@ import SAMQFormat
 /// Everything but the decoder's head count is visible in the shapes; that one
 /// is 8 in every official model and can be overridden.
 public enum ConfigDetector {
-    public static func detect(shapes: [String: [Int]], decoderHeads: Int = 8) throws -> ModelConfig {
+    /// `imageSize` is only used for TinyViT, whose shapes do not reveal it.
+    public static func detect(shapes: [String: [Int]], decoderHeads: Int = 8, imageSize: Int = 1024) throws -> ModelConfig {
+        if isTinyViT(shapes) { return try detectTinyViT(shapes: shapes, decoderHeads: decoderHeads, imageSize: imageSize) }
         func shape(_ name: String, rank: Int) throws -> [Int] {
             guard let s = shapes[name] else { throw ConverterError.missingTensor(name) }
             guard s.count == rank, s.allSatisfy({ $0 > 0 }) else {
@@ -59,6 +61,29 @@ public enum ConfigDetector {
 
         let promptDim = try shape("prompt_encoder.no_mask_embed.weight", rank: 2)[1]
         let maskChans = try shape("prompt_encoder.mask_downscaling.3.weight", rank: 4)[0]
+        let decoder = try detectDecoder(shapes: shapes, decoderHeads: decoderHeads)
+
+        var config = ModelConfig(variant: "custom", imageEncoder: encoder,
+                                 promptEncoder: .init(embedDim: promptDim, maskInChans: maskChans), maskDecoder: decoder)
+        config.variant = officialName(matching: config) ?? "custom"
+        do { try SAMSchema.validate(config) } catch { throw ConverterError.cannotDetect("\(error)") }
+        return config
+    }
+
+    /// The mask decoder's config (shared by ViT and TinyViT models).
+    static func detectDecoder(shapes: [String: [Int]], decoderHeads: Int) throws -> ModelConfig.MaskDecoder {
+        func shape(_ name: String, rank: Int) throws -> [Int] {
+            guard let s = shapes[name] else { throw ConverterError.missingTensor(name) }
+            guard s.count == rank, s.allSatisfy({ $0 > 0 }) else {
+                throw ConverterError.cannotDetect("'\(name)' has shape \(s), expected rank \(rank)")
+            }
+            return s
+        }
+        func count(_ prefix: String, _ suffix: String) -> Int {
+            var n = 0
+            while shapes[prefix + "\(n)" + suffix] != nil { n += 1 }
+            return n
+        }
         let decoderDim = try shape("mask_decoder.iou_token.weight", rank: 2)[1]
         let decoderDepth = count("mask_decoder.transformer.layers.", ".norm1.weight")
         let decoderMlp = try shape("mask_decoder.transformer.layers.0.mlp.lin1.weight", rank: 2)[0]
@@ -76,12 +101,7 @@ public enum ConfigDetector {
         decoder.attentionDownsampleRate = decoderDim / crossWidth
         decoder.numMultimaskOutputs = maskTokens - 1
         decoder.iouHeadDepth = iouDepth
-
-        var config = ModelConfig(variant: "custom", imageEncoder: encoder,
-                                 promptEncoder: .init(embedDim: promptDim, maskInChans: maskChans), maskDecoder: decoder)
-        config.variant = officialName(matching: config) ?? "custom"
-        do { try SAMSchema.validate(config) } catch { throw ConverterError.cannotDetect("\(error)") }
-        return config
+        return decoder
     }
 
     static func officialName(matching config: ModelConfig) -> String? {

@@ -18,6 +18,9 @@ public struct ConversionOptions: Sendable {
     /// kernels (default) or in f32, for models whose masks need it.
     public enum DecoderUpscaling: String, Sendable, CaseIterable { case int8, f32 }
     public var decoderUpscaling: DecoderUpscaling = .int8
+    /// GEMM weights whose names contain one of these stay f32 in int8 files
+    /// (the runtime then runs those layers in f32).
+    public var keepFloat32: [String] = []
     public init() {}
 }
 
@@ -32,8 +35,12 @@ public enum ConversionPlan {
     /// 2.5% of a vit_b file), and int8 there moved mask IoU on the golden
     /// fixtures from 0.976 to 0.969 while the int8 transformer costs nothing
     /// measurable (see docs/ACCURACY.md).
+    /// TinyViT's first stem conv (3 input channels, k = 27) stays f32 too: 864
+    /// weights, where one int8 scale per channel over 27 values costs accuracy
+    /// for no measurable time. Its depthwise convs and attention-bias tables
+    /// have no GEMM view and stay f32 (see docs/ACCURACY.md).
     public static func keepsFloat32(_ name: String) -> Bool {
-        name.hasPrefix("prompt_encoder.") || name.hasPrefix("mask_decoder.output_hypernetworks_mlps.")
+        name.hasPrefix("prompt_encoder.") || name.hasPrefix("image_encoder.patch_embed.seq.0.") || name.hasPrefix("mask_decoder.output_hypernetworks_mlps.")
             || name.hasPrefix("mask_decoder.iou_prediction_head.") || name.hasPrefix("mask_decoder.output_upscaling.")
     }
 
@@ -55,7 +62,8 @@ public enum ConversionPlan {
                     entry.layout = .packedInt8
                     entry.gemmView = tensor.gemmView
                 }
-            } else if let view = tensor.gemmView, !keepsFloat32(tensor.name) {
+            } else if let view = tensor.gemmView, !keepsFloat32(tensor.name),
+                      !options.keepFloat32.contains(where: { tensor.name.contains($0) }) {
                 entry.dtype = .i8
                 entry.layout = .packedInt8
                 entry.gemmView = view

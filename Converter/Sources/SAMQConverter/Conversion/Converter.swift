@@ -31,6 +31,8 @@ public struct Converter {
     public var decoderHeads = 8
     /// Overrides shape-based detection (exotic checkpoints).
     public var configOverride: ModelConfig?
+    /// Input side for TinyViT (MobileSAM) checkpoints, whose shapes do not show it.
+    public var tinyViTImageSize = 1024
 
     public init(options: ConversionOptions) { self.options = options }
 
@@ -39,8 +41,11 @@ public struct Converter {
     public func convert(_ input: ConversionInput, to outputPath: String,
                         progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> Report {
         let start = Date()
+        // MobileSAM: Conv2d_BN pairs become plain convolutions before anything else sees them.
+        let input = BatchNormFolding.applies(to: input) ? try BatchNormFolding.fold(input) : input
         let shapes = input.shapes
-        let config = try configOverride ?? ConfigDetector.detect(shapes: shapes, decoderHeads: decoderHeads)
+        let config = try configOverride ?? ConfigDetector.detect(shapes: shapes, decoderHeads: decoderHeads,
+                                                                 imageSize: tinyViTImageSize)
         try SAMSchema.validate(config)
         let schema = SAMSchema(config: config)
         try ConfigDetector.check(shapes: shapes, against: schema)

@@ -6,6 +6,7 @@ public enum ConverterError: Error, Equatable, CustomStringConvertible {
     case cannotDetect(String)
     case nonFiniteWeights(name: String, index: Int)
     case badOption(String)
+    case negativeVariance(name: String, index: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum ConverterError: Error, Equatable, CustomStringConvertible {
         case let .cannotDetect(reason): return "cannot detect the SAM variant: \(reason)"
         case let .nonFiniteWeights(name, index): return "tensor '\(name)' holds a NaN or infinite value at element \(index)"
         case let .badOption(text): return text
+        case let .negativeVariance(name, index):
+            return "BatchNorm variance '\(name)' is negative or not finite at element \(index)"
         }
     }
 }

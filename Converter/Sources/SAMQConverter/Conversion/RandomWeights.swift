@@ -28,6 +28,9 @@ public struct RandomWeights {
         let bound: Float
         if let view = tensor.gemmView, let (_, k) = view.dimensions(of: tensor.shape) {
             bound = 1 / Float(k).squareRoot()
+        } else if tensor.shape.count == 4 {
+            // Depthwise convs (TinyViT) have no GEMM view: ±1/√(kh·kw) as well.
+            bound = 1 / Float(tensor.shape.dropFirst().reduce(1, *)).squareRoot()
         } else if isBias {
             bound = 0.02
         } else if isNormWeight {

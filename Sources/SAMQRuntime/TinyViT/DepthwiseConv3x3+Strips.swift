@@ -1,0 +1,63 @@
+import CKernels
+import Foundation
+
+/// TinyViT runs its depthwise convs over strips of rows (so the 4×-wide
+/// hidden maps are never whole): the kernel's strip mode, split over the pool.
+extension DepthwiseConv3x3 {
+    /// Output rows `outputRows` of the conv over a map of `height` rows, into
+    /// `output` (row `outputRows.lowerBound` first). `input` holds the map's
+    /// rows `inputRows` (`lowerBound` a multiple of `stride`), which must
+    /// contain every row those outputs read except the map's zero padding.
+    func run(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int, stride: Int,
+             output: UnsafeMutablePointer<Float>, outputRows: Range<Int>, gelu: Bool,
+             isa: KernelISA = .best, pool: ThreadPool = .shared) throws {
+        guard !outputRows.isEmpty else { return }
+        let ow = Self.outputSize(width, stride: stride), rowSize = ow * channels
+        let first = inputRows.lowerBound / stride
+        guard inputRows.lowerBound % stride == 0, outputRows.lowerBound >= first,
+              outputRows.lowerBound * stride - 1 >= inputRows.lowerBound || outputRows.lowerBound == 0,
+              min(height, (outputRows.upperBound - 1) * stride + 2) <= inputRows.upperBound else {
+            throw SAMRuntimeError.invalidConfig("depthwise strip \(inputRows) does not cover output rows \(outputRows)")
+        }
+        // Local output row j of the strip is map row j + first. The kernel
+        // wants room for all the strip's output rows (it checks that range for
+        // overlap), so unless `output` is exactly that, go through scratch.
+        let begin = outputRows.lowerBound - first, end = outputRows.upperBound - first
+        let stripRows = Self.outputSize(inputRows.count, stride: stride)
+        let direct = begin == 0 && end == stripRows
+        let scratch = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: stripRows * rowSize)
+        defer { scratch?.deallocate() }
+        var args = samq_dwconv3x3_args()
+        args.H = inputRows.count; args.W = width; args.C = channels; args.stride = stride
+        args.x = input
+        args.y = scratch ?? output
+        args.flags = gelu ? UInt32(SAMQ_DW_GELU) : 0
+        let perTask = Self.rowsPerTask(outputRows: end - begin, outputsPerRow: rowSize, threads: pool.threads)
+        let failures = StripFailures()
+        packedWeight.withUnsafeBufferPointer { w in
+            let launch = { (bias: UnsafePointer<Float>?) in
+                var template = args
+                template.w = w.baseAddress
+                template.bias = bias
+                pool.parallelFor(count: (end - begin + perTask - 1) / perTask) { task, _ in
+                    var a = template
+                    a.y_begin = begin + task * perTask
+                    a.y_end = min(end, a.y_begin + perTask)
+                    if samq_dwconv3x3(isa.raw, &a) != 0 { failures.add() }
+                }
+            }
+            if let bias { bias.withUnsafeBufferPointer { launch($0.baseAddress) } } else { launch(nil) }
+        }
+        if failures.count > 0 {
+            throw SAMRuntimeError.invalidConfig("the depthwise kernel rejected a \(inputRows.count)×\(width)×\(channels) strip")
+        }
+        if let scratch { output.update(from: scratch + begin * rowSize, count: (end - begin) * rowSize) }
+    }
+}
+
+private final class StripFailures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add() { lock.lock(); value += 1; lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -1,0 +1,59 @@
+import SAMQFormat
+
+/// TinyViT's `MBConv` (stage 0): 1×1 expand + GELU, depthwise 3×3 + GELU,
+/// 1×1 project, residual add, GELU; every BatchNorm folded by the converter.
+///
+/// Works on strips of rows (`rows(...)`), so the 4×-wide hidden map is never
+/// whole (vit_t: 256×256×256 f32 would be 64 MB); `StageZeroPipeline` chains
+/// the strips of the whole stage.
+struct MBConv {
+    let conv1: TokenLinear
+    let conv2: DepthwiseConv3x3
+    let conv3: TokenLinear
+    let channels: Int
+    let hidden: Int
+    let pool: ThreadPool
+    let isa: KernelISA
+
+    init(weights: WeightProvider, prefix: String, channels: Int, hidden: Int, context: Int8Context?) throws {
+        conv1 = try TokenLinear(weights: weights, prefix: prefix + ".conv1", inputs: channels, outputs: hidden,
+                                view: .conv, context: context)
+        conv2 = try DepthwiseConv3x3(weights: weights, prefix: prefix + ".conv2", channels: hidden)
+        conv3 = try TokenLinear(weights: weights, prefix: prefix + ".conv3", inputs: hidden, outputs: channels,
+                                view: .conv, context: context)
+        self.channels = channels
+        self.hidden = hidden
+        pool = context?.pool ?? .shared
+        isa = context?.isa ?? .best
+    }
+
+    /// Output rows `outputRows` of the block over a `height × width` map, from
+    /// `input` holding the map's rows `inputRows` (one more row on each side
+    /// of `outputRows` unless at the map's edge).
+    func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
+              outputRows: Range<Int>) throws -> [Float] {
+        let expanded = UnsafeMutablePointer<Float>.allocate(capacity: inputRows.count * width * hidden)
+        let middle = UnsafeMutablePointer<Float>.allocate(capacity: outputRows.count * width * hidden)
+        defer { expanded.deallocate(); middle.deallocate() }
+        try conv1.forward(rows: inputRows.count * width, input: input, output: expanded, gelu: true)
+        try conv2.run(input: expanded, inputRows: inputRows, height: height, width: width, stride: 1,
+                      output: middle, outputRows: outputRows, gelu: true, isa: isa, pool: pool)
+        // The shortcut rows, then += conv3(...), then GELU.
+        let n = outputRows.count * width * channels
+        var out = Array(UnsafeBufferPointer(start: input + (outputRows.lowerBound - inputRows.lowerBound) * width * channels,
+                                            count: n))
+        try out.withUnsafeMutableBufferPointer { o in
+            try conv3.forward(rows: outputRows.count * width, input: middle, output: o.baseAddress!, accumulate: true)
+            Self.gelu(o.baseAddress!, count: n)
+        }
+        return out
+    }
+
+    /// GELU over a strip, vectorized and split over the workers.
+    static func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        let chunk = 1 << 14
+        Parallel.forEach(tasks: (count + chunk - 1) / chunk) { t, _ in
+            DecoderGELU.apply(p + t * chunk, count: min(chunk, count - t * chunk))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import SAMQFormat
+
+/// TinyViT's `PatchMerging`: 1×1 conv + GELU, depthwise 3×3 (stride 2, or 1
+/// into the last stage) + GELU, 1×1 conv; BatchNorms folded. Channels-last
+/// tokens in and out.
+///
+/// Works on strips of output rows so the widened input-resolution map
+/// (vit_t's first merge: 256×256×128) is never whole.
+struct PatchMerging {
+    let conv1: TokenLinear
+    let conv2: DepthwiseConv3x3
+    let conv3: TokenLinear
+    let inChannels: Int
+    let outChannels: Int
+    let stride: Int
+    let pool: ThreadPool
+    let isa: KernelISA
+
+    init(weights: WeightProvider, prefix: String, inChannels: Int, outChannels: Int, stride: Int,
+         context: Int8Context?) throws {
+        conv1 = try TokenLinear(weights: weights, prefix: prefix + ".conv1", inputs: inChannels, outputs: outChannels,
+                                view: .conv, context: context)
+        conv2 = try DepthwiseConv3x3(weights: weights, prefix: prefix + ".conv2", channels: outChannels)
+        conv3 = try TokenLinear(weights: weights, prefix: prefix + ".conv3", inputs: outChannels, outputs: outChannels,
+                                view: .conv, context: context)
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.stride = stride
+        pool = context?.pool ?? .shared
+        isa = context?.isa ?? .best
+    }
+
+    func outputSize(_ input: Int) -> Int { DepthwiseConv3x3.outputSize(input, stride: stride) }
+
+    /// The input rows output rows `rows` read: from a multiple of the stride
+    /// (the kernel's strip rule) at or above the first tap, to the last tap.
+    func inputRows(for rows: Range<Int>, height: Int) -> Range<Int> {
+        let top = max(0, rows.lowerBound * stride - 1) / stride * stride
+        return top..<min(height, (rows.upperBound - 1) * stride + 2)
+    }
+
+    /// Output rows `outputRows` from `input` holding input rows `inputRows`
+    /// (as returned by `inputRows(for:height:)`, or wider).
+    func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
+              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>) throws {
+        let ow = outputSize(width)
+        let expanded = UnsafeMutablePointer<Float>.allocate(capacity: inputRows.count * width * outChannels)
+        let middle = UnsafeMutablePointer<Float>.allocate(capacity: outputRows.count * ow * outChannels)
+        defer { expanded.deallocate(); middle.deallocate() }
+        try conv1.forward(rows: inputRows.count * width, input: input, output: expanded, gelu: true)
+        try conv2.run(input: expanded, inputRows: inputRows, height: height, width: width, stride: stride,
+                      output: middle, outputRows: outputRows, gelu: true, isa: isa, pool: pool)
+        try conv3.forward(rows: outputRows.count * ow, input: middle, output: output)
+    }
+
+    /// `x` is `[height][width][inChannels]`; returns `[outH][outW][outChannels]`.
+    func callAsFunction(_ x: [Float], height: Int, width: Int, stripPixels: Int = 1024) throws -> [Float] {
+        precondition(x.count == height * width * inChannels, "internal PatchMerging input of the wrong size")
+        let oh = outputSize(height), ow = outputSize(width)
+        let band = max(1, min(oh, stripPixels / max(ow, 1)))
+        var out = [Float](repeating: 0, count: oh * ow * outChannels)
+        try x.withUnsafeBufferPointer { src in
+            try out.withUnsafeMutableBufferPointer { dst in
+                var o0 = 0
+                while o0 < oh {
+                    let o1 = min(oh, o0 + band)
+                    let rows = inputRows(for: o0..<o1, height: height)
+                    try self.rows(input: src.baseAddress! + rows.lowerBound * width * inChannels, inputRows: rows,
+                                  height: height, width: width, outputRows: o0..<o1,
+                                  into: dst.baseAddress! + o0 * ow * outChannels)
+                    o0 = o1
+                }
+            }
+        }
+        return out
+    }
+}
