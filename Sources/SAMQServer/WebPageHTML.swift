@@ -350,7 +350,10 @@ $("everything").onclick = async () => {
     }
   })();
   try {
-    const doc = await api(`/api/images/${state.imageId}/everything`, { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } });
+    // Looser thresholds than the official defaults (0.88 / 0.95), which suit the full models only.
+    const options = { predIoUThresh: 0.5, stabilityScoreThresh: 0.7 };
+    const doc = await api(`/api/images/${state.imageId}/everything`, { method: "POST", body: JSON.stringify(options),
+                                                                     headers: { "Content-Type": "application/json" } });
     state.everything = doc; renderOverlay(); draw();
     setStatus(`${doc.annotations.length} masks`);
     document.body.dataset.state = "everything-done";
