@@ -41,7 +41,7 @@ let package = Package(
         // and the SAM architecture schema (config -> expected tensors).
         .target(name: "SAMQFormat", dependencies: ["CZstd"], path: "Sources/SAMQFormat"),
         // Image decode/encode (PNG, JPEG), PIL-compatible resize, overlays.
-        .target(name: "SAMQImage", dependencies: ["CPNG", "CTurboJPEG", "SAMQFormat"], path: "Sources/SAMQImage"),
+        .target(name: "SAMQImage", dependencies: ["CPNG", "CTurboJPEG", "SAMQFormat", "CKernels"], path: "Sources/SAMQImage"),
         // Tensors, layers, encoders, prompt encoder, mask decoder, predictor.
         .target(name: "SAMQRuntime", dependencies: ["SAMQFormat", "SAMQImage", "CKernels"],
                 path: "Sources/SAMQRuntime", swiftSettings: releaseSpeed),
