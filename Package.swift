@@ -10,7 +10,8 @@ let releaseSpeed: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configur
 
 let package = Package(
     name: "SAMQ",
-    platforms: [.macOS(.v13)],
+    // macOS 14: Hummingbird 2 requires it.
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "samq", targets: ["samq"]),
         .executable(name: "samq-convert", targets: ["samq-convert"]),
@@ -19,6 +20,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `samq serve` only; the runtime and converter do not link it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -38,14 +41,20 @@ let package = Package(
         // and the SAM architecture schema (config -> expected tensors).
         .target(name: "SAMQFormat", dependencies: ["CZstd"], path: "Sources/SAMQFormat"),
         // Image decode/encode (PNG, JPEG), PIL-compatible resize, overlays.
-        .target(name: "SAMQImage", dependencies: ["CPNG", "CTurboJPEG", "SAMQFormat"], path: "Sources/SAMQImage"),
+        .target(name: "SAMQImage", dependencies: ["CPNG", "CTurboJPEG", "SAMQFormat", "CKernels"], path: "Sources/SAMQImage"),
         // Tensors, layers, encoders, prompt encoder, mask decoder, predictor.
         .target(name: "SAMQRuntime", dependencies: ["SAMQFormat", "SAMQImage", "CKernels"],
                 path: "Sources/SAMQRuntime", swiftSettings: releaseSpeed),
         // Terminal helpers shared by both command-line tools.
         .target(name: "SAMQCLISupport", path: "Sources/SAMQCLISupport"),
+        // `samq serve`: HTTP API, embedding cache, encoder queue, decoder pool, the embedded web page.
+        .target(name: "SAMQServer",
+                dependencies: ["SAMQRuntime", "SAMQImage", "SAMQFormat", .product(name: "Hummingbird", package: "hummingbird")],
+                path: "Sources/SAMQServer", exclude: ["Page"]),
         .executableTarget(name: "samq",
-                          dependencies: ["SAMQRuntime", "SAMQCLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["SAMQRuntime", "SAMQServer", "SAMQCLISupport",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Hummingbird", package: "hummingbird")],
                           path: "Sources/samq"),
 
         // Converter: checkpoint readers (.pth, .safetensors), quantizer, packer.
@@ -60,6 +69,9 @@ let package = Package(
         .testTarget(name: "SAMQImageTests", dependencies: ["SAMQImage", "SAMQFormat"], path: "Tests/SAMQImageTests"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], path: "Tests/CKernelsTests"),
         .testTarget(name: "CLITests", dependencies: ["samq", "samq-convert"], path: "Tests/CLITests"),
+        .testTarget(name: "SAMQServerTests",
+                    dependencies: ["SAMQServer", "SAMQConverter", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    path: "Tests/SAMQServerTests"),
         .testTarget(name: "SAMQRuntimeTests", dependencies: ["SAMQRuntime", "SAMQConverter", "SAMQFormat"],
                     path: "Tests/SAMQRuntimeTests"),
     ]

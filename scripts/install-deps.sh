@@ -3,11 +3,15 @@
 # Idempotent: does nothing when everything is already there.
 #   libzstd-dev, libpng-dev, libturbojpeg0-dev, pkg-config: the runtime's C libraries
 #   gcc-aarch64-linux-gnu, qemu-user: the ARM kernel tests (cross-compiled, run under qemu)
+#   chromium, chromium-driver: the real-browser test of `samq serve` (scripts/browser-test.sh)
+# --runtime-only: the C libraries alone; --browser: those plus Chromium.
 set -euo pipefail
 packages=(pkg-config libzstd-dev libpng-dev libturbojpeg0-dev)
-if [[ "${1:-}" != "--runtime-only" ]]; then
-  packages+=(gcc-aarch64-linux-gnu qemu-user)
-fi
+case "${1:-}" in
+  --runtime-only) ;;
+  --browser) packages+=(chromium chromium-driver) ;;
+  *) packages+=(gcc-aarch64-linux-gnu qemu-user chromium chromium-driver) ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,3 +1,5 @@
+import CKernels
+
 /// `Sam.postprocess_masks` and the `> mask_threshold` step of `SamPredictor`.
 public enum MaskPostprocessing {
     /// Source indices and weights along one axis, as torch's
@@ -74,6 +76,9 @@ public enum MaskPostprocessing {
         _ = outTotal
         let keptPlane = keepRows * keepColumns
         var out = [Float](repeating: 0, count: keptPlane * channels)
+        // keepColumns <= outWidth, the length of every xs table.
+        xs.index0.withUnsafeBufferPointer { x0s in xs.index1.withUnsafeBufferPointer { x1s in
+        xs.lambda0.withUnsafeBufferPointer { w0s in xs.lambda1.withUnsafeBufferPointer { w1s in
         input.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for c in 0..<channels {
@@ -82,20 +87,18 @@ public enum MaskPostprocessing {
                         let r0 = base + ys.index0[oy] * width, r1 = base + ys.index1[oy] * width
                         let h0 = ys.lambda0[oy], h1 = ys.lambda1[oy]
                         let outRow = c * keptPlane + oy * keepColumns
-                        for ox in 0..<keepColumns {
-                            let x0 = xs.index0[ox], x1 = xs.index1[ox]
-                            let w0 = xs.lambda0[ox], w1 = xs.lambda1[ox]
-                            // torch's Interpolate<2>: inner (width) then outer (height),
-                            // `t0 * w0 + t1 * w1`, which x86 torch builds contract to
-                            // fma(t0, w0, t1 * w1); written so here to match bit for bit.
-                            let t0 = (src[r0 + x1] * w1).addingProduct(src[r0 + x0], w0)
-                            let t1 = (src[r1 + x1] * w1).addingProduct(src[r1 + x0], w0)
-                            dst[outRow + ox] = (t1 * h1).addingProduct(t0, h0)
-                        }
+                        // torch's Interpolate<2>: inner (width) then outer (height),
+                        // `t0 * w0 + t1 * w1`, which x86 torch builds contract to
+                        // fma(t0, w0, t1 * w1); the C row kernel does so bit for bit,
+                        // with the FMA instruction where Swift calls fmaf per value.
+                        samq_bilinear_row(src.baseAddress! + r0, src.baseAddress! + r1, h0, h1,
+                                          x0s.baseAddress!, x1s.baseAddress!, w0s.baseAddress!, w1s.baseAddress!,
+                                          dst.baseAddress! + outRow, keepColumns)
                     }
                 }
             }
         }
+        } } } }
         return out
     }
 

@@ -22,7 +22,7 @@ struct MemoryBudget {
     static let processBaseBytes = 24_000_000
 
     /// Parses `512MB`, `2G`, `1.5GB`, `300000000` (decimal units, like the sizes samq prints).
-    init(parsing text: String) throws {
+    init(parsing text: String, option: String = "--memory-budget") throws {
         let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
         let units: [(String, Double)] = [("GB", 1e9), ("G", 1e9), ("MB", 1e6), ("M", 1e6), ("KB", 1e3), ("K", 1e3), ("B", 1)]
         var number = trimmed, scale = 1.0
@@ -32,7 +32,7 @@ struct MemoryBudget {
             break
         }
         guard let value = Double(number), value.isFinite, value > 0, value * scale < 1e18 else {
-            throw ValidationError("--memory-budget '\(text)' is not a size like 512MB or 2GB")
+            throw ValidationError("\(option) '\(text)' is not a size like 512MB or 2GB")
         }
         bytes = Int(value * scale)
     }

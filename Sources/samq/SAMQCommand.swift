@@ -2,12 +2,13 @@ import ArgumentParser
 
 /// `samq`: the board-side runtime.
 @main
-struct SAMQCommand: ParsableCommand {
+struct SAMQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "samq",
         abstract: "Segment Anything, quantized, on small boards.",
         version: "0.1.0",
-        subcommands: [InfoCommand.self, EncodeCommand.self, SegmentCommand.self, EverythingCommand.self, BenchCommand.self, EvalCommand.self])
+        subcommands: [InfoCommand.self, EncodeCommand.self, SegmentCommand.self, EverythingCommand.self, BenchCommand.self, EvalCommand.self,
+                      ServeCommand.self])
 }
 
 /// Options every compute command accepts.
