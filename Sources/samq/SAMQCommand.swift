@@ -24,7 +24,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// The given `--memory-budget`, else the detected machine limit.
     func budget() throws -> MemoryBudget {
-        try memoryBudget.map(MemoryBudget.init(parsing:)) ?? .detected()
+        try memoryBudget.map { try MemoryBudget(parsing: $0) } ?? .detected()
     }
 
     func validate() throws {
