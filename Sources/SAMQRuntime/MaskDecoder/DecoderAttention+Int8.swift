@@ -1,11 +1,10 @@
 /// The folded cross-attentions (`DecoderAttention+Folded`) on the int8
-/// kernels: same operands and softmax, with the three image-sized products
-/// of each attention in W8A8. The image rows (`[4096][C]`) are the GEMM
-/// activations, quantized per row on the fly; the small prompt-dependent
-/// operands are quantized per GEMM column and packed per call
-/// (`PanelPacker`), which costs far less than the products. Only P·V of
-/// token→image, whose "weight" is the image itself, packs an image-sized
-/// operand (`V`, per channel over the pixels).
+/// kernels: same operands and softmax, with the image-sized products of each
+/// attention in W8A8. Every image row gets its own int8 scale (as a per-row
+/// activation, or as a packed "weight" column: token→image scores, where the
+/// 4096 pixels are the output columns); the small prompt-dependent operands
+/// are quantized per row/column and packed per call (`PanelPacker`). V of
+/// token→image P·V is packed per channel over the pixels.
 extension DecoderAttention {
     /// token→image in int8; see `accumulateTokenToImage(tokens:keysWithPE:values:into:)`.
     func accumulateTokenToImage(tokens: [Float], keysWithPE: [Float], values: [Float], into residual: inout [Float],
@@ -14,16 +13,19 @@ extension DecoderAttention {
         let pixels = keysWithPE.count / dim
         let (a, beta) = tokenToImageScoreOperands(tokens: tokens)
         let rows = beta.count
-        // scoresᵀ[j][h*N+i] = x_j·a[h*N+i]: the image rows are the activations.
-        let packedA = try a.withUnsafeBufferPointer {
-            try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: rows, cols: dim, ld: dim, name: "token→image scores")
+        // scores[h*N+i][j] = a[h*N+i]·x_j with the image rows packed as the GEMM
+        // "weight" (one scale per pixel, like per-row activations), so the
+        // scores come out row-major for the softmax and P·V, untransposed.
+        let packedX = try keysWithPE.withUnsafeBufferPointer {
+            try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: pixels, cols: dim, ld: dim,
+                                 name: "token→image keys", pool: context.pool)
         }
-        let transposed = try QuantizedLinear(weight: packedA, bias: nil, context: context)(keysWithPE)
-        var scores = Tensor.transpose(transposed, rows: pixels, cols: rows)
+        var scores = try QuantizedLinear(weight: packedX, bias: nil, context: context)(a)
         Self.addBiasAndSoftmax(&scores, rows: rows, beta: beta)
         // z = P·V with V packed per channel.
         let packedV = try values.withUnsafeBufferPointer {
-            try PackedInt8Matrix(packingColumns: $0.baseAddress!, rows: pixels, cols: dim, ld: dim, name: "token→image values")
+            try PackedInt8Matrix(packingColumns: $0.baseAddress!, rows: pixels, cols: dim, ld: dim, name: "token→image values",
+                                 pool: context.pool)
         }
         let z = try QuantizedLinear(weight: packedV, bias: nil, context: context)(scores)
         outProj.accumulate(tokenToImageOutput(z, tokenCount: tokens.count / dim), into: &residual)
