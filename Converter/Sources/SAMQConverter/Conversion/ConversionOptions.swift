@@ -30,8 +30,10 @@ public enum ConversionPlan {
     /// The prompt encoder, and the decoder's heads that turn tokens into mask
     /// weights and IoU scores, stay f32: together under 1 M parameters (about
     /// 2.5% of a vit_b file), and int8 there moved mask IoU on the golden
-    /// fixtures from 0.976 to 0.969 while the int8 transformer costs nothing
-    /// measurable (see docs/ACCURACY.md).
+    /// fixtures from 0.976 to 0.969 (see docs/ACCURACY.md). The output
+    /// upscaling is stored f32 too; the runtime quantizes it at load to run
+    /// it on the int8 kernels (unless `decoderUpscaling` is f32). The decoder
+    /// transformer's linears follow `decoderWeights`.
     public static func keepsFloat32(_ name: String) -> Bool {
         name.hasPrefix("prompt_encoder.") || name.hasPrefix("mask_decoder.output_hypernetworks_mlps.")
             || name.hasPrefix("mask_decoder.iou_prediction_head.") || name.hasPrefix("mask_decoder.output_upscaling.")
