@@ -16,25 +16,8 @@ extension PackedInt8Matrix {
         self.init(adopting: bytes, layout: layout, name: name)
     }
 
-    /// Packs the transpose of an f32 `rows × cols` operand: n = `cols` (one
-    /// scale per source column, over all rows), k = `rows`
-    /// (`PanelPacker.packColumns`), e.g. V of P·V. With a `pool`, panels are
-    /// packed in parallel (same bytes).
-    convenience init(packingColumns source: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int, name: String,
-                     pool: ThreadPool? = nil) throws(Int8RuntimeError) {
-        guard rows > 0, cols > 0, ld >= cols else { throw .invalidPackedWeight(name: name, fault: "empty operand \(rows)×\(cols)") }
-        let layout = PackedInt8Layout(n: cols, k: rows)
-        let bytes = UnsafeMutableRawPointer.allocate(byteCount: layout.totalBytes, alignment: 64)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * layout.paddedN)
-        defer { scratch.deallocate() }
-        Self.forPanelChunks(of: layout, pool: pool) { panels in
-            PanelPacker.packColumns(source, rows: rows, cols: cols, ld: ld, into: bytes, scratch: scratch, panels: panels)
-        }
-        self.init(adopting: bytes, layout: layout, name: name)
-    }
-
-    /// Splits the panels of `layout` into one chunk per thread of `pool`
-    /// (wide chunks keep the column packer's row reads long), or runs inline.
+    /// Splits the panels of `layout` into one chunk per thread of `pool`, or
+    /// runs inline (small operands).
     private static func forPanelChunks(of layout: PackedInt8Layout, pool: ThreadPool?, _ body: (Range<Int>) -> Void) {
         let panels = layout.paddedN / 16
         let chunks = min(panels, pool?.threads ?? 1)

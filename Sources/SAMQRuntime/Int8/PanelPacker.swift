@@ -71,37 +71,33 @@ enum PanelPacker {
     /// Packs the transpose of `rows × cols` f32 (row stride `ld`): a GEMM
     /// weight with n = cols (one column per source column, quantized over
     /// all rows) and k = rows. `scratch` holds `2 · roundUp(cols, 16)` floats.
-    /// `panels` restricts the work to those 16-column panels (and their part
-    /// of `scratch`), so disjoint ranges can be packed concurrently.
     static func packColumns(_ source: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
                             into destination: UnsafeMutableRawPointer,
-                            scratch: UnsafeMutablePointer<Float>, panels: Range<Int>? = nil) {
+                            scratch: UnsafeMutablePointer<Float>) {
         let layout = PackedInt8Layout(n: cols, k: rows)
         let kp = layout.paddedK, np = layout.paddedN
-        let range = panels ?? 0..<(np / 16)
-        let firstColumn = range.lowerBound * 16, endColumn = min(cols, range.upperBound * 16)
         let scales = (destination + layout.scalesOffset).assumingMemoryBound(to: Float.self)
         let sums = (destination + layout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
         let inverse = scratch
         let amaxBits = UnsafeMutableRawPointer(scratch + np).bindMemory(to: Int32.self, capacity: np)
         // Column maxima over the rows, on |x| bit patterns (see absMax).
-        (amaxBits + firstColumn).initialize(repeating: 0, count: range.count * 16)
+        amaxBits.initialize(repeating: 0, count: np)
         for r in 0..<rows {
             let row = source + r * ld
-            var c = firstColumn
-            while c + 16 <= endColumn {
+            var c = 0
+            while c + 16 <= cols {
                 let a = Int8Quantization.finiteMagnitudeBits(UnsafeRawPointer(row + c).loadUnaligned(as: SIMD16<Int32>.self))
                 let m = UnsafeRawPointer(amaxBits + c).loadUnaligned(as: SIMD16<Int32>.self)
                 UnsafeMutableRawPointer(amaxBits + c).storeBytes(of: Int8Quantization.maxBits(m, a), as: SIMD16<Int32>.self)
                 c += 16
             }
-            while c < endColumn {
+            while c < cols {
                 let a = Int32(bitPattern: row[c].bitPattern & 0x7FFF_FFFF)
                 if a < 0x7F80_0000 && a > amaxBits[c] { amaxBits[c] = a }
                 c += 1
             }
         }
-        for c in firstColumn..<(range.upperBound * 16) {
+        for c in 0..<np {
             let (s, inv) = c < cols ? Int8Quantization.scales(absMax: Float(bitPattern: UInt32(amaxBits[c]))) : (0, 0)
             scales[c] = s
             inverse[c] = inv
@@ -109,7 +105,7 @@ enum PanelPacker {
         // One k group (4 source rows) × 16 columns at a time: the four
         // quantized rows interleave into 16 words = the 64 bytes of that
         // group in the panel, stored contiguously.
-        for panel in range {
+        for panel in 0..<(np / 16) {
             let c0 = panel * 16
             let width = min(16, cols - c0)
             let vInverse = UnsafeRawPointer(inverse + c0).loadUnaligned(as: F16.self)
