@@ -90,6 +90,24 @@ final class CLITests: XCTestCase {
                                    "-o", CLIRunner.scratch("x")], mentioning: "another model")
     }
 
+    /// The decoder storage/precision options reach the file's metadata; bad values are clear errors.
+    func testDecoderPrecisionOptions() throws {
+        let out = CLIRunner.scratch("decoder-options.samq")
+        let convert = try CLIRunner.run("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", out, "--brief",
+                                                         "--decoder-weights", "int8", "--decoder-upscaling", "f32"])
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        let info = try CLIRunner.run("samq", ["info", out, "--json"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let quantization = try XCTUnwrap(json["quantization"] as? [String: Any], info.stdout)
+        XCTAssertEqual(quantization["decoderWeights"] as? String, "int8")
+        XCTAssertEqual(quantization["decoderUpscaling"] as? String, "f32")
+        try expectFailure("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", out, "--decoder-weights", "int4"],
+                          mentioning: "--decoder-weights")
+        try expectFailure("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", out, "--decoder-upscaling", "f16"],
+                          mentioning: "--decoder-upscaling")
+    }
+
     func testBadFilesAreClearErrors() throws {
         let out = CLIRunner.scratch("bad-files")
         try expectFailure("samq", ["segment", Self.model, CLIRunner.fixture("images/bad/truncated.png"), "--point", "1,1", "-o", out],

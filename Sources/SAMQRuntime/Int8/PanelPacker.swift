@@ -15,15 +15,18 @@ enum PanelPacker {
 
     /// Packs `rows × cols` f32 (row stride `ld`) as a GEMM weight with
     /// n = rows, k = cols, one scale per row.
+    /// `panels` (16 GEMM columns each) restricts the work to part of the
+    /// destination, so disjoint ranges can be packed concurrently.
     static func packRows(_ source: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
-                         into destination: UnsafeMutableRawPointer) {
+                         into destination: UnsafeMutableRawPointer, panels: Range<Int>? = nil) {
         let layout = PackedInt8Layout(n: rows, k: cols)
         let groups = layout.paddedK / 4
         let panelBytes = layout.paddedK * 16
         let scales = (destination + layout.scalesOffset).assumingMemoryBound(to: Float.self)
         let sums = (destination + layout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
         let vectorCols = cols & ~15
-        for column in 0..<layout.paddedN {
+        let range = panels ?? 0..<(layout.paddedN / 16)
+        for column in (range.lowerBound * 16)..<(range.upperBound * 16) {
             let slot = destination + (column >> 4) * panelBytes + (column & 15) * 4
             guard column < rows else {
                 for g in 0..<groups { (slot + g * 64).storeBytes(of: UInt32(0), as: UInt32.self) }

@@ -33,8 +33,10 @@ public enum ConversionPlan {
     /// The prompt encoder, and the decoder's heads that turn tokens into mask
     /// weights and IoU scores, stay f32: together under 1 M parameters (about
     /// 2.5% of a vit_b file), and int8 there moved mask IoU on the golden
-    /// fixtures from 0.976 to 0.969 while the int8 transformer costs nothing
-    /// measurable (see docs/ACCURACY.md).
+    /// fixtures from 0.976 to 0.969 (see docs/ACCURACY.md). The output
+    /// upscaling is stored f32 too; the runtime quantizes it at load to run
+    /// it on the int8 kernels (unless `decoderUpscaling` is f32). The decoder
+    /// transformer's linears follow `decoderWeights`.
     /// TinyViT's first stem conv (3 input channels, k = 27) stays f32 too: 864
     /// weights, where one int8 scale per channel over 27 values costs accuracy
     /// for no measurable time. Its depthwise convs and attention-bias tables

@@ -1,0 +1,80 @@
+import XCTest
+import SAMQFormat
+import SAMQImage
+@testable import SAMQRuntime
+
+/// The mask decoder's int8 path (W8A8 cross-attention products and output
+/// upscaling) against its f32 reference path on the same weights, and its
+/// per-decode scratch under concurrent decodes.
+final class DecoderInt8Tests: XCTestCase {
+    private struct Setup {
+        let predictor: SamPredictor
+        let image: [Float]
+        let side: Int
+    }
+
+    private func setup() throws -> Setup {
+        guard let f = Fixtures.shared else { throw FixtureError("fixtures manifest not found") }
+        guard let weights = try f.weights("tiny_c") else { throw FixtureError("tiny_c weights not found") }
+        let files = f.entry("tiny_c")["files"] as? [String: Any] ?? [:]
+        let embedding = try f.npy(files["embedding"] as? String ?? "").values
+        let predictor = try SamPredictor(weights: weights)
+        let side = predictor.config.embeddingSize
+        return Setup(predictor: predictor, image: Tensor.transpose(embedding, rows: predictor.config.imageEncoder.outChans,
+                                                                   cols: side * side), side: side)
+    }
+
+    private func decode(_ decoder: MaskDecoder, _ s: Setup, point: (Float, Float),
+                        multimask: Bool = true) throws -> (masks: [Float], iou: [Float], count: Int) {
+        let p = s.predictor.promptEncoder
+        return try decoder.predict(image: s.image, imagePE: p.densePositionalEncoding,
+                                   sparse: p.sparseEmbeddings(points: [PromptPoint(x: point.0, y: point.1, label: 1)], box: nil),
+                                   dense: p.denseEmbeddings(mask: nil), side: s.side, multimask: multimask)
+    }
+
+    /// Same weights, int8 against f32: logits close, mask signs agree.
+    func testInt8DecoderTracksTheFloat32Decoder() throws {
+        let s = try setup()
+        guard let f = Fixtures.shared, let weights = try f.weights("tiny_c") else { throw FixtureError("tiny_c weights") }
+        let int8 = try MaskDecoder(weights: weights, precision: .int8)
+        let f32 = try MaskDecoder(weights: weights, precision: .float32)
+        XCTAssertNotNil(int8.int8?.upscaling)
+        XCTAssertNil(f32.int8)
+        let size = Float(s.predictor.config.imageEncoder.imgSize)
+        for (point, multimask) in [((0.3 * size, 0.4 * size), true), ((0.7 * size, 0.2 * size), false)] {
+            let a = try decode(int8, s, point: point, multimask: multimask)
+            let b = try decode(f32, s, point: point, multimask: multimask)
+            XCTAssertEqual(a.count, b.count)
+            XCTAssertEqual(a.masks.count, b.masks.count)
+            var error = 0.0, norm = 0.0, agree = 0
+            for (x, y) in zip(a.masks, b.masks) {
+                error += Double(x - y) * Double(x - y)
+                norm += Double(y) * Double(y)
+                if (x > 0) == (y > 0) { agree += 1 }
+            }
+            let relative = (error / max(norm, 1e-30)).squareRoot()
+            let agreement = Double(agree) / Double(b.masks.count)
+            print("[decoder int8] relative L2 \(relative), sign agreement \(agreement)")
+            XCTAssertLessThan(relative, 0.05)
+            XCTAssertGreaterThan(agreement, 0.98)
+            for (x, y) in zip(a.iou, b.iou) { XCTAssertEqual(x, y, accuracy: 0.02) }
+        }
+    }
+
+    /// Concurrent decodes (as the automatic mask generator runs them) each get
+    /// their own scratch: results equal one-at-a-time decodes bit for bit.
+    func testConcurrentInt8DecodesMatchSequentialOnes() throws {
+        let s = try setup()
+        guard let f = Fixtures.shared, let weights = try f.weights("tiny_c") else { throw FixtureError("tiny_c weights") }
+        let decoder = try MaskDecoder(weights: weights, precision: .int8)
+        let size = Float(s.predictor.config.imageEncoder.imgSize)
+        let points = (0..<6).map { (Float($0 + 1) * size / 8, Float(6 - $0) * size / 8) }
+        let sequential = try points.map { try decode(decoder, s, point: $0).masks }
+        let slots = ResultSlots<[Float]>(count: points.count)
+        let previous = ComputeThreads.count
+        ComputeThreads.count = 3
+        defer { ComputeThreads.count = previous }
+        Parallel.forEach(tasks: points.count) { i, _ in slots[i] = try? self.decode(decoder, s, point: points[i]).masks }
+        for i in points.indices { XCTAssertEqual(slots[i], sequential[i], "point \(i)") }
+    }
+}
