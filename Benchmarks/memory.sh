@@ -77,6 +77,7 @@ if [ "$(id -u)" = 0 ] && [ -f "$work/vit_h-s.npy" ]; then
   if mkdir "$group" 2>/dev/null && [ -w "$group/$limit_file" ]; then
     echo 512M >"$group/$limit_file"
     [ -f "$group/memory.swap.max" ] && echo 0 >"$group/memory.swap.max"
+    [ -f "$group/memory.memsw.limit_in_bytes" ] && echo 512M >"$group/memory.memsw.limit_in_bytes"
     if sh -c "echo \$\$ > '$group/cgroup.procs' && exec /usr/bin/time -v '$bin/samq' encode '$models/vit_h.samq' '$image' -o '$work/vit_h-cg.npy' --threads 2 --quiet" 2>"$work/cg.log"; then
       cg_peak=$(awk -F: '/Maximum resident/ {gsub(/ /,"",$2); printf "%.0f", $2/1024}' "$work/cg.log")
       cgroup_result="completed, peak RSS $cg_peak MB, cgroup peak $(( $(cat "$group/$peak_file") / 1000000 )) MB (page cache included), output $(same "$work/vit_h-cg.npy" "$work/vit_h-s.npy")"

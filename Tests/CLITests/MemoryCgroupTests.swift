@@ -98,7 +98,10 @@ struct MemoryCgroup {
     func setLimit(_ bytes: Int) throws {
         try String(bytes).write(toFile: path + "/" + (version == 1 ? "memory.limit_in_bytes" : "memory.max"),
                                 atomically: false, encoding: .utf8)
-        if version == 1 {   // also reset the peak counter
+        if version == 1 {
+            // Count swap too (where swap accounting exists), so anonymous
+            // memory cannot escape the limit by swapping; reset the peak.
+            try? String(bytes).write(toFile: path + "/memory.memsw.limit_in_bytes", atomically: false, encoding: .utf8)
             try? "0".write(toFile: path + "/memory.max_usage_in_bytes", atomically: false, encoding: .utf8)
         }
     }
