@@ -26,8 +26,10 @@ struct EncodeCommand: ParsableCommand {
         // SamPredictor.setImage's preprocessing (resize, normalize, pad); an
         // encoder may normalize and pad strip by strip.
         let resized = try ResizeLongestSide(targetLength: encoder.config.imageEncoder.imgSize).apply(to: picture)
+        let cpuBefore = Self.processCPUSeconds()
         let embedding = try encoder.encode(resizedImage: resized)
         let encodeMs = ModelLoading.milliseconds(since: loaded)
+        let cpuMs = (Self.processCPUSeconds() - cpuBefore) * 1000
         let shape = encoder.outputShape
         try NumPyArray(shape: [1] + shape, values: embedding).write(to: output)
         if !global.quiet {
@@ -36,8 +38,16 @@ struct EncodeCommand: ParsableCommand {
             // its setup up to the first GEMM (image decoding excluded).
             if let vit = encoder as? ImageEncoderViT, let stats = vit.lastEncodeStatistics {
                 let mode = vit.residency == .streamed ? "streamed" : "resident"
-                print("weights  \(mode); first GEMM \(String(format: "%.0f", openMs + stats.setupSeconds * 1000)) ms after opening the model, \(String(format: "%.0f", stats.weightWaitSeconds * 1000)) ms spent waiting for block weights")
+                print("weights  \(mode); first GEMM \(String(format: "%.0f", openMs + stats.setupSeconds * 1000)) ms after opening the model, \(String(format: "%.0f", stats.weightWaitSeconds * 1000)) ms spent waiting for block weights, \(String(format: "%.0f", cpuMs)) ms CPU in the encoder")
             }
         }
+    }
+
+    /// User + system CPU time of the whole process (all threads): what the
+    /// encode costs, less sensitive than wall time to other load on the machine.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(BenchCommand.RUSAGE_SELF_WHO, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }

@@ -18,8 +18,10 @@ struct MemoryBudget {
     var explicit = true
     var source = "--memory-budget"
 
-    /// Fixed costs outside the encoder: runtime, libraries, image and output buffers.
-    static let processBaseBytes = 24_000_000
+    /// Fixed costs outside the encoder: libraries (~20 MB of mapped code),
+    /// runtime heap, image and output buffers. Calibrated so the estimate is
+    /// at or above the measured peaks of `samq encode` (vit_b, vit_h).
+    static let processBaseBytes = 36_000_000
 
     /// Parses `512MB`, `2G`, `1.5GB`, `300000000` (decimal units, like the sizes samq prints).
     init(parsing text: String, option: String = "--memory-budget") throws {
@@ -48,11 +50,13 @@ struct MemoryBudget {
 
     private init(bytes: Int) { self.bytes = bytes }
 
-    /// Bytes the process needs besides the encoder (the decoder's weights when loaded).
+    /// Bytes the process needs besides the encoder: when the decoder is
+    /// loaded, its weights (as f32) and as much again for its per-image
+    /// caches, positional encodings and outputs.
     static func otherBytes(_ file: SAMQFile, withDecoder: Bool) -> Int {
         guard withDecoder else { return processBaseBytes }
         let decoder = file.entries.filter { !$0.name.hasPrefix("image_encoder.") }.reduce(0) { $0 + 4 * $1.elementCount }
-        return processBaseBytes + decoder
+        return processBaseBytes + 2 * decoder
     }
 
     func residency(for file: SAMQFile, withDecoder: Bool) throws -> ImageEncoderViT.WeightResidency {

@@ -23,15 +23,45 @@ final class MemoryCgroupTests: XCTestCase {
         """
     static let residentWeightBytes = 42_000_000
 
+    static var model = ""
+
+    override class func setUp() {
+        super.setUp()
+        let configPath = CLIRunner.scratch("cgroup-config.json")
+        model = CLIRunner.scratch("cgroup-model.samq")
+        try? config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        _ = try? CLIRunner.run("samq-convert", ["--random", configPath, "--dtype", "f32", "-o", model, "--quiet"])
+    }
+
+    /// `--memory-budget` picks the mode (reported on the `weights` line),
+    /// both modes write the same embedding, and a budget below even
+    /// streaming is refused, naming the size needed, before anything loads.
+    func testMemoryBudgetPicksTheModeOrRefuses() throws {
+        let model = Self.model, image = CLIRunner.fixture("images/decode/rgb8.png")
+        let resident = CLIRunner.scratch("budget-resident.npy"), streamed = CLIRunner.scratch("budget-streamed.npy")
+        let refused = try CLIRunner.run("samq", ["encode", model, image, "-o", streamed, "--memory-budget", "1MB"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("even when streaming"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: streamed))
+        // "needs about 41.3 MB even when streaming": that much (+1 MB for
+        // rounding) streams; resident needs ~40 MB more.
+        let needed = try XCTUnwrap(refused.stderr.components(separatedBy: "needs about ").last?
+            .split(separator: " ").first.flatMap { Double($0) })
+        let small = try CLIRunner.run("samq", ["encode", model, image, "-o", streamed, "--memory-budget", "\(needed + 1)MB"])
+        XCTAssertEqual(small.status, 0, small.stderr)
+        XCTAssertTrue(small.stdout.contains("weights  streamed"), small.stdout)
+        let big = try CLIRunner.run("samq", ["encode", model, image, "-o", resident, "--memory-budget", "100GB"])
+        XCTAssertEqual(big.status, 0, big.stderr)
+        XCTAssertTrue(big.stdout.contains("weights  resident"), big.stdout)
+        XCTAssertEqual(FileManager.default.contents(atPath: resident), FileManager.default.contents(atPath: streamed))
+    }
+
     func testStreamingFitsWhereResidentWeightsCannot() throws {
         guard let cgroup = try MemoryCgroup(name: "samq-test-\(getpid())") else {
             throw XCTSkip("memory cgroups are not writable here (needs root and a memory controller); streaming bound not checked")
         }
         defer { cgroup.remove() }
-        let configPath = CLIRunner.scratch("cgroup-config.json"), model = CLIRunner.scratch("cgroup-model.samq")
-        try Self.config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let convert = try CLIRunner.run("samq-convert", ["--random", configPath, "--dtype", "f32", "-o", model, "--quiet"])
-        XCTAssertEqual(convert.status, 0, convert.stderr)
+        let model = Self.model
         let image = CLIRunner.fixture("images/decode/rgb8.png")
         func encode(_ budget: String, _ output: String, in group: MemoryCgroup?) throws -> CLIRunner.Result {
             let arguments = ["encode", model, image, "-o", output, "--threads", "2", "--memory-budget", budget, "--quiet"]
@@ -98,7 +128,10 @@ struct MemoryCgroup {
     func setLimit(_ bytes: Int) throws {
         try String(bytes).write(toFile: path + "/" + (version == 1 ? "memory.limit_in_bytes" : "memory.max"),
                                 atomically: false, encoding: .utf8)
-        if version == 1 {   // also reset the peak counter
+        if version == 1 {
+            // Count swap too (where swap accounting exists), so anonymous
+            // memory cannot escape the limit by swapping; reset the peak.
+            try? String(bytes).write(toFile: path + "/memory.memsw.limit_in_bytes", atomically: false, encoding: .utf8)
             try? "0".write(toFile: path + "/memory.max_usage_in_bytes", atomically: false, encoding: .utf8)
         }
     }
