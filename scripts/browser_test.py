@@ -176,10 +176,16 @@ def main():
         wd.s("POST", "/url", {"url": url})
         wd.wait_for("return document.body.dataset.state === 'idle' && document.getElementById('footer').textContent.length > 0",
                     "the page on the phone")
-        wd.script("document.getElementById('file').style.display = 'block'")
-        wd.s("POST", f"/element/{wd.element('#file')}/value", {"text": os.path.abspath(image)})
-        wd.script("document.getElementById('file').style.display = ''")
-        wd.wait_for("return document.body.dataset.state === 'ready'", "the image to be encoded (phone)")
+        # This time the image arrives by drag and drop (a drop event carrying the file).
+        with open(image, "rb") as f:
+            encoded = base64.b64encode(f.read()).decode()
+        wd.script("""
+            const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+            document.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+            document.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));""", encoded)
+        wd.wait_for("return document.body.dataset.state === 'ready'", "the dropped image to be encoded (phone)")
         left, top, width, height, iw, ih, page_width = wd.script(
             "const r = document.getElementById('view').getBoundingClientRect();"
             "return [r.left, r.top, r.width, r.height, state.width, state.height, document.documentElement.scrollWidth]")
@@ -196,7 +202,7 @@ def main():
         with open(phone_shot, "wb") as f:
             f.write(base64.b64decode(wd.s("GET", "/screenshot")))
         print(f"PASS: mask of {pixels} pixels under the click ({status}); box and undo work; "
-              f"a tap on a 390-pixel touch screen gives {phone_pixels}; screenshots {screenshot}, {phone_shot}")
+              f"a dropped image and a tap on a 390-pixel touch screen give {phone_pixels}; screenshots {screenshot}, {phone_shot}")
     finally:
         try:
             if wd.session:

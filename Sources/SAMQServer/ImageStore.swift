@@ -61,9 +61,12 @@ final class ImageStore: @unchecked Sendable {
     var count: Int { state.withLock { $0.entries.count } }
     var bytes: Int { state.withLock { $0.bytes } }
 
+    /// Evicts settled entries, least recently used first, until the budget holds.
+    /// The most recently used entry always stays, even alone over the budget, so
+    /// the image a user is working on never vanishes under them.
     private static func evict(_ s: inout State, budget: Int, keeping kept: ImageID?) {
         var index = 0
-        while s.bytes > budget, index < s.order.count {
+        while s.bytes > budget, index < s.order.count - 1 {
             let id = s.order[index]
             guard id != kept, let entry = s.entries[id], entry.phase.isSettled, !entry.isBusyWithEverything else {
                 index += 1

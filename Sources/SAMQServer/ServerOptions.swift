@@ -8,7 +8,7 @@ public struct ServerOptions: Sendable {
     /// Largest request body accepted (an uploaded image, a JSON request), in bytes.
     public var maxUploadBytes = 25 * 1_000_000
     /// Largest image accepted, in pixels (width × height), checked from the header before decoding.
-    public var maxPixels = 40_000_000
+    public var maxPixels = 4096 * 4096
     /// Bytes the embedding cache may hold: embeddings plus the decoded images they belong to.
     public var cacheBudgetBytes = 512 * 1_000_000
     /// Predictions kept for mask downloads and refinement (`maskInput.prediction`).

@@ -108,6 +108,9 @@ public enum ServerRoutes {
             return try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge("the \(what) is over the limit of \(limit) bytes (--max-upload)")
+        } catch {
+            // The client closed or broke the connection mid-body: its problem, not the server's.
+            throw APIError.badRequest("the \(what) ended before its end (\(error))", code: "incomplete_body")
         }
     }
 

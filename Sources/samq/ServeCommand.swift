@@ -29,8 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Memory for cached images and their embeddings (least recently used first out), e.g. 512MB.")
     var cacheBudget = "512MB"
 
-    @Option(help: "Refuse images with more pixels than this.")
-    var maxPixels = 40_000_000
+    @Option(help: "Refuse images with more pixels than this (a request holds 3 float masks of the image's size).")
+    var maxPixels = 4096 * 4096
 
     @Option(help: "Decoder requests served at once (default: one per thread).")
     var decoders: Int?

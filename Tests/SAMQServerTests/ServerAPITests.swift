@@ -204,8 +204,8 @@ final class ServerAPITests: XCTestCase {
     }
 
     func testCacheEvictsTheLeastRecentlyUsedImage() async throws {
-        // Room for one 320×240 image and its embedding, not two.
-        let service = try DemoModel.service { $0.cacheBudgetBytes = 320 * 240 * 3 + 128 * 16 * 16 * 4 + 1000 }
+        // Room for one image and its embedding (demo_2.png is 288×288, demo_1.png 320×240), not two.
+        let service = try DemoModel.service { $0.cacheBudgetBytes = 288 * 288 * 3 + 128 * 16 * 16 * 4 + 1000 }
         try await DemoModel.application(service).test(.router) { client in
             let a = try await client.upload(try DemoModel.imageBytes(1))
             let b = try await client.upload(try DemoModel.imageBytes(2))
@@ -213,6 +213,15 @@ final class ServerAPITests: XCTestCase {
             try await client.json("/api/images/\(b)")
             let model = try await client.json("/api/model")
             XCTAssertEqual((model["cache"] as? [String: Any])?["images"] as? Int, 1)
+        }
+        // An image alone over the budget stays while it is the most recently used.
+        let tight = try DemoModel.service { $0.cacheBudgetBytes = 128 * 16 * 16 * 4 + 1000 }
+        try await DemoModel.application(tight).test(.router) { client in
+            let a = try await client.upload(try DemoModel.imageBytes(1))
+            try await client.json("/api/images/\(a)")
+            let b = try await client.upload(try DemoModel.imageBytes(2))
+            try await client.json("/api/images/\(b)")
+            try await client.error("/api/images/\(a)", status: .notFound, code: "unknown_image")
         }
         XCTAssertThrowsError(try DemoModel.service { $0.cacheBudgetBytes = 1000 })
     }
