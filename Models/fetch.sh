@@ -1,10 +1,11 @@
 #!/bin/sh
 # Download one official Segment Anything checkpoint and check it.
 #
-#   Models/fetch.sh vit_b|vit_l|vit_h [DEST_DIR]      (default DEST_DIR: the directory of this script)
+#   Models/fetch.sh vit_b|vit_l|vit_h|vit_t [DEST_DIR]      (default DEST_DIR: the directory of this script)
 #
-# Needs internet access and curl or wget. The URLs are the ones in the README of
-# https://github.com/facebookresearch/segment-anything.
+# Needs internet access and curl or wget. The SAM URLs are the ones in the README of
+# https://github.com/facebookresearch/segment-anything; vit_t is MobileSAM's `mobile_sam.pt`
+# from https://github.com/ChaoningZhang/MobileSAM (weights/ in that repository).
 #
 # Checks:
 #   sha256  compared when a value is recorded below. None is recorded yet: the value is printed
@@ -16,13 +17,16 @@ set -eu
 variant="${1:-}"
 dest="${2:-$(cd "$(dirname "$0")" && pwd)}"
 
+url=""
 case "$variant" in
   vit_b) file=sam_vit_b_01ec64.pth; sha256="" ;;   # ~375 MB; sha256: verify on download
   vit_l) file=sam_vit_l_0b3195.pth; sha256="" ;;   # ~1.25 GB; sha256: verify on download
   vit_h) file=sam_vit_h_4b8939.pth; sha256="" ;;   # ~2.56 GB; sha256: verify on download
-  *) echo "usage: $0 vit_b|vit_l|vit_h [DEST_DIR]" >&2; exit 2 ;;
+  vit_t) file=mobile_sam.pt; sha256=""              # ~40.7 MB; sha256: verify on download
+         url="https://github.com/ChaoningZhang/MobileSAM/raw/master/weights/mobile_sam.pt" ;;
+  *) echo "usage: $0 vit_b|vit_l|vit_h|vit_t [DEST_DIR]" >&2; exit 2 ;;
 esac
-url="https://dl.fbaipublicfiles.com/segment_anything/$file"
+[ -n "$url" ] || url="https://dl.fbaipublicfiles.com/segment_anything/$file"
 out="$dest/$file"
 mkdir -p "$dest"
 
@@ -63,7 +67,7 @@ fi
 
 suffix=$(echo "$file" | sed -E 's/.*_([0-9a-f]{6})\.pth$/\1/')
 md5=$(md5_of "$out")
-if [ -n "$md5" ]; then
+if [ "$variant" != vit_t ] && [ -n "$md5" ]; then   # mobile_sam.pt carries no hash tag
   case "$md5" in
     "$suffix"*) echo "md5 prefix matches the file name ($suffix)" ;;
     *) echo "warning: md5 $md5 does not start with $suffix (the file-name tag); the download may be damaged" >&2 ;;

@@ -70,8 +70,13 @@ struct ModelSummary: Encodable {
     func printText() {
         let e = model.imageEncoder, d = model.maskDecoder
         print("file         \(path) (\(formatBytes(fileBytes)), format v\(formatVersion))")
-        print("model        \(model.variant): ViT \(e.depth) blocks × dim \(e.embedDim), \(e.numHeads) heads, MLP \(e.mlpDim)")
-        print("image        \(e.imgSize) px, patch \(e.patchSize), window \(e.windowSize), global blocks \(e.globalAttnIndexes)")
+        if let t = e.tinyViT, e.isTinyViT {
+            print("model        \(model.variant): TinyViT (MobileSAM), stages \(t.embedDims) × depths \(t.depths), heads \(t.numHeads.dropFirst().map { $0 }), windows \(t.windowSizes.dropFirst().map { $0 })")
+            print("image        \(e.imgSize) px, stride \(e.patchSize), merge strides \(t.mergeStrides)")
+        } else {
+            print("model        \(model.variant): ViT \(e.depth) blocks × dim \(e.embedDim), \(e.numHeads) heads, MLP \(e.mlpDim)")
+            print("image        \(e.imgSize) px, patch \(e.patchSize), window \(e.windowSize), global blocks \(e.globalAttnIndexes)")
+        }
         print("embedding    \(e.outChans)×\(e.gridSize)×\(e.gridSize); decoder dim \(d.transformerDim), \(d.transformerDepth) layers, \(d.numHeads) heads, \(d.numMultimaskOutputs + 1) mask tokens")
         print("weights      \(quantization.weights)" + (quantization.weightScheme.map { " (\($0), activations \(quantization.activations ?? "-"), layout \(quantization.packedLayout ?? "-"))" } ?? ""))
         print("tensors      \(tensorCount)")

@@ -52,15 +52,15 @@ struct ConvStem {
     static func outputSize(_ size: Int) -> Int { half(half(size)) }
 
     /// Output rows `rows` (`[rows][S/4][outChannels]`) of the `size × size` input.
-    func rows(_ rows: Range<Int>, of image: StemInput, size: Int) throws -> [Float] {
+    func rows(_ rows: Range<Int>, of image: StemInput, size: Int, scratch: StripScratch) throws -> [Float] {
         let s1 = Self.half(size), s2 = Self.half(s1)
         let (halfRows, dropOut) = Self.sourceRows(for: rows, inputHeight: s1)
         let (imageRows, dropHalf) = Self.sourceRows(for: halfRows, inputHeight: size)
-        var slice = [Float](repeating: 0, count: imageRows.count * size * inChannels)
-        slice.withUnsafeMutableBufferPointer {
-            image.fill(rows: imageRows, size: size, channels: inChannels, into: $0.baseAddress!)
-        }
-        var half = first(slice, height: imageRows.count, width: size, activation: .gelu)
+        let count = imageRows.count * size * inChannels
+        let slice = scratch.floats(.stemSlice, count)
+        image.fill(rows: imageRows, size: size, channels: inChannels, into: slice)
+        var half = first(Array(UnsafeBufferPointer(start: slice, count: count)), height: imageRows.count, width: size,
+                         activation: .gelu)
         if dropHalf > 0 { half.removeFirst(dropHalf * first.outputSize(size) * first.outChannels) }
         var produced: [Float]
         switch second {

@@ -8,15 +8,33 @@ extension DepthwiseConv3x3 {
     /// `output` (row `outputRows.lowerBound` first). `input` holds the map's
     /// rows `inputRows` (`lowerBound` a multiple of `stride`), which must
     /// contain every row those outputs read except the map's zero padding.
+    /// Every output row of the strip `inputRows` (`lowerBound` a multiple of
+    /// `stride`) into `output`, which holds `outputSize(inputRows.count)` rows;
+    /// returns the map row of the first. Rows next to a cut that is not the
+    /// map's edge are not exact: the caller uses only the ones inside.
+    func runWholeStrip(input: UnsafePointer<Float>, inputRows: Range<Int>, width: Int, stride: Int,
+                       output: UnsafeMutablePointer<Float>, gelu: Bool, isa: KernelISA, pool: ThreadPool) throws -> Int {
+        let stripRows = Self.outputSize(inputRows.count, stride: stride)
+        let first = inputRows.lowerBound / stride
+        guard inputRows.lowerBound % stride == 0 else {
+            throw SAMRuntimeError.invalidConfig("depthwise strip \(inputRows) does not start on a stride multiple")
+        }
+        try run(input: input, inputRows: inputRows, height: inputRows.upperBound, width: width, stride: stride,
+                output: output, outputRows: first..<(first + stripRows), gelu: gelu, isa: isa, pool: pool,
+                exactness: false)
+        return first
+    }
+
     func run(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int, stride: Int,
              output: UnsafeMutablePointer<Float>, outputRows: Range<Int>, gelu: Bool,
-             isa: KernelISA = .best, pool: ThreadPool = .shared) throws {
+             isa: KernelISA = .best, pool: ThreadPool = .shared, scratch: StripScratch? = nil,
+             exactness: Bool = true) throws {
         guard !outputRows.isEmpty else { return }
         let ow = Self.outputSize(width, stride: stride), rowSize = ow * channels
         let first = inputRows.lowerBound / stride
-        guard inputRows.lowerBound % stride == 0, outputRows.lowerBound >= first,
-              outputRows.lowerBound * stride - 1 >= inputRows.lowerBound || outputRows.lowerBound == 0,
-              min(height, (outputRows.upperBound - 1) * stride + 2) <= inputRows.upperBound else {
+        let covered = (outputRows.lowerBound * stride - 1 >= inputRows.lowerBound || outputRows.lowerBound == 0)
+            && min(height, (outputRows.upperBound - 1) * stride + 2) <= inputRows.upperBound
+        guard inputRows.lowerBound % stride == 0, outputRows.lowerBound >= first, !exactness || covered else {
             throw SAMRuntimeError.invalidConfig("depthwise strip \(inputRows) does not cover output rows \(outputRows)")
         }
         // Local output row j of the strip is map row j + first. The kernel
@@ -25,8 +43,9 @@ extension DepthwiseConv3x3 {
         let begin = outputRows.lowerBound - first, end = outputRows.upperBound - first
         let stripRows = Self.outputSize(inputRows.count, stride: stride)
         let direct = begin == 0 && end == stripRows
-        let scratch = direct ? nil : UnsafeMutablePointer<Float>.allocate(capacity: stripRows * rowSize)
-        defer { scratch?.deallocate() }
+        let owned = direct || scratch != nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: stripRows * rowSize)
+        defer { owned?.deallocate() }
+        let scratch = direct ? nil : owned ?? scratch!.floats(.depthwise, stripRows * rowSize)
         var args = samq_dwconv3x3_args()
         args.H = inputRows.count; args.W = width; args.C = channels; args.stride = stride
         args.x = input

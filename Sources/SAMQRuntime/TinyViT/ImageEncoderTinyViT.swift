@@ -1,3 +1,4 @@
+import Foundation
 import SAMQFormat
 import SAMQImage
 
@@ -13,7 +14,10 @@ public final class ImageEncoderTinyViT: ImageEncoding {
     public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
     /// Pixels per strip of the strip-wise layers (stage 0, merges, local
     /// convs): the working-memory knob. Results do not depend on it.
-    var stripPixels = 1024
+    var stripPixels = 512
+    /// Buffers reused across strips and blocks; `lock` serializes encodes.
+    let scratch = StripScratch()
+    let lock = NSLock()
     let int8: Int8Context?
     /// Stem, MBConv blocks and the first merge.
     let stageZero: StageZeroPipeline
@@ -81,7 +85,7 @@ public final class ImageEncoderTinyViT: ImageEncoding {
     }
 
     public func encode(_ input: [Float]) throws -> [Float] {
-        try encodeStages(input).embedding
+        try validated(input, keepStages: false).embedding
     }
 
     /// Encodes a resized (not padded) RGB image, normalizing it strip by strip
@@ -91,45 +95,53 @@ public final class ImageEncoderTinyViT: ImageEncoding {
         guard image.width <= e.imgSize, image.height <= e.imgSize, e.inChans == 3 else {
             throw SAMRuntimeError.invalidImageSize("a \(image.width)×\(image.height) image does not fit the \(e.imgSize)×\(e.imgSize) input")
         }
-        return try run(.image(image, mean: config.pixelMean, std: config.pixelStd)).embedding
+        return try run(.image(image, mean: config.pixelMean, std: config.pixelStd), keepStages: false).embedding
     }
 
     /// The embedding plus each stage's output tokens (channels last), for tests.
     func encodeStages(_ input: [Float]) throws -> (embedding: [Float], stageOutputs: [[Float]]) {
-        let e = config.imageEncoder
+        try validated(input, keepStages: true)
+    }
+
+    private func validated(_ input: [Float], keepStages: Bool) throws -> (embedding: [Float], stageOutputs: [[Float]]) {
         guard input.count == inputShape.reduce(1, *) else {
             throw SAMRuntimeError.inputShapeMismatch(what: "image tensor", expected: inputShape, actualCount: input.count)
         }
         guard input.allSatisfy({ $0.isFinite }) else { throw SAMRuntimeError.nonFiniteInput(what: "image tensor") }
-        return try run(.tensor(input))
+        return try run(.tensor(input), keepStages: keepStages)
     }
 
-    private func run(_ input: StemInput) throws -> (embedding: [Float], stageOutputs: [[Float]]) {
+    /// `keepStages` keeps every stage's output for the tests (MBs the encode itself does not need).
+    private func run(_ input: StemInput, keepStages: Bool) throws -> (embedding: [Float], stageOutputs: [[Float]]) {
+        lock.lock()
+        defer { scratch.release(); lock.unlock() }
         let e = config.imageEncoder
         let total = stageZero.blocks.count + stages.reduce(0) { $0 + $1.count }
         var done = 0
-        var (x, side) = try stageZero(input, size: e.imgSize, stripPixels: stripPixels) { blocks in
+        var (x, side) = try stageZero(input, size: e.imgSize, stripPixels: stripPixels, scratch: scratch) { blocks in
             done = blocks
             progress?(done, total)
         }
-        var outputs: [[Float]] = [x]
+        scratch.release()   // stage 0's strip buffers are the largest
+        var outputs: [[Float]] = keepStages ? [x] : []
         for (s, blocks) in stages.enumerated() {
             for block in blocks {
-                try block.apply(&x, height: side, width: side, stripPixels: stripPixels)
+                try block.apply(&x, height: side, width: side, stripPixels: stripPixels, scratch: scratch)
                 done += 1
                 progress?(done, total)
             }
             if s < merges.count {
-                let merged = try merges[s](x, height: side, width: side, stripPixels: stripPixels)
+                let merged = try merges[s](x, height: side, width: side, stripPixels: stripPixels, scratch: scratch)
                 side = merges[s].outputSize(side)
                 x = merged
             }
-            outputs.append(x)
+            if keepStages { outputs.append(x) }
         }
         guard side == e.gridSize else {
             throw SAMRuntimeError.invalidConfig("TinyViT ends at \(side)×\(side), the config's grid is \(e.gridSize)")
         }
         var y = try neckConv1(x, size: side)
+        x = []   // the last stage's tokens are not needed any more
         neckNorm1.applyInPlace(&y)
         y = try neckConv2(y, size: side)
         neckNorm2.applyInPlace(&y)

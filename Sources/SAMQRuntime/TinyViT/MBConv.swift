@@ -31,13 +31,14 @@ struct MBConv {
     /// `input` holding the map's rows `inputRows` (one more row on each side
     /// of `outputRows` unless at the map's edge).
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
-              outputRows: Range<Int>) throws -> [Float] {
-        let expanded = UnsafeMutablePointer<Float>.allocate(capacity: inputRows.count * width * hidden)
-        let middle = UnsafeMutablePointer<Float>.allocate(capacity: outputRows.count * width * hidden)
-        defer { expanded.deallocate(); middle.deallocate() }
+              outputRows: Range<Int>, scratch: StripScratch) throws -> [Float] {
+        let expanded = scratch.floats(.expanded, inputRows.count * width * hidden)
+        let strip = scratch.floats(.middle, inputRows.count * width * hidden)
         try conv1.forward(rows: inputRows.count * width, input: input, output: expanded, gelu: true)
-        try conv2.run(input: expanded, inputRows: inputRows, height: height, width: width, stride: 1,
-                      output: middle, outputRows: outputRows, gelu: true, isa: isa, pool: pool)
+        // The whole strip's depthwise rows (two inexact edge rows are cheaper than a copy).
+        let first = try conv2.runWholeStrip(input: expanded, inputRows: inputRows, width: width, stride: 1,
+                                            output: strip, gelu: true, isa: isa, pool: pool)
+        let middle = strip + (outputRows.lowerBound - first) * width * hidden
         // The shortcut rows, then += conv3(...), then GELU.
         let n = outputRows.count * width * channels
         var out = Array(UnsafeBufferPointer(start: input + (outputRows.lowerBound - inputRows.lowerBound) * width * channels,

@@ -42,19 +42,22 @@ struct PatchMerging {
     /// Output rows `outputRows` from `input` holding input rows `inputRows`
     /// (as returned by `inputRows(for:height:)`, or wider).
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
-              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>) throws {
+              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch) throws {
         let ow = outputSize(width)
-        let expanded = UnsafeMutablePointer<Float>.allocate(capacity: inputRows.count * width * outChannels)
-        let middle = UnsafeMutablePointer<Float>.allocate(capacity: outputRows.count * ow * outChannels)
-        defer { expanded.deallocate(); middle.deallocate() }
+        let expanded = scratch.floats(.expanded, inputRows.count * width * outChannels)
+        let stripRows = outputSize(inputRows.count)
+        let strip = scratch.floats(.middle, stripRows * ow * outChannels)
         try conv1.forward(rows: inputRows.count * width, input: input, output: expanded, gelu: true)
-        try conv2.run(input: expanded, inputRows: inputRows, height: height, width: width, stride: stride,
-                      output: middle, outputRows: outputRows, gelu: true, isa: isa, pool: pool)
+        let first = try conv2.runWholeStrip(input: expanded, inputRows: inputRows, width: width, stride: stride,
+                                            output: strip, gelu: true, isa: isa, pool: pool)
+        precondition(outputRows.lowerBound >= first && outputRows.upperBound <= first + stripRows,
+                     "internal PatchMerging strip does not cover its rows")
+        let middle = strip + (outputRows.lowerBound - first) * ow * outChannels
         try conv3.forward(rows: outputRows.count * ow, input: middle, output: output)
     }
 
     /// `x` is `[height][width][inChannels]`; returns `[outH][outW][outChannels]`.
-    func callAsFunction(_ x: [Float], height: Int, width: Int, stripPixels: Int = 1024) throws -> [Float] {
+    func callAsFunction(_ x: [Float], height: Int, width: Int, stripPixels: Int, scratch: StripScratch) throws -> [Float] {
         precondition(x.count == height * width * inChannels, "internal PatchMerging input of the wrong size")
         let oh = outputSize(height), ow = outputSize(width)
         let band = max(1, min(oh, stripPixels / max(ow, 1)))
@@ -67,7 +70,7 @@ struct PatchMerging {
                     let rows = inputRows(for: o0..<o1, height: height)
                     try self.rows(input: src.baseAddress! + rows.lowerBound * width * inChannels, inputRows: rows,
                                   height: height, width: width, outputRows: o0..<o1,
-                                  into: dst.baseAddress! + o0 * ow * outChannels)
+                                  into: dst.baseAddress! + o0 * ow * outChannels, scratch: scratch)
                     o0 = o1
                 }
             }

@@ -10,7 +10,8 @@ struct StageZeroPipeline {
     let merge: PatchMerging
 
     /// Returns the merged tokens `[side][side][channels]` and `side`.
-    func callAsFunction(_ image: StemInput, size: Int, stripPixels: Int, progress: (Int) -> Void) throws -> (tokens: [Float], side: Int) {
+    func callAsFunction(_ image: StemInput, size: Int, stripPixels: Int, scratch: StripScratch,
+                        progress: (Int) -> Void) throws -> (tokens: [Float], side: Int) {
         let side0 = ConvStem.outputSize(size)
         let side = merge.outputSize(side0)
         let channels = merge.outChannels
@@ -26,16 +27,17 @@ struct StageZeroPipeline {
                     let r = need[0]
                     need.insert(max(0, r.lowerBound - 1)..<min(side0, r.upperBound + 1), at: 0)
                 }
-                var x = try stem.rows(need[0], of: image, size: size)
+                var x = try stem.rows(need[0], of: image, size: size, scratch: scratch)
                 for (k, block) in blocks.enumerated() {
                     x = try x.withUnsafeBufferPointer {
                         try block.rows(input: $0.baseAddress!, inputRows: need[k], height: side0, width: side0,
-                                       outputRows: need[k + 1])
+                                       outputRows: need[k + 1], scratch: scratch)
                     }
                 }
                 try x.withUnsafeBufferPointer {
                     try merge.rows(input: $0.baseAddress!, inputRows: need[blocks.count], height: side0, width: side0,
-                                   outputRows: m0..<m1, into: dst.baseAddress! + m0 * side * channels)
+                                   outputRows: m0..<m1, into: dst.baseAddress! + m0 * side * channels,
+                                   scratch: scratch)
                 }
                 m0 = m1
             }

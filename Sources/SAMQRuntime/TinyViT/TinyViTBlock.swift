@@ -16,42 +16,36 @@ struct TinyViTBlock {
         mlp = try TinyViTMLP(weights: weights, prefix: prefix + ".mlp", dim: dim, hidden: mlpHidden, context: context)
     }
 
-    func apply(_ x: inout [Float], height: Int, width: Int, stripPixels: Int = 1024) throws {
+    func apply(_ x: inout [Float], height: Int, width: Int, stripPixels: Int, scratch: StripScratch) throws {
         try attention.apply(&x, height: height, width: width)
-        try localConvInPlace(&x, height: height, width: width, stripPixels: stripPixels)
+        try localConvInPlace(&x, height: height, width: width, stripPixels: stripPixels, scratch: scratch)
         try mlp.apply(&x)
     }
 
     /// The local conv over strips of rows, written back in place: a strip
     /// reads the original of the row above it, saved before it was overwritten.
-    func localConvInPlace(_ x: inout [Float], height: Int, width: Int, stripPixels: Int) throws {
+    func localConvInPlace(_ x: inout [Float], height: Int, width: Int, stripPixels: Int, scratch: StripScratch) throws {
         let rowSize = width * localConv.channels
         let band = max(1, min(height, 2 * stripPixels / max(width, 1)))
         var above = [Float](repeating: 0, count: rowSize)
-        var strip = [Float](repeating: 0, count: (band + 2) * rowSize)
-        var result = [Float](repeating: 0, count: band * rowSize)
+        let strip = scratch.floats(.localStrip, (band + 2) * rowSize)
+        let result = scratch.floats(.localResult, band * rowSize)
         var r0 = 0
         while r0 < height {
             let r1 = min(height, r0 + band)
             let rows = max(0, r0 - 1)..<min(height, r1 + 1)
             try x.withUnsafeMutableBufferPointer { xb in
                 let base = xb.baseAddress!
-                try strip.withUnsafeMutableBufferPointer { sb in
-                    var dst = sb.baseAddress!
-                    if r0 > 0 {
-                        above.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: rowSize) }
-                        dst += rowSize
-                    }
-                    dst.update(from: base + r0 * rowSize, count: (rows.upperBound - r0) * rowSize)
-                    try result.withUnsafeMutableBufferPointer { rb in
-                        try localConv.run(input: sb.baseAddress!, inputRows: rows, height: height, width: width, stride: 1,
-                                          output: rb.baseAddress!, outputRows: r0..<r1, gelu: false)
-                        above.withUnsafeMutableBufferPointer {
-                            $0.baseAddress!.update(from: base + (r1 - 1) * rowSize, count: rowSize)
-                        }
-                        (base + r0 * rowSize).update(from: rb.baseAddress!, count: (r1 - r0) * rowSize)
-                    }
+                var dst = strip
+                if r0 > 0 {
+                    above.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: rowSize) }
+                    dst += rowSize
                 }
+                dst.update(from: base + r0 * rowSize, count: (rows.upperBound - r0) * rowSize)
+                try localConv.run(input: strip, inputRows: rows, height: height, width: width, stride: 1,
+                                  output: result, outputRows: r0..<r1, gelu: false, scratch: scratch)
+                above.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: base + (r1 - 1) * rowSize, count: rowSize) }
+                (base + r0 * rowSize).update(from: result, count: (r1 - r0) * rowSize)
             }
             r0 = r1
         }
