@@ -60,7 +60,7 @@ final class Int8AccuracyTests: XCTestCase {
 
     static func int8Predictor(_ f: Fixtures, _ name: String, options: ConversionOptions) throws -> (SamPredictor, String) {
         let model = FileManager.default.temporaryDirectory
-            .appendingPathComponent("int8-\(name)-\(options.decoderUpscaling)-\(getpid()).samq").path
+            .appendingPathComponent("int8-\(name)-\(options.decoderUpscaling?.rawValue ?? "default")-\(getpid()).samq").path
         let source = try CheckpointLoader.open(path: f.weightsPath(name) ?? "")
         _ = try Converter(options: options).convert(
             try ConversionInput(checkpoint: source, converterVersion: "test", hashSource: false), to: model)

@@ -35,8 +35,8 @@ struct SAMQConvert: ParsableCommand {
     @Option(help: "int8 files: how to store the mask decoder's transformer linears: f16 (default), int8 (smallest) or f32.")
     var decoderWeights: String = "f16"
 
-    @Option(help: "int8 files: run the mask decoder's output upscaling on the int8 kernels (int8, default) or in f32.")
-    var decoderUpscaling: String = "int8"
+    @Option(help: "int8 files: run the mask decoder's output upscaling on the int8 kernels (int8) or in f32. Default: int8 for SAM, f32 for MobileSAM.")
+    var decoderUpscaling: String?
 
     @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, vit_t (MobileSAM), or a model config JSON file.")
     var random: String?
@@ -71,7 +71,7 @@ struct SAMQConvert: ParsableCommand {
         guard ConversionOptions.DecoderWeights(rawValue: decoderWeights) != nil else {
             throw ValidationError("--decoder-weights must be f16, int8 or f32")
         }
-        guard ConversionOptions.DecoderUpscaling(rawValue: decoderUpscaling) != nil else {
+        guard decoderUpscaling.map({ ConversionOptions.DecoderUpscaling(rawValue: $0) != nil }) ?? true else {
             throw ValidationError("--decoder-upscaling must be int8 or f32")
         }
         guard codec == "zstd" || codec == "raw" else { throw ValidationError("--codec must be zstd or raw") }
@@ -89,7 +89,7 @@ struct SAMQConvert: ParsableCommand {
         options.codec = codec == "raw" ? .raw : .zstd
         options.compressionLevel = level
         options.decoderWeights = ConversionOptions.DecoderWeights(rawValue: decoderWeights) ?? .f16
-        options.decoderUpscaling = ConversionOptions.DecoderUpscaling(rawValue: decoderUpscaling) ?? .int8
+        options.decoderUpscaling = decoderUpscaling.flatMap(ConversionOptions.DecoderUpscaling.init(rawValue:))
         options.keepFloat32 = keepF32
         var converter = Converter(options: options)
         converter.decoderHeads = decoderHeads

@@ -53,7 +53,8 @@ public struct Converter {
         let quantization: SAMQMetadata.Quantization = options.weights == .int8
             ? .init(weights: "int8", weightScheme: "symmetric-per-output-channel",
                     activations: "per-token-dynamic-symmetric", packedLayout: "k4n16",
-                    decoderWeights: options.decoderWeights.rawValue, decoderUpscaling: options.decoderUpscaling.rawValue)
+                    decoderWeights: options.decoderWeights.rawValue, decoderUpscaling: (options.decoderUpscaling
+                        ?? ConversionOptions.defaultDecoderUpscaling(for: config)).rawValue)
             : .init(weights: "f32")
         let metadata = SAMQMetadata(model: config, provenance: input.provenance, quantization: quantization)
         let plan = ConversionPlan.entries(for: schema, options: options)
