@@ -14,6 +14,7 @@ enum ModelLoading {
     static func predictor(path: String, global: GlobalOptions, decoderOnly: Bool = false) throws -> SamPredictor {
         let weights = try open(path: path, global: global)
         let residency = decoderOnly ? .streamed : try global.budget().residency(for: weights.file, withDecoder: true)
+        if residency == .streamed { ProcessMemory.returnFreedBuffersToSystem() }
         let predictor = try SamPredictor(weights: weights, residency: residency)
         showProgress(of: predictor.imageEncoder, global: global)
         return predictor
@@ -23,13 +24,14 @@ enum ModelLoading {
     static func encoder(path: String, global: GlobalOptions) throws -> any ImageEncoding {
         let weights = try open(path: path, global: global)
         let residency = try global.budget().residency(for: weights.file, withDecoder: false)
+        // A one-shot encode has no later work to reuse heap pages for.
+        ProcessMemory.returnFreedBuffersToSystem()
         let encoder = try ImageEncoderFactory.make(weights: weights, residency: residency)
         showProgress(of: encoder, global: global)
         return encoder
     }
 
     private static func open(path: String, global: GlobalOptions) throws -> SAMQFileWeights {
-        ProcessMemory.returnFreedBuffersToSystem()
         if let threads = global.threads { ComputeThreads.count = threads }
         return try SAMQFileWeights(path: path)
     }
