@@ -31,7 +31,15 @@ extension DecoderAttention {
             }
         }
         Self.addBiasAndSoftmax(&scores, rows: rows, beta: beta)
-        // z[h*N+i][c] = Σ_j p[j] · values[j][c]
+        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
+    }
+
+    /// The token→image tail shared by the f32 and int8 paths:
+    /// `z[h*N+i][c] = Σ_j p[j] · values[j][c]` (f32), then `residual += out_proj(z)`.
+    func accumulateWeightedValues(_ scores: [Float], values: [Float], tokenCount: Int, into residual: inout [Float]) {
+        let dim = qProj.inFeatures
+        let pixels = values.count / dim
+        let rows = scores.count / max(pixels, 1)
         var z = [Float](repeating: 0, count: rows * dim)
         scores.withUnsafeBufferPointer { sb in
             values.withUnsafeBufferPointer { vb in
@@ -41,7 +49,7 @@ extension DecoderAttention {
                 }
             }
         }
-        outProj.accumulate(tokenToImageOutput(z, tokenCount: tokens.count / dim), into: &residual)
+        outProj.accumulate(tokenToImageOutput(z, tokenCount: tokenCount), into: &residual)
     }
 
     /// The token side of token→image scores: `a[h*N+i][c] = Σ_d q[i][h*hd+d] · Wk[h*hd+d][c] / √hd`

@@ -28,16 +28,7 @@ extension DecoderAttention {
         // mass (measured on the demo model: best-mask IoU 0.972 → 0.981 against
         // f32, docs/ACCURACY.md). In f32 it needs no packing of V either, which
         // cost about as much as the product.
-        var z = [Float](repeating: 0, count: rows * dim)
-        scores.withUnsafeBufferPointer { sb in
-            values.withUnsafeBufferPointer { vb in
-                z.withUnsafeMutableBufferPointer { zb in
-                    MatMul.f32(m: rows, n: dim, k: pixels, a: sb.baseAddress!, lda: pixels, b: vb.baseAddress!, ldb: dim,
-                               layout: .kn, c: zb.baseAddress!, ldc: dim)
-                }
-            }
-        }
-        outProj.accumulate(tokenToImageOutput(z, tokenCount: tokens.count / dim), into: &residual)
+        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
     }
 
     /// image→token in int8; see `accumulateImageToToken(image:tokensWithPE:tokens:into:)`.

@@ -125,15 +125,10 @@ struct TwoWayTransformer {
                                  imageToTokenQuery: first.crossImageToToken.qProj(withPE))
     }
 
-    /// `image` and `imagePE` are `[h*w][C]`, `tokens` is `[N][C]`.
-    /// Returns the processed tokens and image.
-    func apply(image: [Float], imagePE: [Float], tokens: [Float]) -> (tokens: [Float], image: [Float]) {
-        // Without an int8 context nothing throws.
-        try! apply(prefix: imagePrefix(source: image, imagePE: imagePE), tokens: tokens)
-    }
-
-    /// The same from a precomputed `imagePrefix(source:imagePE:)`, with the
+    /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`
+    /// (`image` and `imagePE` are `[h*w][C]`, `tokens` is `[N][C]`), with the
     /// image-sized products on the int8 kernels when `int8` is given.
+    /// Returns the processed tokens and image.
     func apply(prefix: TwoWayImagePrefix, tokens: [Float], int8: Int8Context? = nil) throws -> (tokens: [Float], image: [Float]) {
         let imagePE = prefix.imagePE
         var queries = tokens
