@@ -35,11 +35,15 @@ public struct SAMQMetadata: Codable, Equatable, Sendable {
         /// int8 files: `f32` keeps the decoder's output upscaling in f32;
         /// `int8` or absent runs it on the int8 kernels.
         public var decoderUpscaling: String?
+        /// int8 files: `f32` runs the ViT encoder's attention products (Q·Kᵀ,
+        /// P·V) in f32; `int8` or absent runs them on the int8 kernels.
+        public var encoderAttention: String?
         public init(weights: String, weightScheme: String? = nil, activations: String? = nil, packedLayout: String? = nil,
-                    decoderWeights: String? = nil, decoderUpscaling: String? = nil) {
+                    decoderWeights: String? = nil, decoderUpscaling: String? = nil, encoderAttention: String? = nil) {
             self.weights = weights; self.weightScheme = weightScheme
             self.activations = activations; self.packedLayout = packedLayout
             self.decoderWeights = decoderWeights; self.decoderUpscaling = decoderUpscaling
+            self.encoderAttention = encoderAttention
         }
     }
 

@@ -115,6 +115,38 @@ final class Int8AttentionTests: XCTestCase {
         }
     }
 
+    /// The f32 fallback (`--encoder-attention f32`) is f32 arithmetic
+    /// throughout: it meets the Double reference to f32 rounding, far inside
+    /// what the int8 products reach, on odd shapes and both layouts.
+    func testFloat32ScoresMatchReferenceToRounding() throws {
+        struct Case { let batches, queries, keys, heads, headDim: Int; let relSize: Int? }
+        let cases = [
+            Case(batches: 1, queries: 100, keys: 100, heads: 2, headDim: 16, relSize: 10),
+            Case(batches: 3, queries: 25, keys: 25, heads: 3, headDim: 12, relSize: 5),
+            Case(batches: 1, queries: 1, keys: 37, heads: 1, headDim: 5, relSize: nil),
+        ]
+        for (index, c) in cases.enumerated() {
+            let x = Self.inputs(batches: c.batches, queries: c.queries, keys: c.keys, dim: c.heads * c.headDim,
+                                headDim: c.headDim, relSize: c.relSize, seed: UInt64(index + 40))
+            let expected = Self.reference(x, batches: c.batches, queries: c.queries, keys: c.keys, heads: c.heads,
+                                          headDim: c.headDim, relSize: c.relSize)
+            var outputs: [[Float]] = []
+            for threads in [1, 2] {
+                let rel = try c.relSize.map {
+                    try RelativePositionBias(size: $0, headDim: c.headDim, relPosH: x.relPosH!, relPosW: x.relPosW!)
+                }
+                let layer = try Int8Attention(heads: c.heads, headDim: c.headDim, relativePosition: rel,
+                                              valuePrecision: .float32, scorePrecision: .float32,
+                                              context: Int8Context(pool: ThreadPool(threads: threads)))
+                outputs.append(try Self.run(layer, x, batches: c.batches, queries: c.queries, keys: c.keys))
+            }
+            XCTAssertLessThanOrEqual(Int8Metrics.relativeError(outputs[0], reference: expected), 1e-5, "case \(index)")
+            XCTAssertEqual(outputs[0], outputs[1], "case \(index): thread count changed the result")
+        }
+        XCTAssertThrowsError(try Int8Attention(heads: 1, headDim: 8, valuePrecision: .int8, scorePrecision: .float32,
+                                               context: Int8Context(pool: ThreadPool(threads: 1))))
+    }
+
     /// The rel-pos term must matter: dropping it breaks the match (so the
     /// test above cannot pass by ignoring it).
     func testRelativePositionIsApplied() throws {

@@ -38,6 +38,9 @@ struct SAMQConvert: ParsableCommand {
     @Option(help: "int8 files: run the mask decoder's output upscaling on the int8 kernels (int8) or in f32. Default: int8 for SAM, f32 for MobileSAM.")
     var decoderUpscaling: String?
 
+    @Option(help: "int8 files: run the ViT encoder's attention products (Q·Kᵀ, P·V) on the int8 kernels (int8, default) or in f32 (slower, closer to f32).")
+    var encoderAttention: String = "int8"
+
     @Option(help: "Random weights instead of a checkpoint: vit_b, vit_l, vit_h, vit_t (MobileSAM), or a model config JSON file.")
     var random: String?
 
@@ -74,6 +77,9 @@ struct SAMQConvert: ParsableCommand {
         guard decoderUpscaling.map({ ConversionOptions.DecoderUpscaling(rawValue: $0) != nil }) ?? true else {
             throw ValidationError("--decoder-upscaling must be int8 or f32")
         }
+        guard ConversionOptions.EncoderAttention(rawValue: encoderAttention) != nil else {
+            throw ValidationError("--encoder-attention must be int8 or f32")
+        }
         guard codec == "zstd" || codec == "raw" else { throw ValidationError("--codec must be zstd or raw") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1...19") }
         guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
@@ -90,6 +96,7 @@ struct SAMQConvert: ParsableCommand {
         options.compressionLevel = level
         options.decoderWeights = ConversionOptions.DecoderWeights(rawValue: decoderWeights) ?? .f16
         options.decoderUpscaling = decoderUpscaling.flatMap(ConversionOptions.DecoderUpscaling.init(rawValue:))
+        options.encoderAttention = ConversionOptions.EncoderAttention(rawValue: encoderAttention) ?? .int8
         options.keepFloat32 = keepF32
         var converter = Converter(options: options)
         converter.decoderHeads = decoderHeads

@@ -40,7 +40,8 @@ final class EncoderBlockStream {
     }
 
     /// Streams the blocks of a `.samq` file through two arena slots.
-    convenience init(file: SAMQFile, config: ModelConfig, context: Int8Context?) throws {
+    convenience init(file: SAMQFile, config: ModelConfig, context: Int8Context?,
+                     attention: EncoderAttentionPrecision = .int8) throws {
         let depth = config.imageEncoder.depth
         var byBlock = [[TensorEntry]](repeating: [], count: depth)
         for entry in file.entries {
@@ -53,7 +54,8 @@ final class EncoderBlockStream {
         self.init(depth: depth, release: { $0.forEach(file.release) }) { index, slot in
             if index + 1 < depth { file.prefetch(byBlock[index + 1]) }
             let staged = try StagedWeights(file: file, entries: byBlock[index], arena: slots[slot], context: decompression)
-            let block = try EncoderBlock(weights: staged, index: index, config: config, context: context)
+            let block = try EncoderBlock(weights: staged, index: index, config: config, context: context,
+                                         attention: attention)
             return Staged(block: block, borrowed: staged.borrowedEntries)
         }
     }

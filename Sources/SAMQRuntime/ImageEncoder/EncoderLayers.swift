@@ -37,9 +37,11 @@ enum EncoderBlock {
     case float32(ViTBlock)
     case int8(Int8ViTBlock)
 
-    init(weights: WeightProvider, index: Int, config: ModelConfig, context: Int8Context?) throws {
+    init(weights: WeightProvider, index: Int, config: ModelConfig, context: Int8Context?,
+         attention: EncoderAttentionPrecision = .int8) throws {
         if let context {
-            self = .int8(try Int8ViTBlock(weights: weights, index: index, config: config, context: context))
+            self = .int8(try Int8ViTBlock(weights: weights, index: index, config: config, context: context,
+                                          attention: attention))
         } else {
             self = .float32(try ViTBlock(weights: weights, index: index, config: config))
         }

@@ -32,6 +32,8 @@ public final class ImageEncoderViT {
     public let config: ModelConfig
     public let residency: WeightResidency
     public let precision: EncoderPrecision
+    /// The int8 path's attention products (the file's choice).
+    public let attentionPrecision: EncoderAttentionPrecision
     let weights: WeightProvider
     /// Set for the int8 path: kernel family, thread pool, scratch memory.
     let int8: Int8Context?
@@ -62,10 +64,14 @@ public final class ImageEncoderViT {
         self.precision = precision
         let int8 = precision == .int8 ? try int8Context ?? Int8Context.fromEnvironment() : nil
         self.int8 = int8
+        let attention = try EncoderAttentionPrecision.recorded(in: weights)
+        attentionPrecision = attention
         if residency == .resident {
             residentStem = try EncoderStem(weights: weights, config: e, context: int8, resident: true)
             residentNeck = try EncoderNeck(weights: weights, config: e, context: int8)
-            blocks = try (0..<e.depth).map { try EncoderBlock(weights: weights, index: $0, config: config, context: int8) }
+            blocks = try (0..<e.depth).map {
+                try EncoderBlock(weights: weights, index: $0, config: config, context: int8, attention: attention)
+            }
         } else {
             // Check every tensor's presence and shape now, without reading data.
             try EncoderStem.validateShapes(weights: weights, config: e)
@@ -141,11 +147,12 @@ public final class ImageEncoderViT {
     /// file, else blocks built from the provider (still one block ahead).
     private func makeBlockStream() throws -> EncoderBlockStream {
         if let file = (weights as? SAMQFileWeights)?.file {
-            return try EncoderBlockStream(file: file, config: config, context: int8)
+            return try EncoderBlockStream(file: file, config: config, context: int8, attention: attentionPrecision)
         }
-        let weights = self.weights, config = self.config, int8 = self.int8
+        let weights = self.weights, config = self.config, int8 = self.int8, attention = attentionPrecision
         return EncoderBlockStream(depth: config.imageEncoder.depth, background: false) { index, _ in
-            .init(block: try EncoderBlock(weights: weights, index: index, config: config, context: int8), borrowed: [])
+            .init(block: try EncoderBlock(weights: weights, index: index, config: config, context: int8,
+                                          attention: attention), borrowed: [])
         }
     }
 }

@@ -17,6 +17,11 @@ public struct Int8Attention: @unchecked Sendable {
     /// Precision of the P·V product. `.float32` keeps softmax output and V in
     /// f32 (`samq_sgemm`): slower, for accuracy comparisons.
     public enum ValuePrecision: Sendable { case int8, float32 }
+    /// Precision of the Q·Kᵀ product. `.float32` (which needs f32 values too)
+    /// is the whole attention core in f32 with f32 softmax: the per-model
+    /// fallback a conversion can ask for (`samq-convert --encoder-attention f32`)
+    /// when int8 attention costs a model too much accuracy.
+    public enum ScorePrecision: Sendable { case int8, float32 }
 
     public let heads: Int
     public let headDim: Int
@@ -24,6 +29,7 @@ public struct Int8Attention: @unchecked Sendable {
     public let scale: Float
     public let relativePosition: RelativePositionBias?
     public var valuePrecision: ValuePrecision
+    public let scorePrecision: ScorePrecision
     /// Upper bound on the query rows of one task.
     public var maxQueryTile = 128
     /// Target size of one worker's f32 score tile: small enough to stay in L2
@@ -35,8 +41,14 @@ public struct Int8Attention: @unchecked Sendable {
     public let context: Int8Context
 
     public init(heads: Int, headDim: Int, scale: Float? = nil, relativePosition: RelativePositionBias? = nil,
-                valuePrecision: ValuePrecision = .int8, context: Int8Context) throws(Int8RuntimeError) {
+                valuePrecision: ValuePrecision = .int8, scorePrecision: ScorePrecision = .int8,
+                context: Int8Context) throws(Int8RuntimeError) {
         guard heads > 0, headDim > 0 else { throw .invalidConfiguration("\(heads) heads of width \(headDim)") }
+        // f32 scores with int8 P would spend the f32 Q·Kᵀ's time and keep the
+        // larger of the two errors.
+        guard scorePrecision == .int8 || valuePrecision == .float32 else {
+            throw .invalidConfiguration("f32 attention scores need f32 values")
+        }
         if let relativePosition, relativePosition.headDim != headDim {
             throw .invalidConfiguration("rel-pos head dim \(relativePosition.headDim) differs from \(headDim)")
         }
@@ -45,6 +57,7 @@ public struct Int8Attention: @unchecked Sendable {
         self.scale = scale ?? Float(1 / Double(headDim).squareRoot())
         self.relativePosition = relativePosition
         self.valuePrecision = valuePrecision
+        self.scorePrecision = scorePrecision
         self.context = context
     }
 
@@ -130,6 +143,7 @@ public struct Int8Attention: @unchecked Sendable {
         let hd = headDim, isa = context.isa, pool = context.pool, space = context.workspace
         let units = batches * heads
         let int8Values = valuePrecision == .int8
+        let int8Scores = scorePrecision == .int8
 
         // Phase 1 buffers: packed K and Vᵀ and the rel-pos rows of every (batch, head) of a chunk.
         let keyBytes = roundUp(samq_packed_size(keys, hd), 64)
@@ -140,9 +154,9 @@ public struct Int8Attention: @unchecked Sendable {
         // block would otherwise hold 16 heads × (packed K, Vᵀ, 2·4096·64
         // rel-pos floats) = 44 MB at once. Each unit's arithmetic is
         // independent of the chunking.
-        let unitBytes = keyBytes + (int8Values ? valueBytes : 0) + 4 * relativeStride
+        let unitBytes = (int8Scores ? keyBytes : 0) + (int8Values ? valueBytes : 0) + 4 * relativeStride
         let chunk = min(units, max(pool.threads, unitChunkBytes / max(unitBytes, 1) / pool.threads * pool.threads))
-        let packedKeys = space.packedKeys.reserve(bytes: chunk * keyBytes)
+        let packedKeys = int8Scores ? space.packedKeys.reserve(bytes: chunk * keyBytes) : nil
         let packedValues = int8Values ? space.packedValues.reserve(bytes: chunk * valueBytes) : nil
         let relative = space.relative.pointer(as: Float.self, count: max(1, chunk * relativeStride))
 
@@ -166,8 +180,10 @@ public struct Int8Attention: @unchecked Sendable {
             pool.parallelFor(count: chunkUnits) { slot, worker in
                 let unit = firstUnit + slot
                 let b = unit / heads, h = unit % heads
-                let keyRows = k + b * keys * ldk + h * hd
-                PanelPacker.packRows(keyRows, rows: keys, cols: hd, ld: ldk, into: packedKeys + slot * keyBytes)
+                if let packedKeys {
+                    PanelPacker.packRows(k + b * keys * ldk + h * hd, rows: keys, cols: hd, ld: ldk,
+                                         into: packedKeys + slot * keyBytes)
+                }
                 if let packedValues {
                     PanelPacker.packColumns(v + b * keys * ldv + h * hd, rows: keys, cols: hd, ld: ldv,
                                             into: packedValues + slot * valueBytes,
@@ -195,17 +211,37 @@ public struct Int8Attention: @unchecked Sendable {
                 let scores = (scratch + scoresOffset).assumingMemoryBound(to: Float.self)
                 let pQuant = (scratch + pQuantOffset).assumingMemoryBound(to: Int8.self)
 
-                samq_quantize_rows(isa.raw, q + (b * queries + q0) * ldq + h * hd, rows, hd, ldq, qQuant, kpHead, qScales)
-                for r in 0..<rows { qScales[r] *= scale }
+                let queryRows = q + (b * queries + q0) * ldq + h * hd
                 if let relativePosition {
                     let rel = relative + slot * relativeStride
                     relativePosition.fill(scores: scores, lds: lds, rows: rows, relH: rel + q0 * size,
                                           relW: rel + queries * size + q0 * size)
                 }
-                var status = Int8GEMM.run(isa: isa, m: rows, n: keys, k: hd, a: qQuant, lda: kpHead, rowScales: qScales,
-                                          weights: packedKeys + slot * keyBytes, bias: nil,
-                                          residual: relativePosition == nil ? nil : UnsafePointer(scores), ldr: lds,
+                let bias = relativePosition == nil ? nil : UnsafePointer(scores)
+                var status: Int32
+                if let packedKeys {
+                    samq_quantize_rows(isa.raw, queryRows, rows, hd, ldq, qQuant, kpHead, qScales)
+                    for r in 0..<rows { qScales[r] *= scale }
+                    status = Int8GEMM.run(isa: isa, m: rows, n: keys, k: hd, a: qQuant, lda: kpHead, rowScales: qScales,
+                                          weights: packedKeys + slot * keyBytes, bias: nil, residual: bias, ldr: lds,
                                           c: scores, ldc: lds, gelu: false, rows: 0..<rows, columns: 0..<keys)
+                } else {
+                    // The f32 GEMM has no alpha: scale a copy of the Q tile
+                    // (the raw-accumulator area is free when values are f32).
+                    let scaled = (scratch + rawOffset).assumingMemoryBound(to: Float.self)
+                    for r in 0..<rows {
+                        for c in 0..<hd { scaled[r * hd + c] = queryRows[r * ldq + c] * scale }
+                    }
+                    var args = samq_sgemm_args()
+                    args.M = rows; args.N = keys; args.K = hd
+                    args.A = UnsafePointer(scaled); args.lda = hd
+                    args.B = k + b * keys * ldk + h * hd; args.ldb = ldk
+                    args.residual = bias; args.ldr = lds
+                    args.C = scores; args.ldc = lds
+                    args.m_begin = 0; args.m_end = rows
+                    args.n_begin = 0; args.n_end = keys
+                    status = samq_sgemm(isa.raw, &args)
+                }
                 let out = output + (b * queries + q0) * ldo + h * hd
                 if let packedValues {
                     for r in 0..<rows {

@@ -18,7 +18,8 @@ struct Int8ViTBlock {
     /// 0 for a global-attention block.
     let windowSize: Int
 
-    init(weights: WeightProvider, index: Int, config: ModelConfig, context: Int8Context) throws {
+    init(weights: WeightProvider, index: Int, config: ModelConfig, context: Int8Context,
+         attention attentionPrecision: EncoderAttentionPrecision = .int8) throws {
         let prefix = "image_encoder.blocks.\(index)"
         let e = config.imageEncoder
         guard e.numHeads > 0, e.embedDim % e.numHeads == 0 else {
@@ -48,7 +49,10 @@ struct Int8ViTBlock {
             }
             relative = try RelativePositionBias(size: size, headDim: headDim, relPosH: tables[0], relPosW: tables[1])
         }
-        attention = try Int8Attention(heads: e.numHeads, headDim: headDim, relativePosition: relative, context: context)
+        let f32Attention = attentionPrecision == .f32
+        attention = try Int8Attention(heads: e.numHeads, headDim: headDim, relativePosition: relative,
+                                      valuePrecision: f32Attention ? .float32 : .int8,
+                                      scorePrecision: f32Attention ? .float32 : .int8, context: context)
         lin1 = try QuantizedLinear(weights: weights, prefix: prefix + ".mlp.lin1", inFeatures: dim, outFeatures: e.mlpDim,
                                    context: context)
         lin2 = try QuantizedLinear(weights: weights, prefix: prefix + ".mlp.lin2", inFeatures: e.mlpDim, outFeatures: dim,

@@ -19,6 +19,12 @@ public struct ConversionOptions: Sendable {
     /// model's default (`defaultDecoderUpscaling`).
     public enum DecoderUpscaling: String, Sendable, CaseIterable { case int8, f32 }
     public var decoderUpscaling: DecoderUpscaling? = nil
+    /// Precision of the ViT encoder's attention products (Q·Kᵀ and P·V) in
+    /// int8 files. int8 is the fast default; f32 is the per-model fallback
+    /// for checkpoints whose attention int8 hurts (cost and gain measured in
+    /// docs/ACCURACY.md). MobileSAM's attention does not read it.
+    public enum EncoderAttention: String, Sendable, CaseIterable { case int8, f32 }
+    public var encoderAttention: EncoderAttention = .int8
 
     /// int8 for SAM's ViT models. f32 for MobileSAM: with int8 upscaling its
     /// vit_t fixture's int8-vs-f32 mask IoU fell to 0.970 (below the 0.97

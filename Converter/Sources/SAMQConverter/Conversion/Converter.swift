@@ -54,7 +54,8 @@ public struct Converter {
             ? .init(weights: "int8", weightScheme: "symmetric-per-output-channel",
                     activations: "per-token-dynamic-symmetric", packedLayout: "k4n16",
                     decoderWeights: options.decoderWeights.rawValue, decoderUpscaling: (options.decoderUpscaling
-                        ?? ConversionOptions.defaultDecoderUpscaling(for: config)).rawValue)
+                        ?? ConversionOptions.defaultDecoderUpscaling(for: config)).rawValue,
+                    encoderAttention: options.encoderAttention.rawValue)
             : .init(weights: "f32")
         let metadata = SAMQMetadata(model: config, provenance: input.provenance, quantization: quantization)
         let plan = ConversionPlan.entries(for: schema, options: options)

@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+import SAMQConverter
+import SAMQFormat
+@testable import SAMQRuntime
+
+/// `samq-convert --encoder-attention f32` is recorded in the file and switches
+/// the int8 encoder's attention products to f32, resident and streamed alike.
+final class EncoderAttentionPrecisionTests: XCTestCase {
+    private static func config() -> ModelConfig {
+        var config = ModelConfig(
+            variant: "custom",
+            imageEncoder: .init(imgSize: 64, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, mlpDim: 64,
+                                outChans: 16, windowSize: 3, globalAttnIndexes: [1]),
+            promptEncoder: .init(embedDim: 16, maskInChans: 4),
+            maskDecoder: .init(transformerDim: 16, transformerMlpDim: 32, iouHeadHiddenDim: 16))
+        config.maskDecoder.numHeads = 2
+        return config
+    }
+
+    private func convert(_ attention: ConversionOptions.EncoderAttention) throws -> String {
+        var options = ConversionOptions()
+        options.encoderAttention = attention
+        let path = NSTemporaryDirectory() + "samq-attention-\(getpid())-\(attention).samq"
+        var converter = Converter(options: options)
+        converter.configOverride = Self.config()
+        _ = try converter.convert(RandomWeights(config: Self.config(), seed: 21).input(converterVersion: "test"), to: path)
+        return path
+    }
+
+    func testFloat32AttentionIsRecordedAndUsed() throws {
+        let int8Path = try convert(.int8), f32Path = try convert(.f32)
+        defer { [int8Path, f32Path].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        var generator = Int8TestRandom(seed: 3)
+        let input = generator.normal(3 * 64 * 64)
+
+        let int8Weights = try SAMQFileWeights(path: int8Path), f32Weights = try SAMQFileWeights(path: f32Path)
+        XCTAssertEqual(f32Weights.file.metadata.quantization.encoderAttention, "f32")
+        let reference = try ImageEncoderViT(weights: f32Weights, precision: .float32).encode(input)
+        let int8Encoder = try ImageEncoderViT(weights: int8Weights)
+        let f32Encoder = try ImageEncoderViT(weights: f32Weights)
+        XCTAssertEqual(int8Encoder.attentionPrecision, .int8)
+        XCTAssertEqual(f32Encoder.attentionPrecision, .f32)
+        let withInt8Attention = try int8Encoder.encode(input)
+        let withF32Attention = try f32Encoder.encode(input)
+        // Same weights, other attention arithmetic: the outputs differ, and
+        // both stay W8A8-close to the f32 path.
+        XCTAssertNotEqual(withInt8Attention, withF32Attention)
+        XCTAssertGreaterThanOrEqual(Int8Metrics.cosine(withF32Attention, reference), 0.999)
+        XCTAssertGreaterThanOrEqual(Int8Metrics.cosine(withInt8Attention, reference), 0.999)
+        // Streaming builds its blocks from the same recorded choice.
+        let streamed = try ImageEncoderViT(weights: f32Weights, residency: .streamed).encode(input)
+        XCTAssertEqual(streamed, withF32Attention)
+    }
+}
