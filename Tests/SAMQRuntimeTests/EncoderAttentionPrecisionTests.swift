@@ -18,10 +18,11 @@ final class EncoderAttentionPrecisionTests: XCTestCase {
         return config
     }
 
-    private func convert(_ attention: ConversionOptions.EncoderAttention) throws -> String {
+    private func convert(_ attention: ConversionOptions.EncoderAttention, keepFloat32: [String] = []) throws -> String {
         var options = ConversionOptions()
         options.encoderAttention = attention
-        let path = NSTemporaryDirectory() + "samq-attention-\(getpid())-\(attention).samq"
+        options.keepFloat32 = keepFloat32
+        let path = NSTemporaryDirectory() + "samq-attention-\(getpid())-\(attention)-\(keepFloat32.count).samq"
         var converter = Converter(options: options)
         converter.configOverride = Self.config()
         _ = try converter.convert(RandomWeights(config: Self.config(), seed: 21).input(converterVersion: "test"), to: path)
@@ -51,5 +52,32 @@ final class EncoderAttentionPrecisionTests: XCTestCase {
         // Streaming builds its blocks from the same recorded choice.
         let streamed = try ImageEncoderViT(weights: f32Weights, residency: .streamed).encode(input)
         XCTAssertEqual(streamed, withF32Attention)
+    }
+
+    /// `--keep-f32` on the ViT blocks' linears runs them in f32: with f32
+    /// attention too, the int8 path's block is then the f32 block, to f32
+    /// rounding, windowed and global alike (and streaming agrees).
+    func testKeptFloat32LinearsRunInFloat32() throws {
+        let keptPath = try convert(.f32, keepFloat32: ["image_encoder.blocks."])
+        defer { try? FileManager.default.removeItem(atPath: keptPath) }
+        let kept = try SAMQFileWeights(path: keptPath)
+        XCTAssertTrue(kept.keepsFloat32("image_encoder.blocks.0.mlp.lin1.weight"))
+        XCTAssertFalse(kept.keepsFloat32("image_encoder.neck.0.weight"))
+        let config = Self.config(), grid = config.imageEncoder.gridSize, dim = config.imageEncoder.embedDim
+        let context = Int8Context(pool: ThreadPool(threads: 2))
+        var generator = Int8TestRandom(seed: 4)
+        for index in 0..<config.imageEncoder.depth {
+            let tokens = generator.normal(grid * grid * dim)
+            var viaInt8Path = tokens, viaFloatBlock = tokens
+            try Int8ViTBlock(weights: kept, index: index, config: config, context: context, attention: .f32)
+                .apply(&viaInt8Path, grid: grid)
+            try ViTBlock(weights: kept, index: index, config: config).apply(&viaFloatBlock, grid: grid)
+            XCTAssertLessThanOrEqual(Int8Metrics.relativeError(viaInt8Path, reference: viaFloatBlock), 1e-5,
+                                     "block \(index)")
+        }
+        var generatorImage = Int8TestRandom(seed: 5)
+        let input = generatorImage.normal(3 * 64 * 64)
+        XCTAssertEqual(try ImageEncoderViT(weights: kept, residency: .streamed).encode(input),
+                       try ImageEncoderViT(weights: kept).encode(input))
     }
 }

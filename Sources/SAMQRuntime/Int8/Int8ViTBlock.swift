@@ -10,11 +10,12 @@ import SAMQFormat
 struct Int8ViTBlock {
     let norm1: LayerNorm
     let norm2: LayerNorm
-    let qkv: QuantizedLinear
-    let proj: QuantizedLinear
+    let qkv: EncoderLinear
+    let proj: EncoderLinear
     let attention: Int8Attention
-    let lin1: QuantizedLinear
-    let lin2: QuantizedLinear
+    let lin1: EncoderLinear
+    let lin2: EncoderLinear
+    let context: Int8Context
     /// 0 for a global-attention block.
     let windowSize: Int
 
@@ -30,10 +31,11 @@ struct Int8ViTBlock {
         let size = windowSize > 0 ? windowSize : e.gridSize
         norm1 = try LayerNorm(weights: weights, prefix: prefix + ".norm1", dimension: dim, epsilon: LayerNorm.vitEpsilon)
         norm2 = try LayerNorm(weights: weights, prefix: prefix + ".norm2", dimension: dim, epsilon: LayerNorm.vitEpsilon)
-        qkv = try QuantizedLinear(weights: weights, prefix: prefix + ".attn.qkv", inFeatures: dim, outFeatures: 3 * dim,
-                                  bias: e.qkvBias, context: context)
-        proj = try QuantizedLinear(weights: weights, prefix: prefix + ".attn.proj", inFeatures: dim, outFeatures: dim,
-                                   context: context)
+        self.context = context
+        qkv = try EncoderLinear(weights: weights, prefix: prefix + ".attn.qkv", inFeatures: dim, outFeatures: 3 * dim,
+                                bias: e.qkvBias, context: context)
+        proj = try EncoderLinear(weights: weights, prefix: prefix + ".attn.proj", inFeatures: dim, outFeatures: dim,
+                                 context: context)
         var relative: RelativePositionBias?
         if e.useRelPos {
             let expected = e.relPosLengths.flatMap { index < $0.count ? $0[index] : nil }
@@ -53,10 +55,10 @@ struct Int8ViTBlock {
         attention = try Int8Attention(heads: e.numHeads, headDim: headDim, relativePosition: relative,
                                       valuePrecision: f32Attention ? .float32 : .int8,
                                       scorePrecision: f32Attention ? .float32 : .int8, context: context)
-        lin1 = try QuantizedLinear(weights: weights, prefix: prefix + ".mlp.lin1", inFeatures: dim, outFeatures: e.mlpDim,
-                                   context: context)
-        lin2 = try QuantizedLinear(weights: weights, prefix: prefix + ".mlp.lin2", inFeatures: e.mlpDim, outFeatures: dim,
-                                   context: context)
+        lin1 = try EncoderLinear(weights: weights, prefix: prefix + ".mlp.lin1", inFeatures: dim, outFeatures: e.mlpDim,
+                                 context: context)
+        lin2 = try EncoderLinear(weights: weights, prefix: prefix + ".mlp.lin2", inFeatures: e.mlpDim, outFeatures: dim,
+                                 context: context)
     }
 
     /// `x` is `[grid][grid][dim]`, updated in place (same contract as `ViTBlock.apply`).
@@ -93,7 +95,7 @@ struct Int8ViTBlock {
     /// overwrites the q columns it has consumed, and proj reads it there.
     private func globalAttention(_ x: UnsafeMutablePointer<Float>, grid: Int) throws(Int8RuntimeError) {
         let dim = norm1.dimension, rows = grid * grid, ld = 3 * dim
-        let space = qkv.context.workspace
+        let space = context.workspace
         let wide = space.blockWide.pointer(as: Float.self, count: rows * ld)
         let narrow = space.blockNarrow.pointer(as: Float.self, count: min(rows, Self.rowTile) * dim)
         for r0 in stride(from: 0, to: rows, by: Self.rowTile) {
@@ -115,7 +117,7 @@ struct Int8ViTBlock {
         let partition = WindowPartition(height: grid, width: grid, windowSize: ws, channels: dim)
         let across = partition.windowsAcross, perWindow = partition.tokensPerWindow
         let bandWindowRows = max(1, Self.rowTile / (across * perWindow))
-        let space = qkv.context.workspace
+        let space = context.workspace
         let maxRows = min(bandWindowRows, partition.windowsDown) * across * perWindow
         let wide = space.blockWide.pointer(as: Float.self, count: maxRows * ld)
         let narrow = space.blockNarrow.pointer(as: Float.self, count: maxRows * dim)
@@ -135,7 +137,7 @@ struct Int8ViTBlock {
                                  k: wide + dim, ldk: ld, v: wide + 2 * dim, ldv: ld, output: wide, ldo: ld)
             // Unpartition the band: grid rows y0..<y1 in order, padding dropped.
             let real = (y1 - y0) * grid
-            qkv.context.pool.parallelFor(count: (real + 63) / 64) { task, _ in
+            context.pool.parallelFor(count: (real + 63) / 64) { task, _ in
                 for t in (task * 64)..<min(real, task * 64 + 64) {
                     let y = y0 + t / grid, column = t % grid
                     let window = ((y - y0) / ws) * across + column / ws, inner = (y % ws) * ws + column % ws
@@ -152,7 +154,7 @@ struct Int8ViTBlock {
     /// x += lin2(gelu(lin1(norm2(x)))) in row tiles.
     private func mlp(_ x: UnsafeMutablePointer<Float>, grid: Int) throws(Int8RuntimeError) {
         let dim = norm2.dimension, rows = grid * grid, hidden = lin1.outFeatures
-        let space = qkv.context.workspace
+        let space = context.workspace
         let tile = min(rows, Self.rowTile)
         let wide = space.blockWide.pointer(as: Float.self, count: tile * hidden)
         let narrow = space.blockNarrow.pointer(as: Float.self, count: tile * dim)
@@ -169,7 +171,7 @@ struct Int8ViTBlock {
     private func normalizeRows(_ norm: LayerNorm, count: Int, source: (Int) -> UnsafeMutablePointer<Float>?,
                                into destination: UnsafeMutablePointer<Float>) {
         let dim = norm.dimension
-        qkv.context.pool.parallelFor(count: (count + 31) / 32) { task, _ in
+        context.pool.parallelFor(count: (count + 31) / 32) { task, _ in
             for r in (task * 32)..<min(count, task * 32 + 32) {
                 if let row = source(r) {
                     norm.normalize(row, into: destination + r * dim)

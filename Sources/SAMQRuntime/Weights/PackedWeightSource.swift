@@ -8,6 +8,18 @@ protocol PackedWeightSource: WeightProvider {
     /// caller then quantizes the f32 tensor). `shape` and `view` are what the
     /// config implies; a stored tensor that disagrees is an error.
     func packedMatrix(named name: String, view: GemmView, shape: [Int]) throws -> PackedInt8Matrix?
+    /// True when an int8 file stores the GEMM weight `name` unpacked on
+    /// purpose (`samq-convert --keep-f32`): the layer then runs in f32. An f32
+    /// file run on the int8 path (`SAMQ_PRECISION=int8`) answers false: its
+    /// weights are quantized at load.
+    func keepsFloat32(_ name: String) -> Bool
+}
+
+extension SAMQFile {
+    func keepsFloat32(_ name: String) -> Bool {
+        guard metadata.quantization.weights == "int8", let entry = try? entry(named: name) else { return false }
+        return entry.layout != .packedInt8
+    }
 }
 
 extension SAMQFileWeights: PackedWeightSource {
@@ -18,4 +30,6 @@ extension SAMQFileWeights: PackedWeightSource {
         }
         return try PackedInt8Matrix(file: file, name: name)
     }
+
+    func keepsFloat32(_ name: String) -> Bool { file.keepsFloat32(name) }
 }

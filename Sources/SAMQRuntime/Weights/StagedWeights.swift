@@ -53,6 +53,8 @@ final class StagedWeights: PackedWeightSource {
         entries.filter { $0.layout == .packedInt8 && $0.codec == .zstd }.reduce(0) { $0 + roundUp($1.rawSize, 64) }
     }
 
+    func keepsFloat32(_ name: String) -> Bool { file.keepsFloat32(name) }
+
     func floats(_ name: String) throws -> [Float] {
         if let value = values[name] { return value }
         guard let matrix = packed[name] else { throw SAMRuntimeError.missingWeight(name: name) }
