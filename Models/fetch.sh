@@ -8,8 +8,10 @@
 # from https://github.com/ChaoningZhang/MobileSAM (weights/ in that repository).
 #
 # Checks:
-#   sha256  compared when a value is recorded below. None is recorded yet: the value is printed
-#           ("verify on download") so it can be checked against a trusted source and added here.
+#   sha256  compared with the value recorded below; a mismatch is an error (the file is kept,
+#           renamed to *.bad, so nothing is lost). The values were not computed on the (offline)
+#           build machine: each is the one that many independent public projects pin for the same
+#           URL (see Models/README.md).
 #   md5     the 6 hex digits in each file name are widely reported to be the start of the file's
 #           MD5. This is compared as a warning only (it is not an official, verified checksum).
 set -eu
@@ -19,10 +21,10 @@ dest="${2:-$(cd "$(dirname "$0")" && pwd)}"
 
 url=""
 case "$variant" in
-  vit_b) file=sam_vit_b_01ec64.pth; sha256="" ;;   # ~375 MB; sha256: verify on download
-  vit_l) file=sam_vit_l_0b3195.pth; sha256="" ;;   # ~1.25 GB; sha256: verify on download
-  vit_h) file=sam_vit_h_4b8939.pth; sha256="" ;;   # ~2.56 GB; sha256: verify on download
-  vit_t) file=mobile_sam.pt; sha256=""              # ~40.7 MB; sha256: verify on download
+  vit_b) file=sam_vit_b_01ec64.pth; sha256=ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912 ;;  # ~375 MB
+  vit_l) file=sam_vit_l_0b3195.pth; sha256=3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622 ;;  # ~1.25 GB
+  vit_h) file=sam_vit_h_4b8939.pth; sha256=a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e ;;  # ~2.56 GB
+  vit_t) file=mobile_sam.pt; sha256=6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f  # 40,728,226 bytes
          url="https://github.com/ChaoningZhang/MobileSAM/raw/master/weights/mobile_sam.pt" ;;
   *) echo "usage: $0 vit_b|vit_l|vit_h|vit_t [DEST_DIR]" >&2; exit 2 ;;
 esac
@@ -58,7 +60,8 @@ md5_of() {
 actual=$(sha_of "$out")
 if [ -n "$sha256" ]; then
   if [ "$actual" != "$sha256" ]; then
-    echo "error: sha256 mismatch for $out: got $actual, expected $sha256" >&2; exit 1
+    mv "$out" "$out.bad"
+    echo "error: sha256 mismatch for $file: got $actual, expected $sha256 (kept as $out.bad)" >&2; exit 1
   fi
   echo "sha256 OK: $actual"
 else
