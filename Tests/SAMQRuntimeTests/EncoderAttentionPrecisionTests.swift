@@ -8,14 +8,7 @@ import SAMQFormat
 /// the int8 encoder's attention products to f32, resident and streamed alike.
 final class EncoderAttentionPrecisionTests: XCTestCase {
     private static func config() -> ModelConfig {
-        var config = ModelConfig(
-            variant: "custom",
-            imageEncoder: .init(imgSize: 64, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2, mlpDim: 64,
-                                outChans: 16, windowSize: 3, globalAttnIndexes: [1]),
-            promptEncoder: .init(embedDim: 16, maskInChans: 4),
-            maskDecoder: .init(transformerDim: 16, transformerMlpDim: 32, iouHeadHiddenDim: 16))
-        config.maskDecoder.numHeads = 2
-        return config
+        .tinySAM(imgSize: 64, embedDim: 32, depth: 2, mlpDim: 64, windowSize: 3, globalAttnIndexes: [1])
     }
 
     private func convert(_ attention: ConversionOptions.EncoderAttention, keepFloat32: [String] = []) throws -> String {

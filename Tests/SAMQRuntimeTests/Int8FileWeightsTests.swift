@@ -9,14 +9,7 @@ import SAMQFormat
 /// quantized at load from the same f32 values.
 final class Int8FileWeightsTests: XCTestCase {
     private static func config() -> ModelConfig {
-        var config = ModelConfig(
-            variant: "custom",
-            imageEncoder: .init(imgSize: 32, patchSize: 8, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32,
-                                outChans: 16, windowSize: 2, globalAttnIndexes: [1]),
-            promptEncoder: .init(embedDim: 16, maskInChans: 4),
-            maskDecoder: .init(transformerDim: 16, transformerMlpDim: 32, iouHeadHiddenDim: 16))
-        config.maskDecoder.numHeads = 2
-        return config
+        .tinySAM(imgSize: 32, embedDim: 16, depth: 2, mlpDim: 32, windowSize: 2, globalAttnIndexes: [1])
     }
 
     private func convert(codec: TensorCodec) throws -> (path: String, random: RandomWeights) {

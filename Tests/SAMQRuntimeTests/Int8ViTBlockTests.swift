@@ -23,14 +23,8 @@ final class Int8RandomWeightProvider: WeightProvider {
 /// The int8 ViT block against the f32 block on the same weights.
 final class Int8ViTBlockTests: XCTestCase {
     private func config(embed: Int, heads: Int, grid: Int, window: Int) -> ModelConfig {
-        var config = ModelConfig(
-            variant: "custom",
-            imageEncoder: .init(imgSize: grid * 16, patchSize: 16, embedDim: embed, depth: 2, numHeads: heads,
-                                mlpDim: 4 * embed, outChans: 16, windowSize: window, globalAttnIndexes: [1]),
-            promptEncoder: .init(embedDim: 16, maskInChans: 4),
-            maskDecoder: .init(transformerDim: 16, transformerMlpDim: 32, iouHeadHiddenDim: 16))
-        config.maskDecoder.numHeads = 2
-        return config
+        .tinySAM(imgSize: grid * 16, patchSize: 16, embedDim: embed, depth: 2, numHeads: heads, mlpDim: 4 * embed,
+                 windowSize: window, globalAttnIndexes: [1])
     }
 
     func testBlocksMatchFloatBlocks() throws {

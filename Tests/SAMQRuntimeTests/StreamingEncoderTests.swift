@@ -9,14 +9,7 @@ import SAMQFormat
 final class StreamingEncoderTests: XCTestCase {
     /// Windowed blocks with padding (grid 6, window 4) and a global block.
     private static func config() -> ModelConfig {
-        var config = ModelConfig(
-            variant: "custom",
-            imageEncoder: .init(imgSize: 48, patchSize: 8, embedDim: 32, depth: 3, numHeads: 2, mlpDim: 64,
-                                outChans: 16, windowSize: 4, globalAttnIndexes: [1]),
-            promptEncoder: .init(embedDim: 16, maskInChans: 4),
-            maskDecoder: .init(transformerDim: 16, transformerMlpDim: 32, iouHeadHiddenDim: 16))
-        config.maskDecoder.numHeads = 2
-        return config
+        .tinySAM(imgSize: 48, embedDim: 32, depth: 3, mlpDim: 64, windowSize: 4, globalAttnIndexes: [1])
     }
 
     private func convert(codec: TensorCodec, weights: ConversionOptions.WeightType = .int8) throws -> String {
