@@ -103,6 +103,24 @@ void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t
     }
 }
 
+void samq_softmax_q8_rows(samq_isa isa, const float *s, size_t rows, size_t count, size_t lds,
+                          int8_t *q, size_t ldq, size_t padded, float *scale) {
+    if (rows == 0) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_softmax_q8_avx2(s, rows, count, lds, q, ldq, padded, scale); return;
+    case SAMQ_ISA_AVX512VNNI: samq_softmax_q8_avx512(s, rows, count, lds, q, ldq, padded, scale); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_softmax_q8_neon(s, rows, count, lds, q, ldq, padded, scale); return;
+#endif
+    default: samq_softmax_q8_scalar(s, rows, count, lds, q, ldq, padded, scale); return;
+    }
+}
+
 static int samq_check_ranges(size_t M, size_t N, size_t mb, size_t me, size_t nb, size_t ne) {
     if (mb > me || me > M || nb > ne || ne > N) return -1;
     return 0;

@@ -174,6 +174,70 @@ static void test_quantize(void) {
     }
 }
 
+/* ---- softmax + int8 code of P ------------------------------------------ */
+static void test_softmax_q8(void) {
+    const size_t counts[] = {0, 1, 3, 15, 16, 17, 31, 33, 196, 4099};
+    enum { R = 7 };
+    for (size_t ci = 0; ci < COUNT(counts); ci++) {
+        size_t n = counts[ci], padded = (n + 7) / 8 * 8, lds = n + 5, ldq = padded + 9;
+        float *s = malloc((R * lds + 1) * sizeof(float));
+        for (size_t i = 0; i < R * lds; i++) s[i] = rnd_f() * 8.0f;
+        for (size_t j = 0; j < n; j++) {
+            if (j % 3 == 0) s[1 * lds + j] = -INFINITY;  /* masked keys */
+            s[2 * lds + j] = -INFINITY;                   /* nothing to attend to */
+            if (j % 5 == 1) s[3 * lds + j] = NAN;         /* NaN ignored by the max */
+            s[5 * lds + j] = -300.0f * (float)(j % 4);   /* far below the max: exponent floor */
+            s[6 * lds + j] = 3.0f;                        /* ties: every code 127 */
+        }
+        if (n >= 2) s[4 * lds + 1] = INFINITY;            /* +inf max: degenerate */
+        int8_t *q0 = malloc(R * ldq), *q1 = malloc(R * ldq);
+        float sc0[R], sc1[R];
+        memset(q0, 0x5A, R * ldq);
+        samq_softmax_q8_rows(SAMQ_ISA_SCALAR, s, R, n, lds, q0, ldq, padded, sc0);
+        int ok = 1;
+        for (size_t r = 0; r < R; r++) {
+            const float *row = s + r * lds;
+            const int8_t *qr = q0 + r * ldq;
+            double m = -INFINITY;
+            for (size_t j = 0; j < n; j++)
+                if (row[j] > m) m = row[j];
+            for (size_t j = n; j < padded; j++) ok &= qr[j] == 0;
+            for (size_t j = padded; j < ldq; j++) ok &= qr[j] == 0x5A;
+            if (!isfinite(m)) {
+                ok &= sc0[r] == 0.0f;
+                for (size_t j = 0; j < n; j++) ok &= qr[j] == 0;
+                continue;
+            }
+            double sum = 0;
+            for (size_t j = 0; j < n; j++) {
+                double e = isnan(row[j]) ? 0 : exp2((double)row[j] - m);
+                sum += e;
+                double want = nearbyint(254.0 * e) - 127.0;
+                ok &= qr[j] >= -127 && fabs((double)qr[j] - want) <= 1.0;
+            }
+            ok &= fabs(sc0[r] * 254.0 * sum - 1.0) < 3e-3;
+        }
+        CHECK(ok, "softmax_q8 scalar semantics n=%zu", n);
+        if (n >= 2) CHECK(sc0[4] == 0.0f && sc0[2] == 0.0f, "softmax_q8 degenerate rows n=%zu", n);
+        if (n >= 1) CHECK(q0[6 * ldq] == 127, "softmax_q8 max codes to 127 n=%zu", n);
+        for (int i = 0; i < g_nisa; i++) {
+            memset(q1, 0x5A, R * ldq);
+            samq_softmax_q8_rows(g_isas[i], s, R, n, lds, q1, ldq, padded, sc1);
+            CHECK(memcmp(q0, q1, R * ldq) == 0 && memcmp(sc0, sc1, sizeof sc0) == 0,
+                  "softmax_q8 %s n=%zu identical", samq_isa_name(g_isas[i]), n);
+        }
+        /* rows == 0 writes nothing */
+        memset(q1, 0x5A, R * ldq);
+        samq_softmax_q8_rows(SAMQ_ISA_SCALAR, s, 0, n, lds, q1, ldq, padded, sc1);
+        int untouched = 1;
+        for (size_t i = 0; i < R * ldq; i++) untouched &= q1[i] == 0x5A;
+        CHECK(untouched, "softmax_q8 rows=0 n=%zu", n);
+        free(s);
+        free(q0);
+        free(q1);
+    }
+}
+
 /* ---- GELU accuracy ------------------------------------------------------ */
 static void test_gelu(void) {
     double maxerr = 0;
@@ -786,6 +850,7 @@ int main(int argc, char **argv) {
     if (expect) CHECK(strcmp(expect, samq_isa_name(samq_isa_best())) == 0, "expected best isa %s", expect);
     test_packer();
     test_quantize();
+    test_softmax_q8();
     test_gelu();
     test_gemm_i8();
     test_gemm_splits();

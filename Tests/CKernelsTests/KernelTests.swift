@@ -347,6 +347,51 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
+    /// Softmax fused with P's int8 code: the exact math within one code step
+    /// and 3e-3 on the scale, and every SIMD ISA byte-identical to scalar, on
+    /// odd key counts (tails of every lane width), masked (−inf), NaN and
+    /// degenerate rows. (aarch64: Tests/CKernelsC/kernel_test.c under qemu.)
+    func testSoftmaxQ8Identical() {
+        var rng = XorShift()
+        for n in [0, 1, 3, 7, 15, 16, 17, 33, 196, 4099] {
+            let rows = 5, lds = n + 3, padded = roundUp(n, 8), ldq = padded + 5
+            let s = Buf<Float>(rows * lds, 0)
+            for i in 0 ..< rows * lds { s[i] = rng.f() * 8 }
+            for j in 0 ..< n {
+                if j % 3 == 0 { s[1 * lds + j] = -.infinity }   // masked keys
+                s[2 * lds + j] = .nan                            // nothing finite
+                s[3 * lds + j] = -300 * Float(j % 4)             // below the exponent floor
+            }
+            if n >= 2 { s[4 * lds + 1] = .infinity }             // +inf max: degenerate
+            let q0 = Buf<Int8>(rows * ldq, 0x5A), s0 = Buf<Float>(rows, -1)
+            samq_softmax_q8_rows(SAMQ_ISA_SCALAR, s.p, rows, n, lds, q0.p, ldq, padded, s0.p)
+            for r in 0 ..< rows {
+                for j in n ..< padded { XCTAssertEqual(q0[r * ldq + j], 0, "pad zeroed") }
+                for j in padded ..< ldq { XCTAssertEqual(q0[r * ldq + j], 0x5A, "beyond the pad untouched") }
+                let row = (0 ..< n).map { s[r * lds + $0] }
+                let m = row.filter { !$0.isNaN }.max() ?? -.infinity
+                guard m.isFinite else {
+                    XCTAssertEqual(s0[r], 0, "degenerate row \(r) n=\(n)")
+                    for j in 0 ..< n { XCTAssertEqual(q0[r * ldq + j], 0) }
+                    continue
+                }
+                var sum = 0.0
+                for j in 0 ..< n {
+                    let e = row[j].isNaN ? 0 : Foundation.exp2(Double(row[j]) - Double(m))
+                    sum += e
+                    XCTAssertLessThanOrEqual(abs(Double(q0[r * ldq + j]) - ((254 * e).rounded() - 127)), 1, "row \(r) key \(j)")
+                }
+                XCTAssertEqual(Double(s0[r]) * 254 * sum, 1, accuracy: 3e-3, "scale of row \(r) n=\(n)")
+            }
+            for isa in simdISAs() {
+                let q1 = Buf<Int8>(rows * ldq, 0x5A), s1 = Buf<Float>(rows, -1)
+                samq_softmax_q8_rows(isa, s.p, rows, n, lds, q1.p, ldq, padded, s1.p)
+                XCTAssertEqual(q1.array, q0.array, "\(isaName(isa)) n=\(n)")
+                XCTAssertEqual(s1.array.map(\.bitPattern), s0.array.map(\.bitPattern), "\(isaName(isa)) scales n=\(n)")
+            }
+        }
+    }
+
     func testSgemmWithinTolerance() {
         var rng = XorShift()
         for M in Ms {

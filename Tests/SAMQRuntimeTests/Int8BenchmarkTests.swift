@@ -129,13 +129,16 @@ final class Int8BenchmarkTests: XCTestCase {
         var random = Int8TestRandom(seed: 3)
         let (rows, keys) = (256, 4096)
         let scores = random.normal(rows * keys, std: 3)
-        let q = UnsafeMutablePointer<Int8>.allocate(capacity: keys)
-        defer { q.deallocate() }
+        let q = UnsafeMutablePointer<Int8>.allocate(capacity: rows * keys)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+        defer { q.deallocate(); scales.deallocate() }
         var sink: Float = 0
         let saved = threads
         let seconds = scores.withUnsafeBufferPointer { s in
             time(runs: 5) {
-                for r in 0..<rows { sink += SoftmaxQuantizer.apply(s.baseAddress! + r * keys, count: keys, into: q, paddedCount: keys) }
+                SoftmaxQuantizer.apply(rows: rows, scores: s.baseAddress!, count: keys, lds: keys, into: q, ldq: keys,
+                                       paddedCount: keys, scales: scales, isa: .best)
+                sink += scales[0]
             }
         } * Double(saved)   // single-threaded loop: undo the per-thread division
         print(String(format: "[int8-bench] softmax→int8: %.3f ns/score (1 thread); vit_b global block = %.1f ms on 2 threads",

@@ -33,6 +33,7 @@
  *    error against exact-erf GELU is below 2e-7 * max(1, |y|) (absolute);
  *    the tests check that bound.
  *  - samq_quantize_rows gives identical bytes and scales on every ISA.
+ *  - samq_softmax_q8_rows too (fixed 16-lane summation order, no FMA).
  *  - samq_sgemm is NOT bit-exact across ISAs (summation order differs);
  *    expect agreement to ~1e-6 relative.
  *  - samq_dwconv3x3 is bit-exact across every ISA (fixed summation order,
@@ -95,6 +96,18 @@ void samq_pack_weights_i8(const int8_t *w, const float *scales, size_t N, size_t
  * lacks falls back to scalar: the results are identical by contract. */
 void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t ldx,
                         int8_t *q, size_t ldq, float *row_scale);
+
+/* Softmax (base 2) of attention score rows fused with the int8 code of P for
+ * the P·V GEMM. Row r: m = max_j s[r][j] (NaN ignored), e_j = 2^(s[r][j] − m)
+ * (degree-2 polynomial, within 2.3e-3 relative; exponents below −126 give
+ * 2^−126), q[r][j] = rint(254·e_j) − 127 ∈ [−127, 127] (offset code, zero
+ * point −127) for j < count, 0 for count <= j < padded; scale[r] =
+ * 1 / (254·Σ e_j). A row whose max is not finite (empty, all −inf or NaN,
+ * or +inf) gets zero codes and scale 0. The sum runs in 16 lane partials
+ * (element j into lane j mod 16) added in lane order, so every ISA gives
+ * identical bytes and scales. rows == 0 is a no-op. */
+void samq_softmax_q8_rows(samq_isa isa, const float *s, size_t rows, size_t count, size_t lds,
+                          int8_t *q, size_t ldq, size_t padded, float *scale);
 
 /* ---- int8 GEMM --------------------------------------------------------- */
 

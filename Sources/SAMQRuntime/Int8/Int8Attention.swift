@@ -244,10 +244,8 @@ public struct Int8Attention: @unchecked Sendable {
                 }
                 let out = output + (b * queries + q0) * ldo + h * hd
                 if let packedValues {
-                    for r in 0..<rows {
-                        pScales[r] = SoftmaxQuantizer.apply(scores + r * lds, count: keys, into: pQuant + r * ldp,
-                                                            paddedCount: roundUp(keys, 8))
-                    }
+                    SoftmaxQuantizer.apply(rows: rows, scores: scores, count: keys, lds: lds, into: pQuant, ldq: ldp,
+                                           paddedCount: roundUp(keys, 8), scales: pScales, isa: isa)
                     // P is in offset code (q − 127): raw accumulators, then
                     // out = (acc + 127·colsum_v) · s_v · s_p, exact in int32.
                     let raw = (scratch + rawOffset).assumingMemoryBound(to: Int32.self)
