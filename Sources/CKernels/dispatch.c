@@ -85,6 +85,26 @@ void samq_pack_weights_i8(const int8_t *w, const float *scales, size_t N, size_t
     }
 }
 
+void samq_pack_panel_i8(const int8_t *q, size_t ldq, const float *scales, size_t rows, size_t N, size_t K,
+                        size_t panel, void *out) {
+    size_t Np = samq_round_up(N, 16), Kp = samq_round_up(K, 8);
+    uint8_t *dst = (uint8_t *)out + panel * Kp * 16;
+    float *sc = (float *)((uint8_t *)out + Np * Kp) + panel * 16;
+    int32_t *cs = (int32_t *)((uint8_t *)out + Np * Kp + 4 * Np) + panel * 16;
+    for (size_t c = 0; c < 16; c++) {
+        int32_t sum = 0;
+        if (c < rows) {
+            const int8_t *row = q + c * ldq;
+            for (size_t g = 0; g < Kp / 4; g++) memcpy(dst + g * 64 + c * 4, row + 4 * g, 4);
+            for (size_t k = 0; k < K; k++) sum += row[k];
+        } else {
+            for (size_t g = 0; g < Kp / 4; g++) memset(dst + g * 64 + c * 4, 0, 4);
+        }
+        sc[c] = c < rows ? scales[c] : 0.0f;
+        cs[c] = sum;
+    }
+}
+
 void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t ldx,
                         int8_t *q, size_t ldq, float *row_scale) {
     if (M == 0) return;

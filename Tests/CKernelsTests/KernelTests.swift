@@ -164,6 +164,27 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
+    /// Panel-at-a-time packing of quantized rows (with ldq padding) writes
+    /// the same bytes as the whole-matrix reference packer.
+    func testPanelPackingMatchesWholeMatrixPacker() {
+        var rng = XorShift()
+        for N in Ns {
+            for K in Ks {
+                let c = GemmCase(M: 0, N: N, K: K, rng: &rng)
+                let Kp = roundUp(K, 8), ldq = Kp + 8
+                let rows = Buf<Int8>(max(1, N * ldq), 0)
+                for n in 0 ..< N { for k in 0 ..< K { rows[n * ldq + k] = c.W[n * K + k] } }
+                let out = Buf<UInt8>(samq_packed_size(N, K), 0xA5)
+                for panel in 0 ..< roundUp(N, 16) / 16 {
+                    let count = max(0, min(16, N - panel * 16))
+                    samq_pack_panel_i8(rows.p + panel * 16 * ldq, ldq, c.scale.p + panel * 16, count, N, K, panel,
+                                       out.p)
+                }
+                XCTAssertEqual(out.array, Array(c.packed.array.prefix(out.count)), "N=\(N) K=\(K)")
+            }
+        }
+    }
+
     func testInt8AccumulatorsBitExact() {
         var rng = XorShift()
         for M in Ms {

@@ -84,6 +84,13 @@ size_t samq_packed_size(size_t N, size_t K);
 /* Reference packer. w: [N][K] row-major int8 in [-127,127]; scales: [N] or
  * NULL (then 0); out: samq_packed_size(N,K) bytes, 4-byte aligned. */
 void samq_pack_weights_i8(const int8_t *w, const float *scales, size_t N, size_t K, void *out);
+/* One panel (columns 16·panel ..< 16·panel + 16) of the same layout from
+ * already-quantized rows: q holds `rows` (<= 16) rows, ldq >= Kp apart, with
+ * bytes K..<Kp zero (what samq_quantize_rows writes); columns past `rows`
+ * get zero weights, scale 0 and sum 0. Packing panel by panel right after
+ * quantizing keeps the rows in L1 (the attention packs K this way per call). */
+void samq_pack_panel_i8(const int8_t *q, size_t ldq, const float *scales, size_t rows, size_t N, size_t K,
+                        size_t panel, void *out);
 
 /* ---- row quantization -------------------------------------------------- */
 

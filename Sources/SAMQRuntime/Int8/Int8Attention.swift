@@ -182,7 +182,7 @@ public struct Int8Attention: @unchecked Sendable {
                 let b = unit / heads, h = unit % heads
                 if let packedKeys {
                     PanelPacker.packRows(k + b * keys * ldk + h * hd, rows: keys, cols: hd, ld: ldk,
-                                         into: packedKeys + slot * keyBytes)
+                                         into: packedKeys + slot * keyBytes, isa: isa)
                 }
                 if let packedValues {
                     PanelPacker.packColumns(v + b * keys * ldv + h * hd, rows: keys, cols: hd, ld: ldv,

@@ -1,3 +1,4 @@
+import CKernels
 import SAMQFormat
 
 /// Per-call packers that turn f32 attention operands into the GEMM kernel's
@@ -17,54 +18,28 @@ enum PanelPacker {
     /// n = rows, k = cols, one scale per row.
     /// `panels` (16 GEMM columns each) restricts the work to part of the
     /// destination, so disjoint ranges can be packed concurrently.
+    /// Sixteen rows at a time are quantized (`samq_quantize_rows`) and packed
+    /// (`samq_pack_panel_i8`) while they are in L1: in C both get the ISA's
+    /// vectors, which the Swift loop did not (the package's Swift is built for
+    /// the x86-64 baseline).
     static func packRows(_ source: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
-                         into destination: UnsafeMutableRawPointer, panels: Range<Int>? = nil) {
+                         into destination: UnsafeMutableRawPointer, panels: Range<Int>? = nil,
+                         isa: KernelISA = .best) {
         let layout = PackedInt8Layout(n: rows, k: cols)
-        let groups = layout.paddedK / 4
-        let panelBytes = layout.paddedK * 16
-        let scales = (destination + layout.scalesOffset).assumingMemoryBound(to: Float.self)
-        let sums = (destination + layout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
-        let vectorCols = cols & ~15
+        let kp = layout.paddedK
         let range = panels ?? 0..<(layout.paddedN / 16)
-        for column in (range.lowerBound * 16)..<(range.upperBound * 16) {
-            let slot = destination + (column >> 4) * panelBytes + (column & 15) * 4
-            guard column < rows else {
-                for g in 0..<groups { (slot + g * 64).storeBytes(of: UInt32(0), as: UInt32.self) }
-                scales[column] = 0
-                sums[column] = 0
-                continue
-            }
-            let row = source + column * ld
-            let (scale, inverse) = Int8Quantization.scales(absMax: Int8Quantization.absMax(row, count: cols))
-            let vInverse = F16(repeating: inverse)
-            var sumV = I16()
-            // 16 values = 4 k-groups: quantize, narrow to bytes, and store
-            // each 4-byte group in its panel slot (64 bytes apart).
-            var k = 0
-            while k < vectorCols {
-                let q = Int8Quantization.quantize(UnsafeRawPointer(row + k).loadUnaligned(as: F16.self), vInverse)
-                sumV &+= q
-                let words = unsafeBitCast(SIMD16<Int8>(truncatingIfNeeded: q), to: SIMD4<UInt32>.self)
-                let base = slot + (k >> 2) * 64
-                base.storeBytes(of: words[0], as: UInt32.self)
-                (base + 64).storeBytes(of: words[1], as: UInt32.self)
-                (base + 128).storeBytes(of: words[2], as: UInt32.self)
-                (base + 192).storeBytes(of: words[3], as: UInt32.self)
-                k += 16
-            }
-            var sum: Int32 = 0
-            for lane in 0..<16 { sum &+= sumV[lane] }
-            for g in (vectorCols >> 2)..<groups {
-                var word: UInt32 = 0
-                for j in 0..<4 where g * 4 + j < cols {
-                    let q = Int8Quantization.quantize(row[g * 4 + j], inverse)
-                    sum &+= q
-                    word |= UInt32(UInt8(truncatingIfNeeded: q)) << (8 * j)
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: max(1, 16 * kp)) { quantized in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scales in
+                for panel in range {
+                    let count = max(0, min(16, rows - panel * 16))
+                    if count > 0 {
+                        samq_quantize_rows(isa.raw, source + panel * 16 * ld, count, cols, ld, quantized.baseAddress!,
+                                           kp, scales.baseAddress!)
+                    }
+                    samq_pack_panel_i8(quantized.baseAddress!, kp, scales.baseAddress!, count, rows, cols, panel,
+                                       destination)
                 }
-                (slot + g * 64).storeBytes(of: word, as: UInt32.self)
             }
-            scales[column] = scale
-            sums[column] = sum
         }
     }
 
