@@ -254,7 +254,7 @@ def mask_iou(logits, gt):
 
 
 LOSS = {"kind": "sam", "alpha": 0.25}  # set from --loss / --focal-alpha
-LOSS_RES = 128  # masks are compared with the ground truth at 128×128 (input frame / 2)
+LOSS_RES = 128  # masks are compared with the ground truth at LOSS_RES² (128: input frame / 2; --loss-res)
 
 
 def group_loss(low, iou_pred, gt):
@@ -356,6 +356,8 @@ def main():
     ap.add_argument("--encoder-lr-mult", type=float, default=1.0)
     ap.add_argument("--loss", choices=["sam", "bce"], default="sam")
     ap.add_argument("--focal-alpha", type=float, default=0.25)
+    ap.add_argument("--loss-res", type=int, choices=[64, 128, 256], default=128,
+                    help="compare masks with the ground truth at this size (256 = the input frame)")
     ap.add_argument("--bce-steps", type=int, default=500, help="use BCE+dice for the first N steps, then --loss")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
@@ -363,6 +365,8 @@ def main():
     ap.add_argument("--resume", default="", help="start from these weights (optimizer state is not kept)")
     ap.add_argument("--scene-offset", type=int, default=0, help="first training scene index (fresh scenes for a resumed stage)")
     args = ap.parse_args()
+    global LOSS_RES
+    LOSS_RES = args.loss_res
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
