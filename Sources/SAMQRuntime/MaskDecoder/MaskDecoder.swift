@@ -66,35 +66,45 @@ final class MaskDecoder {
                  multimask: Bool) throws -> (masks: [Float], iou: [Float], count: Int) {
         let tokens = outputTokens + sparse
         let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense)
-        let hs: [Float], upscaled: [Float]
-        var blockOrder = false   // int8 upscaling leaves pixels in block order (DecoderInt8.upscale)
+        // Only the returned masks are computed: tokens 1... with multimask, else token 0.
+        let selected = multimask ? 1..<maskTokenCount : 0..<1
+        let pixels = 16 * side * side
+        let hs: [Float], masks: [Float]
         if let int8 {
-            (hs, upscaled) = try int8.withContext { context in
+            (hs, masks) = try int8.withContext { context in
                 let (hs, processed) = try transformer.apply(prefix: prefix, tokens: tokens, int8: context)
-                guard int8.upscaling != nil else { return (hs, upscale(processed, side: side)) }
-                return (hs, try int8.upscale(processed, norm: upscaleNorm, context: context))
+                let hyper = hypernetworkWeights(hs, selected)
+                guard int8.upscaling != nil else {
+                    return (hs, maskPlanes(hyper, count: selected.count, upscaled: upscale(processed, side: side)))
+                }
+                return (hs, try int8.upscaledMasks(processed, norm: upscaleNorm, hyper: hyper, count: selected.count,
+                                                   side: side, context: context))
             }
-            blockOrder = int8.upscaling != nil
         } else {
             let (tokensOut, processed) = try transformer.apply(prefix: prefix, tokens: tokens)
-            (hs, upscaled) = (tokensOut, upscale(processed, side: side))
+            (hs, masks) = (tokensOut, maskPlanes(hypernetworkWeights(tokensOut, selected), count: selected.count,
+                                                 upscaled: upscale(processed, side: side)))
         }
+        precondition(masks.count == selected.count * pixels, "internal: mask planes")
+        let iou = iouHead(Array(hs[0..<dim]))
+        return (masks, Array(iou[selected]), selected.count)
+    }
 
-        let hyperDim = dim / 8
+    /// `hyper_in` rows for the mask tokens in `selected`: `[count][C/8]`.
+    private func hypernetworkWeights(_ hs: [Float], _ selected: Range<Int>) -> [Float] {
         var hyper = [Float]()
-        hyper.reserveCapacity(maskTokenCount * hyperDim)
-        for i in 0..<maskTokenCount {
+        hyper.reserveCapacity(selected.count * dim / 8)
+        for i in selected {
             hyper += hypernetworks[i](Array(hs[((1 + i) * dim)..<((2 + i) * dim)]))
         }
-        let pixels = 16 * side * side
-        // masks = hyper_in @ upscaled_embedding: [maskTokens][C/8] · [pixels][C/8]ᵀ
-        let masks = MatMul.linear(hyper, rows: maskTokenCount, inFeatures: hyperDim, weight: upscaled,
-                                  outFeatures: pixels, bias: nil)
-        let iou = iouHead(Array(hs[0..<dim]))
-        let selected = multimask ? 1..<maskTokenCount : 0..<1
-        let planes = Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)])
-        return (blockOrder ? DecoderInt8.spatialOrder(planes, planes: selected.count, side: side) : planes,
-                Array(iou[selected]), selected.count)
+        return hyper
+    }
+
+    /// masks = hyper_in @ upscaled_embedding: `[count][C/8] · [pixels][C/8]ᵀ`.
+    private func maskPlanes(_ hyper: [Float], count: Int, upscaled: [Float]) -> [Float] {
+        let hyperDim = dim / 8
+        return MatMul.linear(hyper, rows: count, inFeatures: hyperDim, weight: upscaled,
+                             outFeatures: upscaled.count / hyperDim, bias: nil)
     }
 
     /// `output_upscaling` in f32: conv-transpose, LayerNorm2d, GELU,
