@@ -133,6 +133,9 @@ size_t samq_gemm_i8_row_tile(samq_isa isa);
 
 #define SAMQ_SGEMM_GELU 1u  /* same polynomial GELU as the int8 epilogue */
 #define SAMQ_SGEMM_B_KN 4u  /* B is [K][N] (ldb >= N) instead of [N][K] (ldb >= K) */
+#define SAMQ_SGEMM_B_F16 8u /* B is IEEE binary16 bits in B_f16, [N][ldb] (not with B_KN); each
+                             * weight is widened to f32 exactly, so the result is the f32 GEMM's
+                             * on the widened matrix (up to summation order) at half the bytes */
 
 typedef struct samq_sgemm_args {
     size_t M, N, K;
@@ -148,9 +151,13 @@ typedef struct samq_sgemm_args {
     uint32_t flags;            /* SAMQ_SGEMM_* */
     size_t m_begin, m_end;     /* any row range */
     size_t n_begin, n_end;     /* any column range */
+    const uint16_t *B_f16;     /* with SAMQ_SGEMM_B_F16: B's values as f16 bits (B is unused) */
 } samq_sgemm_args;
 
 /* C[m][n] = sum_k A[m][k]*B[n][k] (or B[k][n]) (+bias) (GELU) (+residual).
+ * With SAMQ_SGEMM_B_F16 (x86 AVX2 needs F16C, which every AVX2 CPU has and
+ * samq_isa_supported checks) the kernels keep up to 8 rows in one pass, so
+ * the decoder's ~7 token rows read each weight row once.
  * Any ISA works (NEON/DOTPROD/I8MM share the NEON f32 kernel, AVX512VNNI uses
  * AVX-512F). Returns 0 or -1 like samq_gemm_i8. */
 int samq_sgemm(samq_isa isa, const samq_sgemm_args *args);
@@ -211,6 +218,9 @@ void samq_dwconv3x3_pack(const float *w, size_t C, float *out);
 int samq_dwconv3x3(samq_isa isa, const samq_dwconv3x3_args *args);
 
 /* ---- misc -------------------------------------------------------------- */
+
+/* IEEE binary16 bits -> float, exact (subnormals, inf and NaN included). */
+float samq_f16_to_f32(uint16_t h);
 
 /* The scalar GELU used by every epilogue (see the numerics contract). */
 float samq_gelu(float y);
