@@ -24,19 +24,21 @@ enum Backend: Equatable {
 /// ReLU has no kernel flag and is applied right after the product, rows hot in cache.
 enum CKernelGEMM {
     static func run(isa: samq_isa, rows: Range<Int>, cols: Range<Int>, m: Int, n: Int, k: Int,
-                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, layout: MatMul.BLayout,
+                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>?, halfB: UnsafePointer<UInt16>? = nil,
+                    ldb: Int, layout: MatMul.BLayout,
                     c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
                     activation: MatMul.Activation, accumulate: Bool) {
         precondition(!(accumulate && activation != .none), "internal: activation before a residual add is not used")
         var args = samq_sgemm_args()
         args.M = m; args.N = n; args.K = k
         args.A = a; args.lda = lda
-        args.B = b; args.ldb = ldb
+        args.B = b; args.B_f16 = halfB; args.ldb = ldb
         args.bias = bias
         args.residual = accumulate ? UnsafePointer(c) : nil
         args.ldr = ldc
         args.C = c; args.ldc = ldc
         args.flags = (layout == .kn ? UInt32(SAMQ_SGEMM_B_KN) : 0) | (activation == .gelu ? UInt32(SAMQ_SGEMM_GELU) : 0)
+            | (halfB != nil ? UInt32(SAMQ_SGEMM_B_F16) : 0)
         args.m_begin = rows.lowerBound; args.m_end = rows.upperBound
         args.n_begin = cols.lowerBound; args.n_end = cols.upperBound
         let status = samq_sgemm(isa, &args)

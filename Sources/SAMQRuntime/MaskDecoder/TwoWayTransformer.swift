@@ -20,14 +20,19 @@ struct TwoWayAttentionBlock {
         func norm(_ name: String) throws -> LayerNorm {
             try LayerNorm(weights: weights, prefix: prefix + "." + name, dimension: dim, epsilon: LayerNorm.defaultEpsilon)
         }
+        // Token-only layers keep f16 weights as stored (half the memory, read
+        // once per prompt by the f16 kernel); the folded cross-attentions
+        // read their matrices directly and keep f32.
         selfAttention = try DecoderAttention(weights: weights, prefix: prefix + ".self_attn", dim: dim,
-                                             heads: d.numHeads, downsampleRate: 1)
+                                             heads: d.numHeads, downsampleRate: 1, keepingHalfPrecision: true)
         norm1 = try norm("norm1")
         crossTokenToImage = try DecoderAttention(weights: weights, prefix: prefix + ".cross_attn_token_to_image", dim: dim,
                                                  heads: d.numHeads, downsampleRate: d.attentionDownsampleRate)
         norm2 = try norm("norm2")
-        lin1 = try Linear(weights: weights, prefix: prefix + ".mlp.lin1", inFeatures: dim, outFeatures: d.transformerMlpDim)
-        lin2 = try Linear(weights: weights, prefix: prefix + ".mlp.lin2", inFeatures: d.transformerMlpDim, outFeatures: dim)
+        lin1 = try Linear(weights: weights, prefix: prefix + ".mlp.lin1", inFeatures: dim, outFeatures: d.transformerMlpDim,
+                          keepingHalfPrecision: true)
+        lin2 = try Linear(weights: weights, prefix: prefix + ".mlp.lin2", inFeatures: d.transformerMlpDim, outFeatures: dim,
+                          keepingHalfPrecision: true)
         norm3 = try norm("norm3")
         norm4 = try norm("norm4")
         crossImageToToken = try DecoderAttention(weights: weights, prefix: prefix + ".cross_attn_image_to_token", dim: dim,
