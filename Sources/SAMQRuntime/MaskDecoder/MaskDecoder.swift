@@ -21,7 +21,7 @@ final class MaskDecoder {
     /// same arrays again, as the predictor and the grid decoder do). Locked:
     /// the automatic mask generator decodes points concurrently.
     private let cacheLock = NSLock()
-    private var cache: (image: [Float], imagePE: [Float], dense: [Float], prefix: TwoWayImagePrefix)?
+    private var cache: (image: [Float], imagePE: [Float], dense: DenseEmbedding, prefix: TwoWayImagePrefix)?
 
     /// `precision` defaults to the file's (`EncoderPrecision.automatic`), as for the encoder.
     init(weights: WeightProvider, precision: EncoderPrecision? = nil) throws {
@@ -59,10 +59,10 @@ final class MaskDecoder {
             : nil
     }
 
-    /// `image`, `imagePE`, `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
+    /// `image`, `imagePE` and `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
     /// Returns the selected masks `[masks][4h*4w]` and their IoU predictions.
     /// Safe to call concurrently (each int8 decode borrows its own scratch).
-    func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: [Float], side: Int,
+    func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: DenseEmbedding, side: Int,
                  multimask: Bool) throws -> (masks: [Float], iou: [Float], count: Int) {
         let tokens = outputTokens + sparse
         let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense)
@@ -117,7 +117,7 @@ final class MaskDecoder {
     }
 
     /// `transformer.imagePrefix` for `image + dense`, from the cache when the inputs are unchanged.
-    func imagePrefix(image: [Float], imagePE: [Float], dense: [Float]) -> TwoWayImagePrefix {
+    func imagePrefix(image: [Float], imagePE: [Float], dense: DenseEmbedding) -> TwoWayImagePrefix {
         cacheLock.lock()
         if let cache, cache.image == image, cache.dense == dense, cache.imagePE == imagePE {
             let prefix = cache.prefix
@@ -125,7 +125,7 @@ final class MaskDecoder {
             return prefix
         }
         cacheLock.unlock()
-        let prefix = transformer.imagePrefix(source: Tensor.add(image, dense), imagePE: imagePE)
+        let prefix = transformer.imagePrefix(source: dense.added(to: image), imagePE: imagePE)
         cacheLock.lock()
         cache = (image, imagePE, dense, prefix)
         cacheLock.unlock()
