@@ -65,14 +65,15 @@ final class MaskDecoder {
     func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: DenseEmbedding, side: Int,
                  multimask: Bool) throws -> (masks: [Float], iou: [Float], count: Int) {
         let tokens = outputTokens + sparse
-        let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense)
+        let (prefix, computedSource) = imagePrefix(image: image, imagePE: imagePE, dense: dense)
+        let source = computedSource ?? dense.added(to: image)
         // Only the returned masks are computed: tokens 1... with multimask, else token 0.
         let selected = multimask ? 1..<maskTokenCount : 0..<1
         let pixels = 16 * side * side
         let hs: [Float], masks: [Float]
         if let int8 {
             (hs, masks) = try int8.withContext { context in
-                let (hs, processed) = try transformer.apply(prefix: prefix, tokens: tokens, int8: context)
+                let (hs, processed) = try transformer.apply(prefix: prefix, keys: source, tokens: tokens, int8: context)
                 let hyper = hypernetworkWeights(hs, selected)
                 guard int8.upscaling != nil else {
                     return (hs, maskPlanes(hyper, count: selected.count, upscaled: upscale(processed, side: side)))
@@ -81,7 +82,7 @@ final class MaskDecoder {
                                                    side: side, context: context))
             }
         } else {
-            let (tokensOut, processed) = try transformer.apply(prefix: prefix, tokens: tokens)
+            let (tokensOut, processed) = try transformer.apply(prefix: prefix, keys: source, tokens: tokens)
             (hs, masks) = (tokensOut, maskPlanes(hypernetworkWeights(tokensOut, selected), count: selected.count,
                                                  upscaled: upscale(processed, side: side)))
         }
@@ -116,20 +117,23 @@ final class MaskDecoder {
         return upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
     }
 
-    /// `transformer.imagePrefix` for `image + dense`, from the cache when the inputs are unchanged.
-    func imagePrefix(image: [Float], imagePE: [Float], dense: DenseEmbedding) -> TwoWayImagePrefix {
+    /// `transformer.imagePrefix` for `image + dense`, from the cache when the
+    /// inputs are unchanged; on a miss also the `image + dense` it computed.
+    func imagePrefix(image: [Float], imagePE: [Float],
+                     dense: DenseEmbedding) -> (prefix: TwoWayImagePrefix, source: [Float]?) {
         cacheLock.lock()
         if let cache, cache.image == image, cache.dense == dense, cache.imagePE == imagePE {
             let prefix = cache.prefix
             cacheLock.unlock()
-            return prefix
+            return (prefix, nil)
         }
         cacheLock.unlock()
-        let prefix = transformer.imagePrefix(source: dense.added(to: image), imagePE: imagePE)
+        let source = dense.added(to: image)
+        let prefix = transformer.imagePrefix(source: source, imagePE: imagePE)
         cacheLock.lock()
         cache = (image, imagePE, dense, prefix)
         cacheLock.unlock()
-        return prefix
+        return (prefix, source)
     }
 
     /// Drops the cached image work (its memory); results never depend on it.

@@ -41,7 +41,7 @@ struct TwoWayAttentionBlock {
     }
 
     /// One block. `imagePrefix` (layer 0 only) holds the block's prompt-independent
-    /// projections of `keys`, which must then equal `imagePrefix.source`.
+    /// projections of `keys`, which must then be the `image + dense` they came from.
     /// With `int8`, the image-sized products of the cross-attentions run on
     /// the int8 kernels (W8A8) on that context's scratch; the token-sized
     /// work stays f32.
@@ -91,9 +91,12 @@ struct TwoWayAttentionBlock {
 /// and their projections. With no mask input the dense embedding is the same
 /// `no_mask_embed` broadcast for every prompt, so this is computed once per
 /// image and reused by every prompt (bit-identical to computing it per prompt).
+///
+/// `image + dense` itself (the keys entering layer 0) is not kept: each
+/// prompt needs its own copy to update anyway, so it is rebuilt per prompt
+/// (`DenseEmbedding.added(to:)`, the cost of that copy) instead of holding
+/// another image-sized array (4 MB for vit_b).
 struct TwoWayImagePrefix {
-    /// `image + dense`: the keys entering layer 0.
-    let source: [Float]
     let imagePE: [Float]
     /// Layer 0 token→image `k_proj(source + pe)` and `v_proj(source)`.
     let tokenToImageKey: [Float]
@@ -124,20 +127,22 @@ struct TwoWayTransformer {
     func imagePrefix(source: [Float], imagePE: [Float]) -> TwoWayImagePrefix {
         let first = layers[0]
         let withPE = Tensor.add(source, imagePE)
-        return TwoWayImagePrefix(source: source, imagePE: imagePE,
+        return TwoWayImagePrefix(imagePE: imagePE,
                                  tokenToImageKey: first.crossTokenToImage.kProj(withPE),
                                  tokenToImageValue: first.crossTokenToImage.vProj(source),
                                  imageToTokenQuery: first.crossImageToToken.qProj(withPE))
     }
 
     /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`
+    /// and that `source` as `keys`
     /// (`image` and `imagePE` are `[h*w][C]`, `tokens` is `[N][C]`), with the
     /// image-sized products on the int8 kernels when `int8` is given.
     /// Returns the processed tokens and image.
-    func apply(prefix: TwoWayImagePrefix, tokens: [Float], int8: Int8Context? = nil) throws -> (tokens: [Float], image: [Float]) {
+    func apply(prefix: TwoWayImagePrefix, keys source: consuming [Float], tokens: [Float],
+               int8: Int8Context? = nil) throws -> (tokens: [Float], image: [Float]) {
         let imagePE = prefix.imagePE
         var queries = tokens
-        var keys = prefix.source
+        var keys = source
         for (i, layer) in layers.enumerated() {
             try layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
                             imagePrefix: i == 0 ? prefix : nil, int8: int8)
