@@ -65,15 +65,18 @@ final class MaskDecoder {
     func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: DenseEmbedding, side: Int,
                  multimask: Bool) throws -> (masks: [Float], iou: [Float], count: Int) {
         let tokens = outputTokens + sparse
-        let (prefix, computedSource) = imagePrefix(image: image, imagePE: imagePE, dense: dense)
-        let source = computedSource ?? dense.added(to: image)
+        // keys = image + dense, one uniquely owned array the transformer updates in place.
+        var keys = [Float]()
+        let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense, source: &keys)
+        if keys.isEmpty { keys = dense.added(to: image) }
         // Only the returned masks are computed: tokens 1... with multimask, else token 0.
         let selected = multimask ? 1..<maskTokenCount : 0..<1
         let pixels = 16 * side * side
         let hs: [Float], masks: [Float]
         if let int8 {
             (hs, masks) = try int8.withContext { context in
-                let (hs, processed) = try transformer.apply(prefix: prefix, keys: source, tokens: tokens, int8: context)
+                let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context)
+                let processed = keys
                 let hyper = hypernetworkWeights(hs, selected)
                 guard int8.upscaling != nil else {
                     return (hs, maskPlanes(hyper, count: selected.count, upscaled: upscale(processed, side: side)))
@@ -82,7 +85,8 @@ final class MaskDecoder {
                                                    side: side, context: context))
             }
         } else {
-            let (tokensOut, processed) = try transformer.apply(prefix: prefix, keys: source, tokens: tokens)
+            let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens)
+            let processed = keys
             (hs, masks) = (tokensOut, maskPlanes(hypernetworkWeights(tokensOut, selected), count: selected.count,
                                                  upscaled: upscale(processed, side: side)))
         }
@@ -118,22 +122,24 @@ final class MaskDecoder {
     }
 
     /// `transformer.imagePrefix` for `image + dense`, from the cache when the
-    /// inputs are unchanged; on a miss also the `image + dense` it computed.
-    func imagePrefix(image: [Float], imagePE: [Float],
-                     dense: DenseEmbedding) -> (prefix: TwoWayImagePrefix, source: [Float]?) {
+    /// inputs are unchanged; on a miss, the `image + dense` it computed is
+    /// moved into `source` (left untouched on a hit).
+    func imagePrefix(image: [Float], imagePE: [Float], dense: DenseEmbedding,
+                     source: inout [Float]) -> TwoWayImagePrefix {
         cacheLock.lock()
         if let cache, cache.image == image, cache.dense == dense, cache.imagePE == imagePE {
             let prefix = cache.prefix
             cacheLock.unlock()
-            return (prefix, nil)
+            return prefix
         }
         cacheLock.unlock()
-        let source = dense.added(to: image)
-        let prefix = transformer.imagePrefix(source: source, imagePE: imagePE)
+        var computed = dense.added(to: image)
+        let prefix = transformer.imagePrefix(source: computed, imagePE: imagePE)
         cacheLock.lock()
         cache = (image, imagePE, dense, prefix)
         cacheLock.unlock()
-        return (prefix, source)
+        swap(&source, &computed)
+        return prefix
     }
 
     /// Drops the cached image work (its memory); results never depend on it.

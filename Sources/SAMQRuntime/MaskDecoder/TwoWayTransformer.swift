@@ -133,16 +133,15 @@ struct TwoWayTransformer {
                                  imageToTokenQuery: first.crossImageToToken.qProj(withPE))
     }
 
-    /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`
-    /// and that `source` as `keys`
-    /// (`image` and `imagePE` are `[h*w][C]`, `tokens` is `[N][C]`), with the
-    /// image-sized products on the int8 kernels when `int8` is given.
-    /// Returns the processed tokens and image.
-    func apply(prefix: TwoWayImagePrefix, keys source: consuming [Float], tokens: [Float],
-               int8: Int8Context? = nil) throws -> (tokens: [Float], image: [Float]) {
+    /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`,
+    /// with `keys` entering as that `source` (`[h*w][C]`, updated in place:
+    /// pass a uniquely referenced array, or it is copied) and `tokens` `[N][C]`;
+    /// the image-sized products run on the int8 kernels when `int8` is given.
+    /// Returns the processed tokens; `keys` ends as the processed image.
+    func apply(prefix: TwoWayImagePrefix, keys: inout [Float], tokens: [Float],
+               int8: Int8Context? = nil) throws -> [Float] {
         let imagePE = prefix.imagePE
         var queries = tokens
-        var keys = source
         for (i, layer) in layers.enumerated() {
             try layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
                             imagePrefix: i == 0 ? prefix : nil, int8: int8)
@@ -155,6 +154,6 @@ struct TwoWayTransformer {
             finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)
         }
         finalNorm.applyInPlace(&queries)
-        return (queries, keys)
+        return queries
     }
 }
