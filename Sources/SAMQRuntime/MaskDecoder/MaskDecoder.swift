@@ -134,7 +134,10 @@ final class MaskDecoder {
         }
         cacheLock.unlock()
         var computed = dense.added(to: image)
-        let prefix = transformer.imagePrefix(source: computed, imagePE: imagePE)
+        // The int8 path keeps layer 0's image→token queries quantized (per image, not per prompt).
+        let prefix = int8.map { int8 in
+            int8.withContext { transformer.imagePrefix(source: computed, imagePE: imagePE, int8: $0) }
+        } ?? transformer.imagePrefix(source: computed, imagePE: imagePE)
         cacheLock.lock()
         cache = (image, imagePE, dense, prefix)
         cacheLock.unlock()

@@ -57,8 +57,15 @@ struct TwoWayAttentionBlock {
 
         var q = Tensor.add(queries, queryPE)
         // keys + PE: the same for both cross-attentions (keys change only at the end of the block).
-        let keysWithPE = imagePrefix == nil ? Tensor.add(keys, keyPE) : []
-        if let imagePrefix {
+        // On the int8 path (8 heads, as in SAM) both read it quantized, so it is
+        // quantized once and never stored as f32.
+        let quantizedKeys = imagePrefix == nil && crossImageToToken.heads == 8
+            ? int8.map { QuantizedImageRows.keysWithPE(keys, keyPE, width: crossTokenToImage.qProj.inFeatures, context: $0) } : nil
+        let keysWithPE = imagePrefix == nil && quantizedKeys == nil ? Tensor.add(keys, keyPE) : []
+        if let quantizedKeys, let int8 {
+            try crossTokenToImage.accumulateTokenToImage(tokens: q, quantizedKeys: quantizedKeys, values: keys,
+                                                         into: &queries, int8: int8)
+        } else if let imagePrefix {
             crossTokenToImage.accumulate(q: .raw(q), k: .projected(imagePrefix.tokenToImageKey),
                                          v: .projected(imagePrefix.tokenToImageValue), into: &queries)
         } else if let int8 {
@@ -76,7 +83,10 @@ struct TwoWayAttentionBlock {
 
         q = Tensor.add(queries, queryPE)
         let image: DecoderAttention.ImageQueries = imagePrefix.map { .projected($0.imageToTokenQuery) } ?? .raw(keysWithPE)
-        if let int8 {
+        if let int8, let quantized = quantizedKeys ?? imagePrefix?.quantizedImageToTokenQuery {
+            try crossImageToToken.accumulateImageToToken(quantizedImage: quantized, projected: imagePrefix != nil,
+                                                         tokensWithPE: q, tokens: queries, into: &keys, int8: int8)
+        } else if let int8 {
             try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys,
                                                          int8: int8)
         } else {
@@ -101,8 +111,11 @@ struct TwoWayImagePrefix {
     /// Layer 0 token→image `k_proj(source + pe)` and `v_proj(source)`.
     let tokenToImageKey: [Float]
     let tokenToImageValue: [Float]
-    /// Layer 0 image→token `q_proj(source + pe)`.
+    /// Layer 0 image→token `q_proj(source + pe)`; empty on the int8 path,
+    /// which keeps only its quantized rows.
     let imageToTokenQuery: [Float]
+    /// The same rows quantized for the int8 path (once per image instead of per prompt).
+    let quantizedImageToTokenQuery: QuantizedRows?
 }
 
 /// `TwoWayTransformer`: the blocks, a final token→image attention, and a LayerNorm.
@@ -124,13 +137,19 @@ struct TwoWayTransformer {
     }
 
     /// The prompt-independent first-block work for `source = image + dense` (`[h*w][C]`).
-    func imagePrefix(source: [Float], imagePE: [Float]) -> TwoWayImagePrefix {
+    /// With `int8`, the image→token query rows are kept quantized only (8 heads).
+    func imagePrefix(source: [Float], imagePE: [Float], int8: Int8Context? = nil) -> TwoWayImagePrefix {
         let first = layers[0]
         let withPE = Tensor.add(source, imagePE)
+        let query = first.crossImageToToken.qProj(withPE)
+        let quantized = first.crossImageToToken.heads == 8 ? int8.map {
+            QuantizedImageRows.rows(query, width: first.crossImageToToken.internalDim, context: $0)
+        } : nil
         return TwoWayImagePrefix(imagePE: imagePE,
                                  tokenToImageKey: first.crossTokenToImage.kProj(withPE),
                                  tokenToImageValue: first.crossTokenToImage.vProj(source),
-                                 imageToTokenQuery: first.crossImageToToken.qProj(withPE))
+                                 imageToTokenQuery: quantized == nil ? query : [],
+                                 quantizedImageToTokenQuery: quantized)
     }
 
     /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`,
@@ -147,13 +166,37 @@ struct TwoWayTransformer {
                             imagePrefix: i == 0 ? prefix : nil, int8: int8)
         }
         let q = Tensor.add(queries, tokens)
-        let k = Tensor.add(keys, imagePE)
         if let int8 {
-            try finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries, int8: int8)
+            let k = QuantizedImageRows.keysWithPE(keys, imagePE, width: finalAttention.qProj.inFeatures, context: int8)
+            try finalAttention.accumulateTokenToImage(tokens: q, quantizedKeys: k, values: keys, into: &queries, int8: int8)
         } else {
+            let k = Tensor.add(keys, imagePE)
             finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)
         }
         finalNorm.applyInPlace(&queries)
         return queries
+    }
+}
+
+/// Quantizing image-sized decoder operands (`[P][width]`) on a context's kernels and pool.
+enum QuantizedImageRows {
+    /// `keys + pe`, quantized per row.
+    static func keysWithPE(_ keys: [Float], _ pe: [Float], width: Int, context: Int8Context) -> QuantizedRows {
+        precondition(keys.count == pe.count && width > 0 && keys.count % width == 0, "internal: keys and PE sizes")
+        return keys.withUnsafeBufferPointer { k in
+            pe.withUnsafeBufferPointer { p in
+                QuantizedRows(quantizing: k.baseAddress!, plus: p.baseAddress!, rows: keys.count / width, cols: width,
+                              isa: context.isa, pool: context.pool)
+            }
+        }
+    }
+
+    /// `rows`, quantized per row.
+    static func rows(_ rows: [Float], width: Int, context: Int8Context) -> QuantizedRows {
+        precondition(width > 0 && rows.count % width == 0, "internal: row width")
+        return rows.withUnsafeBufferPointer {
+            QuantizedRows(quantizing: $0.baseAddress!, plus: nil, rows: rows.count / width, cols: width,
+                          isa: context.isa, pool: context.pool)
+        }
     }
 }
