@@ -11,10 +11,13 @@ enum ModelLoading {
     /// `decoderOnly` (segment --embedding): the encoder is built streamed,
     /// which reads none of its tensors, so only the prompt encoder and mask
     /// decoder are ever decoded.
-    static func predictor(path: String, global: GlobalOptions, decoderOnly: Bool = false) throws -> SamPredictor {
+    /// `repeatedWork` (bench): keep glibc's adaptive heap even when streamed,
+    /// as a server would, so timings are not those of a one-shot process.
+    static func predictor(path: String, global: GlobalOptions, decoderOnly: Bool = false,
+                          repeatedWork: Bool = false) throws -> SamPredictor {
         let weights = try open(path: path, global: global)
         let residency = decoderOnly ? .streamed : try global.budget().residency(for: weights.file, withDecoder: true)
-        if residency == .streamed { ProcessMemory.returnFreedBuffersToSystem() }
+        if residency == .streamed && !repeatedWork { ProcessMemory.returnFreedBuffersToSystem() }
         let predictor = try SamPredictor(weights: weights, residency: residency)
         showProgress(of: predictor.imageEncoder, global: global)
         return predictor
