@@ -63,6 +63,25 @@ float samq_gelu(float y) { return samq_gelu_ref(y); }
 
 float samq_f16_to_f32(uint16_t h) { return samq_half_to_float(h); }
 
+void samq_gelu_inplace(samq_isa isa, float *x, size_t n) {
+    if (n == 0 || !x) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* identical results anyway */
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_gelu_avx2(x, n); return;
+    case SAMQ_ISA_AVX512VNNI: samq_gelu_avx512(x, n); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_gelu_neon(x, n); return;
+#endif
+    default:
+        for (size_t i = 0; i < n; i++) x[i] = samq_gelu_ref(x[i]);
+        return;
+    }
+}
+
 size_t samq_packed_size(size_t N, size_t K) {
     size_t Np = samq_round_up(N, 16), Kp = samq_round_up(K, 8);
     return Np * Kp + 8 * Np;

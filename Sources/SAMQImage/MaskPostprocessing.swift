@@ -146,6 +146,7 @@ public enum MaskPostprocessing {
         var cropRows = [Float](repeating: 0, count: 2 * rw)
         var cached = [-1, -1]                       // crop row held by each slot
         var outRow = [Float](repeating: 0, count: ow)
+        masks.withUnsafeMutableBufferPointer { mb in
         lowRes.withUnsafeBufferPointer { src in
         cropRows.withUnsafeMutableBufferPointer { crop in
         outRow.withUnsafeMutableBufferPointer { row in
@@ -175,11 +176,11 @@ public enum MaskPostprocessing {
                     let bottom = cropRow(ys2.index1[oy], preferring: bottomSlot)
                     samq_bilinear_row(top, bottom, ys2.lambda0[oy], ys2.lambda1[oy], b0.baseAddress!, b1.baseAddress!,
                                       bw0.baseAddress!, bw1.baseAddress!, row.baseAddress!, ow)
-                    let offset = c * outPlane + oy * ow
-                    for x in 0..<ow where row[x] > threshold { masks[offset + x] = 1 }
+                    let out = mb.baseAddress! + c * outPlane + oy * ow
+                    for x in 0..<ow { out[x] = row[x] > threshold ? 1 : 0 }
                 }
             }
-        } } } } } } } } } } }
+        } } } } } } } } } } } }
         return masks
     }
 

@@ -585,6 +585,29 @@ static void test_hgemm(void) {
     CHECK(exact && isinf(samq_f16_to_f32(0x7c00u)) && isnan(samq_f16_to_f32(0x7e00u)), "f16 -> f32 exact");
 }
 
+/* ---- vector GELU: the scalar epilogue's bits on every ISA --------------- */
+static void test_gelu_inplace(void) {
+    const size_t ns[] = {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 1000};
+    for (size_t t = 0; t < COUNT(ns); t++) {
+        size_t n = ns[t];
+        float *x = malloc((n + 1) * 4), *ref = malloc((n + 1) * 4), *y = malloc((n + 1) * 4);
+        for (size_t i = 0; i < n; i++) {
+            float v = rnd_f() * (float)(1 + rnd() % 12);
+            if (rnd() % 50 == 0) v = (rnd() & 1) ? 1e30f : -1e30f;
+            x[i] = v;
+            ref[i] = samq_gelu(v);
+        }
+        for (int i = -1; i < g_nisa; i++) {
+            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+            memcpy(y, x, n * 4);
+            y[n] = SENT_F;
+            samq_gelu_inplace(isa, y, n);
+            CHECK(same_bits(y, ref, n) && y[n] == SENT_F, "gelu_inplace %s n=%zu", samq_isa_name(isa), n);
+        }
+        free(x), free(ref), free(y);
+    }
+}
+
 /* ---- depthwise 3x3 ----------------------------------------------------- */
 
 /* Equal bits, or both NaN (NaN payloads may legitimately differ when a
@@ -905,6 +928,7 @@ int main(int argc, char **argv) {
     test_gemm_invalid();
     test_sgemm();
     test_hgemm();
+    test_gelu_inplace();
     test_dwconv();
     test_dwconv_nonfinite();
     test_dwconv_strips();

@@ -224,6 +224,9 @@ float samq_f16_to_f32(uint16_t h);
 
 /* The scalar GELU used by every epilogue (see the numerics contract). */
 float samq_gelu(float y);
+/* x[i] = samq_gelu(x[i]) for i < n, vectorized: the same bits on every ISA
+ * (an ISA this CPU lacks falls back to scalar, like samq_quantize_rows). */
+void samq_gelu_inplace(samq_isa isa, float *x, size_t n);
 
 /* Register-only int8 multiply-accumulate loop with independent chains (the
  * instruction the GEMM for `isa` is built on). Returns the number of int8

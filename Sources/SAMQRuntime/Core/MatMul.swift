@@ -26,7 +26,9 @@ enum MatMul {
         let kernel = Backend.current
         // Each output element's arithmetic does not depend on the row/column
         // range that computes it (both backends), so results ignore the thread count.
-        split(m: m, n: n, k: k, parallel: parallel) { rows, cols in
+        // A deep [K][N] B (attention P·V over every pixel) is split by columns,
+        // so each worker streams its part of B once instead of every worker all of it.
+        split(m: m, n: n, k: k, parallel: parallel, byColumns: layout == .kn && k >= 1024) { rows, cols in
             switch kernel {
             case .swift:
                 let epilogue = Epilogue(bias: bias, activation: activation, accumulate: accumulate)
@@ -80,12 +82,13 @@ enum MatMul {
     }
 
     /// Splits an `m × n` output over the compute threads and runs `body` on each piece.
-    private static func split(m: Int, n: Int, k: Int, parallel: Bool, _ body: (Range<Int>, Range<Int>) -> Void) {
+    private static func split(m: Int, n: Int, k: Int, parallel: Bool, byColumns: Bool = false,
+                              _ body: (Range<Int>, Range<Int>) -> Void) {
         let work = m * n * max(k, 1)
         let workers = parallel && work >= 1 << 17 ? ComputeThreads.count : 1
         if workers == 1 {
             body(0..<m, 0..<n)
-        } else if m >= 16 * workers {
+        } else if m >= 16 * workers && !(byColumns && n >= 32 * workers) {
             // Row split, about four chunks per worker (4-row aligned) so the
             // dynamic scheduler can balance uneven progress.
             let chunkRows = max(16, ((m + 4 * workers - 1) / (4 * workers) + 3) / 4 * 4)

@@ -40,7 +40,14 @@ final class QuantizedRows: @unchecked Sendable {
                 let t = sum.baseAddress!
                 for r in r0..<(r0 + n) {
                     let x = a + r * cols, y = b + r * cols
-                    for j in 0..<cols { t[j] = x[j] + y[j] }
+                    var j = 0
+                    while j + 16 <= cols {
+                        let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+                            + UnsafeRawPointer(y + j).loadUnaligned(as: SIMD16<Float>.self)
+                        UnsafeMutableRawPointer(t + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                        j += 16
+                    }
+                    while j < cols { t[j] = x[j] + y[j]; j += 1 }
                     samq_quantize_rows(isa.raw, t, 1, cols, cols, q + r * kp, kp, s + r)
                 }
             }
@@ -74,10 +81,17 @@ final class QuantizedRows: @unchecked Sendable {
                 let row = source + column * kp
                 var sum: Int32 = 0
                 for g in 0..<groups {
-                    let word = row.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self)
-                    (slot + g * 64).storeBytes(of: word, as: UInt32.self)
-                    for j in 0..<4 { sum &+= Int32(Int8(truncatingIfNeeded: word >> (8 * UInt32(j)))) }
+                    (slot + g * 64).storeBytes(of: row.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self),
+                                               as: UInt32.self)
                 }
+                var k = 0
+                var sumV = SIMD16<Int32>()
+                while k + 16 <= kp {
+                    sumV &+= SIMD16<Int32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: k, as: SIMD16<Int8>.self))
+                    k += 16
+                }
+                for lane in 0..<16 { sum &+= sumV[lane] }
+                while k < kp { sum &+= Int32(row.load(fromByteOffset: k, as: Int8.self)); k += 1 }
                 scaleOut[column] = inputScales[column]
                 sums[column] = sum
             }
