@@ -305,10 +305,10 @@ static void sgemm_kn_tile_neon(const float *A, size_t lda, size_t mr, const floa
 
 void samq_sgemm_neon(const samq_sgemm_args *a) {
     int kn = (a->flags & SAMQ_SGEMM_B_KN) != 0;
-    const size_t MR = 4, ldt = F32_NBLK + 16, nblk = f32_column_block(a);
+    const size_t MR = 4, ldt = F32_NBLK + 16;
     float tmp[4 * (F32_NBLK + 16)];
-    for (size_t nb = a->n_begin; nb < a->n_end; nb += nblk) {
-        size_t ne = SAMQ_MIN(nb + nblk, a->n_end), width = ne - nb;
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
         for (size_t m = a->m_begin; m < a->m_end; m += MR) {
             size_t mr = SAMQ_MIN(MR, a->m_end - m);
             const float *am = a->A + m * a->lda;

@@ -235,9 +235,9 @@ TGT_AVX2 void samq_sgemm_avx2(const samq_sgemm_args *a) {
     int kn = (a->flags & SAMQ_SGEMM_B_KN) != 0;
     size_t MR = kn ? 6 : 3;
     float tmp[6 * (F32_NBLK + 16)];
-    const size_t ldt = F32_NBLK + 16, nblk = f32_column_block(a);
-    for (size_t nb = a->n_begin; nb < a->n_end; nb += nblk) {
-        size_t ne = SAMQ_MIN(nb + nblk, a->n_end), width = ne - nb;
+    const size_t ldt = F32_NBLK + 16;
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
         for (size_t m = a->m_begin; m < a->m_end; m += MR) {
             size_t mr = SAMQ_MIN(MR, a->m_end - m);
             const float *am = a->A + m * a->lda;
@@ -565,10 +565,10 @@ TGT_512 static void sgemm_kn_tile_512(const float *A, size_t lda, size_t mr, con
 TGT_512 void samq_sgemm_avx512(const samq_sgemm_args *a) {
     int kn = (a->flags & SAMQ_SGEMM_B_KN) != 0;
     size_t MR = kn ? 8 : 4;
-    const size_t ldt = F32_NBLK + 32, nblk = f32_column_block(a);
+    const size_t ldt = F32_NBLK + 32;
     float tmp[8 * (F32_NBLK + 32)];
-    for (size_t nb = a->n_begin; nb < a->n_end; nb += nblk) {
-        size_t ne = SAMQ_MIN(nb + nblk, a->n_end), width = ne - nb;
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
         for (size_t m = a->m_begin; m < a->m_end; m += MR) {
             size_t mr = SAMQ_MIN(MR, a->m_end - m);
             const float *am = a->A + m * a->lda;

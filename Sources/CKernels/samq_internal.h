@@ -152,16 +152,6 @@ static inline void samq_dw_pixel_scalar(const samq_dwconv3x3_args *a, size_t oy,
 #endif
 #define SAMQ_AVX2_MR 4
 
-/* Column block of the f32 GEMM kernels (at most their 64-column tmp rows).
- * With B as [K][N] every row tile of the range sweeps the whole block, so a
- * deep K (attention P·V over 4096 pixels) gets 32-column blocks: 512 KiB of B
- * that stays in L2 for all row tiles instead of 1 MiB re-read from L3. The
- * block only groups work; each output's arithmetic is unchanged. */
-#define SAMQ_F32_NBLK 64
-static inline size_t f32_column_block(const samq_sgemm_args *a) {
-    return ((a->flags & SAMQ_SGEMM_B_KN) && a->K >= 2048) ? 32 : SAMQ_F32_NBLK;
-}
-
 /* Views of a packed weight payload. */
 typedef struct {
     const int8_t *panels;
