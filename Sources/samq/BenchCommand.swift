@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
         report.isa = isa.name
         let loadStart = DispatchTime.now()
         let predictor = try ModelLoading.predictor(path: model, global: GlobalOptions.quietCopy(of: global),
-                                                   decoderOnly: embedding != nil, repeatedWork: true)
+                                                   decoderOnly: embedding != nil)
         report.loadMs = ModelLoading.milliseconds(since: loadStart)
         report.threads = ComputeThreads.count
         report.variant = predictor.config.variant
