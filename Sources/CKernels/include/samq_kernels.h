@@ -54,7 +54,7 @@ int samq_kernels_version(void);
 
 typedef enum {
     SAMQ_ISA_SCALAR = 0,
-    SAMQ_ISA_AVX2 = 1,        /* x86_64: AVX2 + FMA */
+    SAMQ_ISA_AVX2 = 1,        /* x86_64: AVX2 + FMA + F16C */
     SAMQ_ISA_AVX512VNNI = 2,  /* x86_64: AVX-512 F/BW + VNNI */
     SAMQ_ISA_NEON = 3,        /* aarch64 baseline (Cortex-A53/A72) */
     SAMQ_ISA_DOTPROD = 4,     /* aarch64 SDOT (Cortex-A55/A76, Pi 5) */
