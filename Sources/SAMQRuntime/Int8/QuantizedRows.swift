@@ -35,21 +35,19 @@ final class QuantizedRows: @unchecked Sendable {
                 samq_quantize_rows(isa.raw, a + r0 * cols, n, cols, cols, q + r0 * kp, kp, s + r0)
                 return
             }
-            // One row of the sum at a time, in a small buffer that stays in L1.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { sum in
-                let t = sum.baseAddress!
-                for r in r0..<(r0 + n) {
-                    let x = a + r * cols, y = b + r * cols
-                    var j = 0
-                    while j + 16 <= cols {
-                        let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
-                            + UnsafeRawPointer(y + j).loadUnaligned(as: SIMD16<Float>.self)
-                        UnsafeMutableRawPointer(t + j).storeBytes(of: v, as: SIMD16<Float>.self)
-                        j += 16
-                    }
-                    while j < cols { t[j] = x[j] + y[j]; j += 1 }
-                    samq_quantize_rows(isa.raw, t, 1, cols, cols, q + r * kp, kp, s + r)
+            // The chunk's sum in a small buffer (64 KB for vit_b, in L2), then one quantizer call.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { sum in
+                let t = sum.baseAddress!, count = n * cols
+                let x = a + r0 * cols, y = b + r0 * cols
+                var j = 0
+                while j + 16 <= count {
+                    let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+                        + UnsafeRawPointer(y + j).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(t + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                    j += 16
                 }
+                while j < count { t[j] = x[j] + y[j]; j += 1 }
+                samq_quantize_rows(isa.raw, t, n, cols, cols, q + r0 * kp, kp, s + r0)
             }
         }
     }
