@@ -34,7 +34,7 @@ int samq_isa_supported(samq_isa isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     case SAMQ_ISA_AVX512VNNI:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -60,6 +60,27 @@ samq_isa samq_isa_best(void) {
 }
 
 float samq_gelu(float y) { return samq_gelu_ref(y); }
+
+float samq_f16_to_f32(uint16_t h) { return samq_half_to_float(h); }
+
+void samq_gelu_inplace(samq_isa isa, float *x, size_t n) {
+    if (n == 0 || !x) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* identical results anyway */
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_gelu_avx2(x, n); return;
+    case SAMQ_ISA_AVX512VNNI: samq_gelu_avx512(x, n); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_gelu_neon(x, n); return;
+#endif
+    default:
+        for (size_t i = 0; i < n; i++) x[i] = samq_gelu_ref(x[i]);
+        return;
+    }
+}
 
 size_t samq_packed_size(size_t N, size_t K) {
     size_t Np = samq_round_up(N, 16), Kp = samq_round_up(K, 8);
@@ -191,9 +212,25 @@ int samq_sgemm(samq_isa isa, const samq_sgemm_args *a) {
     if (a->m_begin == a->m_end || a->n_begin == a->n_end) return 0;
     if (!a->C || a->ldc < a->n_end) return -1;
     if (a->residual && a->ldr < a->n_end) return -1;
+    int half = (a->flags & SAMQ_SGEMM_B_F16) != 0;
+    if (half && (a->flags & SAMQ_SGEMM_B_KN)) return -1;
     if (a->K > 0) {
-        if (!a->A || !a->B || a->lda < a->K) return -1;
+        if (!a->A || (half ? !a->B_f16 : !a->B) || a->lda < a->K) return -1;
         if ((a->flags & SAMQ_SGEMM_B_KN) ? a->ldb < a->N : a->ldb < a->K) return -1;
+    }
+    if (half) {
+        switch (isa) {
+#if defined(SAMQ_X86)
+        case SAMQ_ISA_AVX2: samq_hgemm_avx2(a); return 0;
+        case SAMQ_ISA_AVX512VNNI: samq_hgemm_avx512(a); return 0;
+#endif
+#if defined(SAMQ_ARM64)
+        case SAMQ_ISA_NEON:
+        case SAMQ_ISA_DOTPROD:
+        case SAMQ_ISA_I8MM: samq_hgemm_neon(a); return 0;
+#endif
+        default: samq_hgemm_scalar(a); return 0;
+        }
     }
     switch (isa) {
 #if defined(SAMQ_X86)

@@ -330,6 +330,62 @@ void samq_sgemm_neon(const samq_sgemm_args *a) {
     }
 }
 
+/* --- f32 GEMM with f16 weights (SAMQ_SGEMM_B_F16) ----------------------- */
+
+/* 8 rows x 2 columns of 4-wide dot products; fcvtl widens 4 weights at a
+ * time (baseline AArch64, no FP16 arithmetic needed). */
+static void hgemm_tile_neon(const float *A, size_t lda, size_t mr, const uint16_t *B, size_t ldb, size_t nr,
+                            size_t K, float *out, size_t ldo) {
+    const float *ar[8];
+    const uint16_t *br[2];
+    for (size_t r = 0; r < 8; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    for (size_t c = 0; c < 2; c++) br[c] = B + (c < nr ? c : nr - 1) * ldb;
+    float32x4_t acc[8][2];
+    for (int r = 0; r < 8; r++) acc[r][0] = acc[r][1] = vdupq_n_f32(0.0f);
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        float32x4_t b0 = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(br[0] + k)));
+        float32x4_t b1 = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(br[1] + k)));
+        for (int r = 0; r < 8; r++) {
+            float32x4_t av = vld1q_f32(ar[r] + k);
+            acc[r][0] = vfmaq_f32(acc[r][0], av, b0);
+            acc[r][1] = vfmaq_f32(acc[r][1], av, b1);
+        }
+    }
+    for (size_t r = 0; r < mr; r++) {
+        for (int c = 0; c < 2; c++) {
+            float s = vaddvq_f32(acc[r][c]);
+            for (size_t kk = k; kk < K; kk++) s += ar[r][kk] * samq_half_to_float(br[c][kk]);
+            out[r * ldo + c] = s;
+        }
+    }
+}
+
+void samq_hgemm_neon(const samq_sgemm_args *a) {
+    const size_t MR = 8, ldt = F32_NBLK + 2;
+    float tmp[8 * (F32_NBLK + 2)];
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
+        for (size_t m = a->m_begin; m < a->m_end; m += MR) {
+            size_t mr = SAMQ_MIN(MR, a->m_end - m);
+            for (size_t n = nb; n < ne; n += 2)
+                hgemm_tile_neon(a->A + m * a->lda, a->lda, mr, a->B_f16 + n * a->ldb, a->ldb,
+                                SAMQ_MIN((size_t)2, ne - n), a->K, tmp + (n - nb), ldt);
+            for (size_t r = 0; r < mr; r++) {
+                size_t row = m + r;
+                epi_f32_neon(tmp + r * ldt, width, a->bias ? a->bias + nb : NULL,
+                             a->residual ? a->residual + row * a->ldr + nb : NULL, a->C + row * a->ldc + nb, a->flags);
+            }
+        }
+    }
+}
+
+void samq_gelu_neon(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(x + i, gelu_neon(vld1q_f32(x + i)));
+    for (; i < n; i++) x[i] = samq_gelu_ref(x[i]);
+}
+
 /* --- peak loops: independent accumulator chains, registers only ---------- */
 
 uint64_t samq_peak_neon(uint64_t it) {

@@ -66,6 +66,20 @@ void samq_sgemm_scalar(const samq_sgemm_args *a) {
     }
 }
 
+void samq_hgemm_scalar(const samq_sgemm_args *a) {
+    for (size_t m = a->m_begin; m < a->m_end; m++) {
+        const float *ar = a->A + m * a->lda;
+        for (size_t n = a->n_begin; n < a->n_end; n++) {
+            const uint16_t *br = a->B_f16 + n * a->ldb;
+            float acc = 0.0f;
+            for (size_t k = 0; k < a->K; k++) acc += ar[k] * samq_half_to_float(br[k]);
+            samq_epi_f32_scalar(&acc, 1, a->bias ? a->bias + n : NULL,
+                                a->residual ? a->residual + m * a->ldr + n : NULL, a->C + m * a->ldc + n,
+                                a->flags);
+        }
+    }
+}
+
 uint64_t samq_peak_scalar(uint64_t it) {
     /* Eight independent multiply-add chains, as a plain int8 dot product
      * would compile to; values stay bounded so nothing overflows. */

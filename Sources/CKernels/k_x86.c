@@ -260,6 +260,70 @@ TGT_AVX2 void samq_sgemm_avx2(const samq_sgemm_args *a) {
     }
 }
 
+/* ---- f32 GEMM with f16 weights (SAMQ_SGEMM_B_F16), AVX2 + F16C ---------- */
+
+/* 8 rows x 1 column: the token-side products have ~7 rows, so one pass
+ * reads each weight row once (the f32 kernel's 3/4-row tiles read it twice). */
+TGT_F16C INLINE void hgemm_tile_avx2(const float *A, size_t lda, const int MR, size_t mr, const uint16_t *B, size_t K,
+                                     float *out, size_t ldo) {
+    const float *ar[8];
+    for (int r = 0; r < MR; r++) ar[r] = A + ((size_t)r < mr ? (size_t)r : mr - 1) * lda;
+    __m256 acc[8];
+    for (int r = 0; r < MR; r++) acc[r] = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(B + k)));
+        for (int r = 0; r < MR; r++) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(ar[r] + k), b, acc[r]);
+    }
+    if (k < K) {
+        uint16_t tail[8] = {0};
+        memcpy(tail, B + k, (K - k) * sizeof(uint16_t));
+        __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)tail));
+        __m256i mk = avx2_tailmask(K - k);
+        for (int r = 0; r < MR; r++) acc[r] = _mm256_fmadd_ps(_mm256_maskload_ps(ar[r] + k, mk), b, acc[r]);
+    }
+    for (size_t r = 0; r < mr; r++) {
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        out[r * ldo] = _mm_cvtss_f32(s);
+    }
+}
+
+TGT_F16C void samq_hgemm_avx2(const samq_sgemm_args *a) {
+    const size_t MR = 8, ldt = F32_NBLK;
+    float tmp[8 * F32_NBLK];
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
+        for (size_t m = a->m_begin; m < a->m_end; m += MR) {
+            size_t mr = SAMQ_MIN(MR, a->m_end - m);
+            const float *am = a->A + m * a->lda;
+            for (size_t n = nb; n < ne; n++) {
+                const uint16_t *bn = a->B_f16 + n * a->ldb;
+                float *o = tmp + (n - nb);
+                switch (mr > 4 ? 8 : mr > 2 ? 4 : mr) { /* compile-time tiles: one token row (hypernetwork MLPs) must not pay for eight */
+                case 8: hgemm_tile_avx2(am, a->lda, 8, mr, bn, a->K, o, ldt); break;
+                case 4: hgemm_tile_avx2(am, a->lda, 4, mr, bn, a->K, o, ldt); break;
+                case 2: hgemm_tile_avx2(am, a->lda, 2, mr, bn, a->K, o, ldt); break;
+                default: hgemm_tile_avx2(am, a->lda, 1, 1, bn, a->K, o, ldt); break;
+                }
+            }
+            for (size_t r = 0; r < mr; r++) {
+                size_t row = m + r;
+                epi_f32_avx2(tmp + r * ldt, width, a->bias ? a->bias + nb : NULL,
+                             a->residual ? a->residual + row * a->ldr + nb : NULL, a->C + row * a->ldc + nb,
+                             a->flags);
+            }
+        }
+    }
+}
+
+TGT_AVX2 void samq_gelu_avx2(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu_avx2(_mm256_loadu_ps(x + i)));
+    for (; i < n; i++) x[i] = samq_gelu_ref(x[i]);
+}
+
 TGT_AVX2 uint64_t samq_peak_avx2(uint64_t it) {
     /* The GEMM's inner sequence (sign, maddubs, madd, add) on 8 independent
      * accumulators; 32 int8 MACs per sequence. The empty asm makes each
@@ -524,6 +588,81 @@ TGT_512 void samq_sgemm_avx512(const samq_sgemm_args *a) {
             }
         }
     }
+}
+
+/* ---- f32 GEMM with f16 weights (SAMQ_SGEMM_B_F16), AVX-512 --------------- */
+
+/* 8 rows x 2 columns, 16 accumulators: each weight row is read (and widened
+ * by vcvtph2ps) once for up to 8 token rows. */
+TGT_512 INLINE void hgemm_tile_512(const float *A, size_t lda, const int MR, size_t mr, const uint16_t *B, size_t ldb, size_t nr,
+                                   size_t K, float *out, size_t ldo) {
+    const float *ar[8];
+    const uint16_t *br[2];
+    for (int r = 0; r < MR; r++) ar[r] = A + ((size_t)r < mr ? (size_t)r : mr - 1) * lda;
+    for (size_t c = 0; c < 2; c++) br[c] = B + (c < nr ? c : nr - 1) * ldb;
+    __m512 acc[8][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m512 b0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(br[0] + k)));
+        __m512 b1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(br[1] + k)));
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_loadu_ps(ar[r] + k);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    if (k < K) {
+        uint16_t t0[16] = {0}, t1[16] = {0};
+        memcpy(t0, br[0] + k, (K - k) * sizeof(uint16_t));
+        memcpy(t1, br[1] + k, (K - k) * sizeof(uint16_t));
+        __m512 b0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)t0));
+        __m512 b1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)t1));
+        __mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_maskz_loadu_ps(mk, ar[r] + k);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    for (size_t r = 0; r < mr; r++) {
+        out[r * ldo] = _mm512_reduce_add_ps(acc[r][0]);
+        out[r * ldo + 1] = _mm512_reduce_add_ps(acc[r][1]);
+    }
+}
+
+TGT_512 void samq_hgemm_avx512(const samq_sgemm_args *a) {
+    const size_t MR = 8, ldt = F32_NBLK + 2;
+    float tmp[8 * (F32_NBLK + 2)];
+    for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
+        size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
+        for (size_t m = a->m_begin; m < a->m_end; m += MR) {
+            size_t mr = SAMQ_MIN(MR, a->m_end - m);
+            const float *am = a->A + m * a->lda;
+            for (size_t n = nb; n < ne; n += 2) {
+                const uint16_t *bn = a->B_f16 + n * a->ldb;
+                size_t nr = SAMQ_MIN((size_t)2, ne - n);
+                float *o = tmp + (n - nb);
+                switch (mr > 4 ? 8 : mr > 2 ? 4 : mr) { /* compile-time tiles: one token row (hypernetwork MLPs) must not pay for eight */
+                case 8: hgemm_tile_512(am, a->lda, 8, mr, bn, a->ldb, nr, a->K, o, ldt); break;
+                case 4: hgemm_tile_512(am, a->lda, 4, mr, bn, a->ldb, nr, a->K, o, ldt); break;
+                case 2: hgemm_tile_512(am, a->lda, 2, mr, bn, a->ldb, nr, a->K, o, ldt); break;
+                default: hgemm_tile_512(am, a->lda, 1, 1, bn, a->ldb, nr, a->K, o, ldt); break;
+                }
+            }
+            for (size_t r = 0; r < mr; r++) {
+                size_t row = m + r;
+                epi_f32_512(tmp + r * ldt, width, a->bias ? a->bias + nb : NULL,
+                            a->residual ? a->residual + row * a->ldr + nb : NULL, a->C + row * a->ldc + nb, a->flags);
+            }
+        }
+    }
+}
+
+TGT_512 void samq_gelu_avx512(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, gelu_512(_mm512_loadu_ps(x + i)));
+    for (; i < n; i++) x[i] = samq_gelu_ref(x[i]);
 }
 
 TGT_512 uint64_t samq_peak_avx512vnni(uint64_t it) {

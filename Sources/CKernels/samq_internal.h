@@ -26,6 +26,24 @@ static inline int32_t samq_load_i32(const void *p) { int32_t v; memcpy(&v, p, 4)
 static inline uint32_t samq_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float samq_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
+/* IEEE binary16 -> binary32, exact for every input. */
+static inline float samq_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    uint32_t bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else { /* subnormal: man * 2^-24, normalized */
+        uint32_t e = 113;
+        while (!(man & 0x400u)) { man <<= 1; e--; }
+        bits = sign | (e << 23) | ((man & 0x3ffu) << 13);
+    }
+    return samq_bits_f32(bits);
+}
+
 /* Constants of the shared GELU (see samq_kernels.h). erfc(x) for x >= 0 is
  * (A1 t + A2 t^2 + A3 t^3 + A4 t^4 + A5 t^5) exp(-x^2), t = 1/(1 + P x)
  * (Abramowitz & Stegun 7.1.26, |error| <= 1.5e-7). Evaluating erfc rather
@@ -158,6 +176,7 @@ void samq_softmax_q8_scalar(const float *s, size_t rows, size_t count, size_t ld
                             size_t padded, float *scale);
 void samq_gemm_scalar(const samq_gemm_args *a);
 void samq_sgemm_scalar(const samq_sgemm_args *a);
+void samq_hgemm_scalar(const samq_sgemm_args *a);
 void samq_dwconv3x3_scalar(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_scalar(uint64_t it);
 
@@ -173,6 +192,10 @@ void samq_gemm_avx2(const samq_gemm_args *a);
 void samq_gemm_avx512vnni(const samq_gemm_args *a);
 void samq_sgemm_avx2(const samq_sgemm_args *a);
 void samq_sgemm_avx512(const samq_sgemm_args *a);
+void samq_hgemm_avx2(const samq_sgemm_args *a);
+void samq_gelu_avx2(float *x, size_t n);
+void samq_gelu_avx512(float *x, size_t n);
+void samq_hgemm_avx512(const samq_sgemm_args *a);
 void samq_dwconv3x3_avx2(const samq_dwconv3x3_args *a);
 void samq_dwconv3x3_avx512(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_avx2(uint64_t it);
@@ -188,6 +211,8 @@ void samq_gemm_neon(const samq_gemm_args *a);
 void samq_gemm_dotprod(const samq_gemm_args *a);
 void samq_gemm_i8mm(const samq_gemm_args *a);
 void samq_sgemm_neon(const samq_sgemm_args *a);
+void samq_hgemm_neon(const samq_sgemm_args *a);
+void samq_gelu_neon(float *x, size_t n);
 void samq_dwconv3x3_neon(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_neon(uint64_t it);
 uint64_t samq_peak_dotprod(uint64_t it);

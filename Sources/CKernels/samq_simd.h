@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #define TGT_AVX2 __attribute__((target("avx2,fma")))
+#define TGT_F16C __attribute__((target("avx2,fma,f16c")))
 #define TGT_512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
 
 /* Mirrors samq_gelu_ref op for op (no FMA: separate mul and add). */

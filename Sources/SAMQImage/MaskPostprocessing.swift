@@ -120,6 +120,70 @@ public enum MaskPostprocessing {
                                   outHeight: originalSize.height, outWidth: originalSize.width)
     }
 
+    /// `postprocessMasks` then `> threshold`, computed one output row at a
+    /// time: the same values bit for bit (each row is the same
+    /// `samq_bilinear_row` calls on the same inputs), but neither the C × h × w
+    /// crop of the padded upscale nor the C × H × W float logits exist, only
+    /// the two crop rows an output row reads. For a 1024 × 768 photo that is
+    /// 9 + 9 MB of floats less at the peak of a prediction. Returns C × H × W bytes (1 above).
+    public static func thresholdedMasks(_ lowRes: [Float], channels: Int, height: Int, width: Int, paddedSize: Int,
+                                        resizedSize: ImageSize, originalSize: ImageSize,
+                                        threshold: Float) throws -> [UInt8] {
+        let rh = resizedSize.height, rw = resizedSize.width, oh = originalSize.height, ow = originalSize.width
+        guard rw > 0, rh > 0, rw <= paddedSize, rh <= paddedSize else {
+            throw ImageError.invalidArgument("resized size \(resizedSize) exceeds the padded input \(paddedSize)")
+        }
+        guard channels > 0, height > 0, width > 0, oh > 0, ow > 0, lowRes.count == channels * height * width else {
+            throw ImageError.invalidArgument("bad mask sizes: \(channels)x\(height)x\(width) (\(lowRes.count) values) -> \(oh)x\(ow)")
+        }
+        let (outPlane, o1) = oh.multipliedReportingOverflow(by: ow)
+        let (outTotal, o2) = outPlane.multipliedReportingOverflow(by: channels)
+        guard !o1, !o2 else { throw ImageError.invalidArgument("output \(oh)x\(ow) is too large") }
+        // First resize: low-res -> padded square, only the resized crop kept; second: crop -> original.
+        let ys1 = AxisWeights(inSize: height, outSize: paddedSize), xs1 = AxisWeights(inSize: width, outSize: paddedSize)
+        let ys2 = AxisWeights(inSize: rh, outSize: oh), xs2 = AxisWeights(inSize: rw, outSize: ow)
+        var masks = [UInt8](repeating: 0, count: outTotal)
+        var cropRows = [Float](repeating: 0, count: 2 * rw)
+        var cached = [-1, -1]                       // crop row held by each slot
+        var outRow = [Float](repeating: 0, count: ow)
+        masks.withUnsafeMutableBufferPointer { mb in
+        lowRes.withUnsafeBufferPointer { src in
+        cropRows.withUnsafeMutableBufferPointer { crop in
+        outRow.withUnsafeMutableBufferPointer { row in
+        xs1.index0.withUnsafeBufferPointer { a0 in xs1.index1.withUnsafeBufferPointer { a1 in
+        xs1.lambda0.withUnsafeBufferPointer { aw0 in xs1.lambda1.withUnsafeBufferPointer { aw1 in
+        xs2.index0.withUnsafeBufferPointer { b0 in xs2.index1.withUnsafeBufferPointer { b1 in
+        xs2.lambda0.withUnsafeBufferPointer { bw0 in xs2.lambda1.withUnsafeBufferPointer { bw1 in
+            let plane = height * width
+            for c in 0..<channels {
+                cached = [-1, -1]
+                // Crop row `y` of channel c, computed as resizeBilinear's first pass does.
+                func cropRow(_ y: Int, preferring slot: Int) -> UnsafePointer<Float> {
+                    if cached[0] == y { return UnsafePointer(crop.baseAddress!) }
+                    if cached[1] == y { return UnsafePointer(crop.baseAddress! + rw) }
+                    let target = crop.baseAddress! + slot * rw
+                    let base = src.baseAddress! + c * plane
+                    samq_bilinear_row(base + ys1.index0[y] * width, base + ys1.index1[y] * width, ys1.lambda0[y],
+                                      ys1.lambda1[y], a0.baseAddress!, a1.baseAddress!, aw0.baseAddress!,
+                                      aw1.baseAddress!, target, rw)
+                    cached[slot] = y
+                    return UnsafePointer(target)
+                }
+                for oy in 0..<oh {
+                    let top = cropRow(ys2.index0[oy], preferring: 0)
+                    // The second row must not evict the first.
+                    let bottomSlot = cached[0] == ys2.index0[oy] ? 1 : 0
+                    let bottom = cropRow(ys2.index1[oy], preferring: bottomSlot)
+                    samq_bilinear_row(top, bottom, ys2.lambda0[oy], ys2.lambda1[oy], b0.baseAddress!, b1.baseAddress!,
+                                      bw0.baseAddress!, bw1.baseAddress!, row.baseAddress!, ow)
+                    let out = mb.baseAddress! + c * outPlane + oy * ow
+                    for x in 0..<ow { out[x] = row[x] > threshold ? 1 : 0 }
+                }
+            }
+        } } } } } } } } } } } }
+        return masks
+    }
+
     /// `masks > threshold` (SAM's `mask_threshold` is 0).
     public static func threshold(_ logits: [Float], above threshold: Float = 0) -> [Bool] {
         logits.map { $0 > threshold }

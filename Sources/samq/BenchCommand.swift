@@ -15,6 +15,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Image to encode (default: a generated 1024×768 photo-like image).") var image: String?
     @Option(help: "Timed encoder runs after one warm-up.") var runs: Int = 3
     @Option(help: "Decoder prompts (one random point each, multimask).") var prompts: Int = 50
+    @Option(help: "Decoder only: use this embedding from `samq encode` (made from --image) and skip the encoder.")
+    var embedding: String?
     @Flag(help: "Also measure the machine's int8 multiply-accumulate peak (register-only loop).") var peak = false
     @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var global: GlobalOptions
@@ -28,37 +30,46 @@ struct BenchCommand: ParsableCommand {
         let isa = try KernelISA.resolve()
         report.isa = isa.name
         let loadStart = DispatchTime.now()
-        let predictor = try ModelLoading.predictor(path: model, global: GlobalOptions.quietCopy(of: global))
+        let predictor = try ModelLoading.predictor(path: model, global: GlobalOptions.quietCopy(of: global),
+                                                   decoderOnly: embedding != nil)
         report.loadMs = ModelLoading.milliseconds(since: loadStart)
         report.threads = ComputeThreads.count
         report.variant = predictor.config.variant
         let picture = try image.map { try ModelLoading.image(path: $0, maxPixels: 100_000_000) } ?? Self.syntheticImage()
 
-        try predictor.setImage(picture)  // warm-up
-        var encoder: [Double] = []
-        for _ in 0..<runs {
-            let start = DispatchTime.now()
-            try predictor.setImage(picture)
-            encoder.append(ModelLoading.milliseconds(since: start))
+        if let embedding {
+            let array = try NumPyArray.read(path: embedding)
+            try predictor.setEmbedding(array.values, originalSize: picture.size)
+        } else {
+            try predictor.setImage(picture)  // warm-up
+            var encoder: [Double] = []
+            for _ in 0..<runs {
+                let start = DispatchTime.now()
+                try predictor.setImage(picture)
+                encoder.append(ModelLoading.milliseconds(since: start))
+            }
+            report.encoderMedianMs = Self.median(encoder)
+            report.encoderMinMs = encoder.min() ?? 0
         }
-        report.encoderMedianMs = Self.median(encoder)
-        report.encoderMinMs = encoder.min() ?? 0
 
         // A fixed LCG: the same prompts every run, so runs compare.
         var seed = UInt64(42)
-        var decoder: [Double] = [], endToEnd: [Double] = []
+        var decoder: [Double] = [], endToEnd: [Double] = [], decoderCPU: [Double] = []
         for _ in 0..<prompts {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
             let x = Float(seed >> 40) / Float(1 << 24) * Float(picture.width - 1)
             let y = Float((seed >> 16) & 0xFFFFFF) / Float(1 << 24) * Float(picture.height - 1)
+            let cpuStart = Self.processCPUMilliseconds()
             let start = DispatchTime.now()
             _ = try predictor.predictLowResolution(points: [(x: x, y: y)], labels: [1], multimask: true)
             decoder.append(ModelLoading.milliseconds(since: start))
+            decoderCPU.append(Self.processCPUMilliseconds() - cpuStart)
             let fullStart = DispatchTime.now()
             _ = try predictor.predict(points: [(x: x, y: y)], labels: [1], multimask: true)
             endToEnd.append(ModelLoading.milliseconds(since: fullStart))
         }
         report.decoderMedianMs = Self.median(decoder)
+        report.decoderCPUMedianMs = Self.median(decoderCPU)
         report.predictMedianMs = Self.median(endToEnd)
 
         report.gemmGMACs = try Self.gemmRate(isa: isa)
@@ -118,6 +129,15 @@ struct BenchCommand: ParsableCommand {
     static let RUSAGE_SELF_WHO = RUSAGE_SELF
     #endif
 
+    /// User + system CPU time of the whole process so far: on a busy machine
+    /// a steadier figure than wall time (the pool's workers sleep, never spin).
+    static func processCPUMilliseconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF_WHO, &usage)
+        func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1000 + Double(t.tv_usec) / 1000 }
+        return ms(usage.ru_utime) + ms(usage.ru_stime)
+    }
+
     static func peakRSSMegabytes() -> Int {
         var usage = rusage()
         getrusage(RUSAGE_SELF_WHO, &usage)
@@ -152,6 +172,7 @@ struct BenchReport: Encodable {
     var encoderMedianMs = 0.0
     var encoderMinMs = 0.0
     var decoderMedianMs = 0.0
+    var decoderCPUMedianMs = 0.0
     var predictMedianMs = 0.0
     var gemmGMACs = 0.0
     var peakGMACsPerCore: Double?
@@ -161,8 +182,12 @@ struct BenchReport: Encodable {
         print("model        \(model) (\(variant))")
         print("kernels      \(isa), \(threads) thread(s)")
         print("load         \(String(format: "%.0f", loadMs)) ms")
-        print("encoder      median \(String(format: "%.0f", encoderMedianMs)) ms, min \(String(format: "%.0f", encoderMinMs)) ms")
-        print("decoder      median \(String(format: "%.1f", decoderMedianMs)) ms per prompt (prompt encoder + mask decoder, 1 point, multimask)")
+        if encoderMedianMs > 0 {
+            print("encoder      median \(String(format: "%.0f", encoderMedianMs)) ms, min \(String(format: "%.0f", encoderMinMs)) ms")
+        } else {
+            print("encoder      not run (--embedding)")
+        }
+        print("decoder      median \(String(format: "%.1f", decoderMedianMs)) ms per prompt (prompt encoder + mask decoder, 1 point, multimask); CPU \(String(format: "%.1f", decoderCPUMedianMs)) ms")
         print("predict      median \(String(format: "%.1f", predictMedianMs)) ms per prompt (with masks upscaled to the image)")
         var gemm = "int8 GEMM    \(String(format: "%.0f", gemmGMACs)) GMAC/s on 4096×768×3072"
         if let peak = peakGMACsPerCore {

@@ -12,11 +12,12 @@ enum ProcessMemory {
     /// the Glibc module does not export, hence the lookup. Other C
     /// libraries need no setting.
     ///
-    /// Only for memory-bound processes (`encode`, streamed weights): every
-    /// large allocation then costs an mmap and fresh page faults, which
-    /// measured 2× slower per prompt in the mask decoder (vit_b 15 → 28 ms).
-    /// Resident, repeated work (segment, everything, bench, serve) keeps
-    /// glibc's adaptive threshold.
+    /// Only for processes with a streamed encoder (`encode`, segment on a
+    /// small budget): every large allocation then costs an mmap and fresh
+    /// page faults, which measured 2× slower per prompt in the mask decoder
+    /// (vit_b 15 → 28 ms). Resident, repeated or decoder-only work (segment
+    /// --embedding, everything, bench, serve) keeps glibc's adaptive
+    /// threshold; the decoder reaches its memory target without it.
     static func returnFreedBuffersToSystem() {
         #if canImport(Glibc)
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32

@@ -536,6 +536,142 @@ static void test_sgemm(void) {
         }
 }
 
+/* ---- f32 GEMM with f16 weights ------------------------------------------ */
+static uint16_t rnd_half(void) {
+    uint32_t r = rnd();
+    if (r % 17 == 0) return (uint16_t)((r >> 8) & 0x83ffu);       /* zero or subnormal */
+    uint32_t exp = 9 + (r >> 5) % 8;                               /* 2^-6 .. 2^1 */
+    return (uint16_t)(((r >> 13) & 1u) << 15 | exp << 10 | ((r >> 16) & 0x3ffu));
+}
+
+static void test_hgemm(void) {
+    const size_t Mh[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 17};
+    const size_t Kh[] = {0, 1, 3, 7, 8, 13, 16, 17, 64, 100, 257};
+    for (size_t mi = 0; mi < COUNT(Mh); mi++)
+        for (size_t ki = 0; ki < COUNT(Kh); ki++)
+            for (size_t ni = 0; ni < COUNT(Ns); ni++) {
+                size_t M = Mh[mi], K = Kh[ki], N = Ns[ni];
+                size_t lda = K + 1, ldb = K + 3, ldc = N + 1;
+                float *A = malloc((M * lda + 1) * 4), *Bf = malloc((N * ldb + 1) * 4);
+                uint16_t *B = malloc((N * ldb + 1) * 2);
+                float *bias = malloc((N + 1) * 4), *res = malloc((M * ldc + 1) * 4);
+                float *C = malloc((M * ldc + 1) * 4), *Cf = malloc((M * ldc + 1) * 4);
+                double *ref = malloc((M * ldc + 1) * 8), *mag = malloc((M * ldc + 1) * 8);
+                for (size_t i = 0; i < M * lda; i++) A[i] = rnd_f();
+                for (size_t i = 0; i < N * ldb; i++) B[i] = rnd_half(), Bf[i] = samq_f16_to_f32(B[i]);
+                for (size_t i = 0; i < N; i++) bias[i] = rnd_f();
+                for (size_t i = 0; i < M * ldc; i++) res[i] = rnd_f();
+                for (int mode = 0; mode < 8; mode += (mode == 0 ? 7 : 1)) {
+                    for (size_t m = 0; m < M; m++)
+                        for (size_t n = 0; n < N; n++) {
+                            double sum = 0, g = 0;
+                            for (size_t k = 0; k < K; k++) {
+                                double p = (double)A[m * lda + k] * Bf[n * ldb + k];
+                                sum += p, g += fabs(p);
+                            }
+                            if (mode & 1) sum += bias[n], g += fabs(bias[n]);
+                            if (mode & 4) sum = 0.5 * sum * (1.0 + erf(sum / sqrt(2.0)));
+                            if (mode & 2) sum += res[m * ldc + n], g += fabs(res[m * ldc + n]);
+                            ref[m * ldc + n] = sum, mag[m * ldc + n] = g;
+                        }
+                    for (int i = -1; i < g_nisa; i++) {
+                        samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+                        samq_sgemm_args a;
+                        memset(&a, 0, sizeof a);
+                        a.M = M, a.N = N, a.K = K, a.A = A, a.lda = lda, a.B_f16 = B, a.ldb = ldb;
+                        a.bias = (mode & 1) ? bias : NULL;
+                        a.residual = (mode & 2) ? res : NULL;
+                        a.ldr = ldc, a.C = C, a.ldc = ldc;
+                        a.flags = SAMQ_SGEMM_B_F16 | ((mode & 4) ? SAMQ_SGEMM_GELU : 0);
+                        a.m_end = M, a.n_end = N;
+                        for (size_t j = 0; j < M * ldc + 1; j++) C[j] = SENT_F;
+                        int rc = samq_sgemm(isa, &a);
+                        int ok = rc == 0 && C[M * ldc] == SENT_F;
+                        for (size_t m = 0; m < M; m++) {
+                            for (size_t n = 0; n < N; n++) {
+                                double e = fabs(C[m * ldc + n] - ref[m * ldc + n]);
+                                if (!(e <= 1e-5 * (mag[m * ldc + n] + 1e-3))) ok = 0;
+                            }
+                            for (size_t n = N; n < ldc && m + 1 < M; n++)
+                                if (C[m * ldc + n] != SENT_F) ok = 0; /* nothing past column N */
+                        }
+                        /* the f32 kernel on the widened matrix agrees as closely */
+                        samq_sgemm_args f = a;
+                        f.flags &= ~SAMQ_SGEMM_B_F16, f.B = Bf, f.B_f16 = NULL, f.C = Cf;
+                        if (samq_sgemm(isa, &f) != 0) ok = 0;
+                        for (size_t m = 0; m < M; m++)
+                            for (size_t n = 0; n < N; n++)
+                                if (!(fabs(C[m * ldc + n] - Cf[m * ldc + n]) <= 2e-5 * (mag[m * ldc + n] + 1e-3))) ok = 0;
+                        CHECK(ok, "hgemm %s mode=%d M=%zu N=%zu K=%zu", samq_isa_name(isa), mode, M, N, K);
+                    }
+                }
+                free(A), free(Bf), free(B), free(bias), free(res), free(C), free(Cf), free(ref), free(mag);
+            }
+    /* splits compose exactly; B_KN with B_F16 and a missing B_f16 are rejected */
+    size_t M = 23, N = 70, K = 150;
+    for (int i = -1; i < g_nisa; i++) {
+        samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+        float *A = malloc(M * K * 4), *C0 = malloc(M * N * 4), *C1 = malloc(M * N * 4), *bias = malloc(N * 4);
+        uint16_t *B = malloc(N * K * 2);
+        for (size_t j = 0; j < M * K; j++) A[j] = rnd_f();
+        for (size_t j = 0; j < N * K; j++) B[j] = rnd_half();
+        for (size_t j = 0; j < N; j++) bias[j] = rnd_f();
+        samq_sgemm_args a;
+        memset(&a, 0, sizeof a);
+        a.M = M, a.N = N, a.K = K, a.A = A, a.lda = K, a.B_f16 = B, a.ldb = K, a.C = C0, a.ldc = N;
+        a.bias = bias, a.flags = SAMQ_SGEMM_B_F16 | SAMQ_SGEMM_GELU, a.m_end = M, a.n_end = N;
+        samq_sgemm(isa, &a);
+        size_t mc[] = {0, 5, 12, M}, nc[] = {0, 64, N};
+        for (int x = 0; x < 3; x++)
+            for (int y = 0; y < 2; y++) {
+                samq_sgemm_args b = a;
+                b.C = C1, b.m_begin = mc[x], b.m_end = mc[x + 1], b.n_begin = nc[y], b.n_end = nc[y + 1];
+                samq_sgemm(isa, &b);
+            }
+        CHECK(same_bits(C0, C1, M * N), "hgemm split %s", samq_isa_name(isa));
+        samq_sgemm_args b = a;
+        b.flags |= SAMQ_SGEMM_B_KN;
+        CHECK(samq_sgemm(isa, &b) == -1, "hgemm with B_KN rejected (%s)", samq_isa_name(isa));
+        b = a;
+        b.B_f16 = NULL;
+        CHECK(samq_sgemm(isa, &b) == -1, "hgemm without B_f16 rejected (%s)", samq_isa_name(isa));
+        free(A), free(C0), free(C1), free(bias), free(B);
+    }
+    /* the conversion is exact: every finite half, against ldexp */
+    int exact = 1;
+    for (uint32_t h = 0; h < 0x10000u; h++) {
+        uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+        if (e == 0x1f) continue;
+        double v = e ? ldexp(1024.0 + m, (int)e - 25) : ldexp((double)m, -24);
+        if (h & 0x8000u) v = -v;
+        if ((double)samq_f16_to_f32((uint16_t)h) != v) exact = 0;
+    }
+    CHECK(exact && isinf(samq_f16_to_f32(0x7c00u)) && isnan(samq_f16_to_f32(0x7e00u)), "f16 -> f32 exact");
+}
+
+/* ---- vector GELU: the scalar epilogue's bits on every ISA --------------- */
+static void test_gelu_inplace(void) {
+    const size_t ns[] = {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 1000};
+    for (size_t t = 0; t < COUNT(ns); t++) {
+        size_t n = ns[t];
+        float *x = malloc((n + 1) * 4), *ref = malloc((n + 1) * 4), *y = malloc((n + 1) * 4);
+        for (size_t i = 0; i < n; i++) {
+            float v = rnd_f() * (float)(1 + rnd() % 12);
+            if (rnd() % 50 == 0) v = (rnd() & 1) ? 1e30f : -1e30f;
+            x[i] = v;
+            ref[i] = samq_gelu(v);
+        }
+        for (int i = -1; i < g_nisa; i++) {
+            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+            memcpy(y, x, n * 4);
+            y[n] = SENT_F;
+            samq_gelu_inplace(isa, y, n);
+            CHECK(same_bits(y, ref, n) && y[n] == SENT_F, "gelu_inplace %s n=%zu", samq_isa_name(isa), n);
+        }
+        free(x), free(ref), free(y);
+    }
+}
+
 /* ---- depthwise 3x3 ----------------------------------------------------- */
 
 /* Equal bits, or both NaN (NaN payloads may legitimately differ when a
@@ -856,6 +992,8 @@ int main(int argc, char **argv) {
     test_gemm_splits();
     test_gemm_invalid();
     test_sgemm();
+    test_hgemm();
+    test_gelu_inplace();
     test_dwconv();
     test_dwconv_nonfinite();
     test_dwconv_strips();

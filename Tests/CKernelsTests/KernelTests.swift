@@ -413,6 +413,94 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
+    /// f16 weights (SAMQ_SGEMM_B_F16) on every ISA: within the f32 tolerance
+    /// of a double reference on the exactly widened weights, on odd shapes
+    /// (rows 1–9 around the 8-row tile, K and N off every tile, K = 0, N = 0).
+    func testHalfWeightSgemmWithinTolerance() {
+        var rng = XorShift()
+        for M in [0, 1, 2, 3, 5, 7, 8, 9, 17] {
+            for K in [0, 1, 7, 13, 16, 17, 64, 257] {
+                for N in [0, 1, 2, 15, 16, 17, 33, 100] {
+                    let lda = K + 1, ldb = K + 3, ldc = N + 1
+                    let A = Buf<Float>(M * lda, 0), B = Buf<UInt16>(N * ldb, 0), res = Buf<Float>(M * ldc, 0)
+                    let bias = Buf<Float>(N, 0)
+                    for i in 0 ..< A.count { A[i] = rng.f() }
+                    // Random halves in ±[2^-6, 4), with some zeros and subnormals.
+                    for i in 0 ..< B.count {
+                        let r = rng.next()
+                        B[i] = r % 13 == 0 ? UInt16(truncatingIfNeeded: r >> 8) & 0x83FF
+                            : UInt16(truncatingIfNeeded: (r >> 13) & 1) << 15 | UInt16(9 + (r >> 5) % 8) << 10
+                              | UInt16(truncatingIfNeeded: r >> 16) & 0x3FF
+                    }
+                    for i in 0 ..< N { bias[i] = rng.f() }
+                    for i in 0 ..< res.count { res[i] = rng.f() }
+                    var ref = [Double](repeating: 0, count: M * ldc), mag = ref
+                    for m in 0 ..< M {
+                        for n in 0 ..< N {
+                            var s = Double(bias[n]), g = abs(Double(bias[n]))
+                            for k in 0 ..< K {
+                                let p = Double(A[m * lda + k]) * Double(samq_f16_to_f32(B[n * ldb + k]))
+                                s += p; g += abs(p)
+                            }
+                            s += Double(res[m * ldc + n]); g += abs(Double(res[m * ldc + n]))
+                            ref[m * ldc + n] = s; mag[m * ldc + n] = g
+                        }
+                    }
+                    for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+                        let C = Buf<Float>(M * ldc, .nan)
+                        var a = samq_sgemm_args()
+                        a.M = M; a.N = N; a.K = K
+                        a.A = UnsafePointer(A.p); a.lda = lda; a.B_f16 = UnsafePointer(B.p); a.ldb = ldb
+                        a.bias = UnsafePointer(bias.p); a.residual = UnsafePointer(res.p); a.ldr = ldc
+                        a.C = C.p; a.ldc = ldc
+                        a.flags = UInt32(SAMQ_SGEMM_B_F16)
+                        a.m_end = M; a.n_end = N
+                        XCTAssertEqual(samq_sgemm(isa, &a), 0)
+                        var ok = true
+                        for m in 0 ..< M {
+                            for n in 0 ..< N
+                            where !(abs(Double(C[m * ldc + n]) - ref[m * ldc + n]) <= 1e-5 * (mag[m * ldc + n] + 1e-3)) {
+                                ok = false
+                            }
+                        }
+                        XCTAssertTrue(ok, "f16 sgemm \(isaName(isa)) M=\(M) N=\(N) K=\(K)")
+                        if M > 0 && N > 0 {   // empty ranges are no-ops before any check
+                            var kn = a
+                            kn.flags |= UInt32(SAMQ_SGEMM_B_KN)
+                            XCTAssertEqual(samq_sgemm(isa, &kn), -1, "f16 weights in [K][N] layout are rejected")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every finite half widens to its exact value.
+    func testHalfToFloatExact() {
+        for h in 0 ... 0xFFFF {
+            let bits = UInt16(h), exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF
+            guard exponent != 0x1F else { continue }
+            var value = exponent == 0 ? Double(mantissa) * 0x1p-24 : Double(1024 + mantissa) * pow(2, Double(exponent) - 25)
+            if h & 0x8000 != 0 { value = -value }
+            XCTAssertEqual(Double(samq_f16_to_f32(bits)), value, "half \(h)")
+        }
+    }
+
+    /// The vector GELU gives the scalar epilogue's bits on every ISA, any length.
+    func testGeluInPlaceMatchesScalarBits() {
+        var rng = XorShift()
+        for n in [0, 1, 3, 4, 7, 8, 15, 16, 17, 100] {
+            let x = (0 ..< n).map { _ in rng.f() * Float(1 + rng.next() % 10) }
+            let expected = x.map { samq_gelu($0).bitPattern }
+            for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+                var y = x + [-12345.5]
+                y.withUnsafeMutableBufferPointer { samq_gelu_inplace(isa, $0.baseAddress, n) }
+                XCTAssertEqual(y.prefix(n).map(\.bitPattern), expected, "gelu \(isaName(isa)) n=\(n)")
+                XCTAssertEqual(y[n], -12345.5, "nothing written past n")
+            }
+        }
+    }
+
     func testSgemmWithinTolerance() {
         var rng = XorShift()
         for M in Ms {

@@ -27,6 +27,39 @@ final class PostprocessTests: XCTestCase {
         }
     }
 
+    /// The row-streamed thresholded masks equal thresholding the full
+    /// postprocessed logits, bit for bit: up- and downscaled originals, odd
+    /// sizes, identity sizes, several channels.
+    func testThresholdedMasksMatchPostprocessThenThreshold() throws {
+        var state: UInt32 = 7
+        let low = 16, padded = 64
+        let logits = (0..<(3 * low * low)).map { _ -> Float in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(Int32(bitPattern: state) >> 8) / Float(1 << 23)
+        }
+        let cases: [(ImageSize, ImageSize)] = [
+            (ImageSize(width: 64, height: 48), ImageSize(width: 640, height: 480)),   // upscale
+            (ImageSize(width: 64, height: 48), ImageSize(width: 21, height: 16)),     // downscale
+            (ImageSize(width: 37, height: 64), ImageSize(width: 37, height: 64)),     // identity second pass
+            (ImageSize(width: 64, height: 5), ImageSize(width: 131, height: 7)),
+        ]
+        for (resized, original) in cases {
+            let logitsFull = try MaskPostprocessing.postprocessMasks(logits, channels: 3, height: low, width: low,
+                                                                     paddedSize: padded, resizedSize: resized,
+                                                                     originalSize: original)
+            let masks = try MaskPostprocessing.thresholdedMasks(logits, channels: 3, height: low, width: low,
+                                                                paddedSize: padded, resizedSize: resized,
+                                                                originalSize: original, threshold: 0.1)
+            XCTAssertEqual(masks, logitsFull.map { $0 > 0.1 ? 1 : 0 }, "\(resized) -> \(original)")
+        }
+        XCTAssertThrowsError(try MaskPostprocessing.thresholdedMasks(logits, channels: 3, height: low, width: low,
+            paddedSize: padded, resizedSize: ImageSize(width: 65, height: 8), originalSize: ImageSize(width: 9, height: 8),
+            threshold: 0))
+        XCTAssertThrowsError(try MaskPostprocessing.thresholdedMasks(Array(logits.dropLast()), channels: 3, height: low,
+            width: low, paddedSize: padded, resizedSize: ImageSize(width: 64, height: 8),
+            originalSize: ImageSize(width: 9, height: 8), threshold: 0))
+    }
+
     func testIdentityInterpolationCopies() throws {
         let input: [Float] = [1, 2, 3, 4, 5, 6]
         XCTAssertEqual(try MaskPostprocessing.resizeBilinear(input, channels: 1, height: 2, width: 3, outHeight: 2, outWidth: 3), input)

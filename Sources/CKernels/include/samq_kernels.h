@@ -55,7 +55,7 @@ int samq_kernels_version(void);
 
 typedef enum {
     SAMQ_ISA_SCALAR = 0,
-    SAMQ_ISA_AVX2 = 1,        /* x86_64: AVX2 + FMA */
+    SAMQ_ISA_AVX2 = 1,        /* x86_64: AVX2 + FMA + F16C */
     SAMQ_ISA_AVX512VNNI = 2,  /* x86_64: AVX-512 F/BW + VNNI */
     SAMQ_ISA_NEON = 3,        /* aarch64 baseline (Cortex-A53/A72) */
     SAMQ_ISA_DOTPROD = 4,     /* aarch64 SDOT (Cortex-A55/A76, Pi 5) */
@@ -153,6 +153,9 @@ size_t samq_gemm_i8_row_tile(samq_isa isa);
 
 #define SAMQ_SGEMM_GELU 1u  /* same polynomial GELU as the int8 epilogue */
 #define SAMQ_SGEMM_B_KN 4u  /* B is [K][N] (ldb >= N) instead of [N][K] (ldb >= K) */
+#define SAMQ_SGEMM_B_F16 8u /* B is IEEE binary16 bits in B_f16, [N][ldb] (not with B_KN); each
+                             * weight is widened to f32 exactly, so the result is the f32 GEMM's
+                             * on the widened matrix (up to summation order) at half the bytes */
 
 typedef struct samq_sgemm_args {
     size_t M, N, K;
@@ -168,9 +171,13 @@ typedef struct samq_sgemm_args {
     uint32_t flags;            /* SAMQ_SGEMM_* */
     size_t m_begin, m_end;     /* any row range */
     size_t n_begin, n_end;     /* any column range */
+    const uint16_t *B_f16;     /* with SAMQ_SGEMM_B_F16: B's values as f16 bits (B is unused) */
 } samq_sgemm_args;
 
 /* C[m][n] = sum_k A[m][k]*B[n][k] (or B[k][n]) (+bias) (GELU) (+residual).
+ * With SAMQ_SGEMM_B_F16 (x86 AVX2 needs F16C, which every AVX2 CPU has and
+ * samq_isa_supported checks) the kernels keep up to 8 rows in one pass, so
+ * the decoder's ~7 token rows read each weight row once.
  * Any ISA works (NEON/DOTPROD/I8MM share the NEON f32 kernel, AVX512VNNI uses
  * AVX-512F). Returns 0 or -1 like samq_gemm_i8. */
 int samq_sgemm(samq_isa isa, const samq_sgemm_args *args);
@@ -232,8 +239,14 @@ int samq_dwconv3x3(samq_isa isa, const samq_dwconv3x3_args *args);
 
 /* ---- misc -------------------------------------------------------------- */
 
+/* IEEE binary16 bits -> float, exact (subnormals, inf and NaN included). */
+float samq_f16_to_f32(uint16_t h);
+
 /* The scalar GELU used by every epilogue (see the numerics contract). */
 float samq_gelu(float y);
+/* x[i] = samq_gelu(x[i]) for i < n, vectorized: the same bits on every ISA
+ * (an ISA this CPU lacks falls back to scalar, like samq_quantize_rows). */
+void samq_gelu_inplace(samq_isa isa, float *x, size_t n);
 
 /* Register-only int8 multiply-accumulate loop with independent chains (the
  * instruction the GEMM for `isa` is built on). Returns the number of int8

@@ -1,3 +1,5 @@
+import SAMQFormat
+
 /// The single entry point for every f32 matrix product in the runtime.
 ///
 /// `C[m][n] = epilogue(A[m][k] · B + bias)`, or `C += ...` when `accumulate` is
@@ -24,7 +26,9 @@ enum MatMul {
         let kernel = Backend.current
         // Each output element's arithmetic does not depend on the row/column
         // range that computes it (both backends), so results ignore the thread count.
-        let body: (Range<Int>, Range<Int>) -> Void = { rows, cols in
+        // A deep [K][N] B (attention P·V over every pixel) is split by columns,
+        // so each worker streams its part of B once instead of every worker all of it.
+        split(m: m, n: n, k: k, parallel: parallel, byColumns: layout == .kn && k >= 1024) { rows, cols in
             switch kernel {
             case .swift:
                 let epilogue = Epilogue(bias: bias, activation: activation, accumulate: accumulate)
@@ -42,11 +46,49 @@ enum MatMul {
                                 accumulate: accumulate)
             }
         }
+    }
+
+    /// The same product with B a PyTorch weight `[n][k]` stored as IEEE half
+    /// bits: the kernels widen each weight exactly, so the result is the f32
+    /// product with the widened matrix (same tolerance as `f32`).
+    static func f16Weights(m: Int, n: Int, k: Int,
+                           a: UnsafePointer<Float>, lda: Int,
+                           b: UnsafePointer<UInt16>, ldb: Int,
+                           c: UnsafeMutablePointer<Float>, ldc: Int,
+                           bias: UnsafePointer<Float>? = nil,
+                           activation: Activation = .none,
+                           accumulate: Bool = false) {
+        guard m > 0, n > 0 else { return }
+        let kernel = Backend.current
+        split(m: m, n: n, k: k, parallel: true) { rows, cols in
+            switch kernel {
+            case .swift:
+                // The portable fallback (tests): widen this range's weight rows, then the f32 loops.
+                var widened = [Float](repeating: 0, count: n * max(k, 1))
+                for j in cols {
+                    for i in 0..<k { widened[j * k + i] = HalfPrecision.float(fromBits: b[j * ldb + i]) }
+                }
+                widened.withUnsafeBufferPointer { w in
+                    SwiftGEMM.nk(rows: rows, cols: cols, k: k, a: a, lda: lda, b: w.baseAddress!, ldb: max(k, 1),
+                                 c: c, ldc: ldc,
+                                 epilogue: Epilogue(bias: bias, activation: activation, accumulate: accumulate))
+                }
+            case .ckernels(let isa):
+                CKernelGEMM.run(isa: isa, rows: rows, cols: cols, m: m, n: n, k: k, a: a, lda: lda, b: nil,
+                                halfB: b, ldb: ldb, layout: .nk, c: c, ldc: ldc, bias: bias, activation: activation,
+                                accumulate: accumulate)
+            }
+        }
+    }
+
+    /// Splits an `m × n` output over the compute threads and runs `body` on each piece.
+    private static func split(m: Int, n: Int, k: Int, parallel: Bool, byColumns: Bool = false,
+                              _ body: (Range<Int>, Range<Int>) -> Void) {
         let work = m * n * max(k, 1)
         let workers = parallel && work >= 1 << 17 ? ComputeThreads.count : 1
         if workers == 1 {
             body(0..<m, 0..<n)
-        } else if m >= 16 * workers {
+        } else if m >= 16 * workers && !(byColumns && n >= 32 * workers) {
             // Row split, about four chunks per worker (4-row aligned) so the
             // dynamic scheduler can balance uneven progress.
             let chunkRows = max(16, ((m + 4 * workers - 1) / (4 * workers) + 3) / 4 * 4)
@@ -61,6 +103,44 @@ enum MatMul {
             let chunks = (blocks + per - 1) / per
             Parallel.forEach(tasks: chunks) { t, _ in
                 body(0..<m, (t * per * 16)..<min(n, (t + 1) * per * 16))
+            }
+        }
+    }
+
+    /// Array-level `linear` with an f16 weight `[n][k]` (see `f16Weights`).
+    static func linear(_ x: [Float], rows m: Int, inFeatures k: Int, halfWeight weight: [UInt16], outFeatures n: Int,
+                       bias: [Float]?, activation: Activation = .none) -> [Float] {
+        precondition(x.count == m * k && weight.count == n * k && (bias?.count ?? n) == n,
+                     "internal linear with inconsistent sizes")
+        var out = [Float](repeating: 0, count: m * n)
+        guard m > 0, n > 0 else { return out }
+        x.withUnsafeBufferPointer { xp in
+            weight.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    withOptionalPointer(bias) { bp in
+                        f16Weights(m: m, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k,
+                                   c: op.baseAddress!, ldc: n, bias: bp, activation: activation)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `out += x · weightᵀ + bias` with an f16 weight.
+    static func linearAccumulate(_ x: [Float], rows m: Int, inFeatures k: Int, halfWeight weight: [UInt16],
+                                 outFeatures n: Int, bias: [Float]?, into out: inout [Float]) {
+        precondition(x.count == m * k && weight.count == n * k && out.count == m * n,
+                     "internal linear with inconsistent sizes")
+        guard m > 0, n > 0 else { return }
+        x.withUnsafeBufferPointer { xp in
+            weight.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    withOptionalPointer(bias) { bp in
+                        f16Weights(m: m, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k,
+                                   c: op.baseAddress!, ldc: n, bias: bp, accumulate: true)
+                    }
+                }
             }
         }
     }

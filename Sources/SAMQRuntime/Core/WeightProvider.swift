@@ -10,9 +10,14 @@ public protocol WeightProvider: AnyObject {
     /// A tensor as f32 in PyTorch's logical shape and C order, by its official state_dict name.
     func floats(_ name: String) throws -> [Float]
     func shape(_ name: String) -> [Int]?
+    /// The tensor's IEEE half-precision bits when it is stored as f16 (so it
+    /// can stay f16 in memory), else nil. Same order as `floats`.
+    func halfPrecisionBits(_ name: String) throws -> [UInt16]?
 }
 
 extension WeightProvider {
+    public func halfPrecisionBits(_ name: String) throws -> [UInt16]? { nil }
+
     /// Loads a tensor and checks it against the shape the config implies, so a
     /// mismatched file fails at load time with the tensor's name instead of
     /// producing garbage (or reading out of bounds) later.

@@ -10,7 +10,7 @@ import SAMQImage
 struct GridPointDecoder {
     let predictor: SamPredictor
     private let embedding: [Float]
-    private let dense: [Float]
+    private let dense: DenseEmbedding
     /// The crop's size and its size after `ResizeLongestSide`.
     let cropSize: ImageSize
     let inputSize: ImageSize

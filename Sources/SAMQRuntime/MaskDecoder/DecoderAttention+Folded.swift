@@ -126,6 +126,11 @@ extension DecoderAttention {
     enum ImageQueries {
         case raw([Float])
         case projected([Float])
+
+        var isProjected: Bool {
+            if case .projected = self { return true }
+            return false
+        }
     }
 
     /// image→token: `keys += out_proj(attention(q: q_proj(image), k: k_proj(tokensWithPE), v: v_proj(tokens)))`.
@@ -143,7 +148,7 @@ extension DecoderAttention {
         }
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
-        let (b, gamma, u, width) = imageToTokenOperands(image: image, tokensWithPE: tokensWithPE, tokens: tokens)
+        let (b, gamma, u, width) = imageToTokenOperands(projected: image.isProjected, tokensWithPE: tokensWithPE, tokens: tokens)
         let cols = gamma.count
         var scores = [Float](repeating: 0, count: pixels * cols)
         let x: [Float]
@@ -178,7 +183,7 @@ extension DecoderAttention {
     /// bias `gamma`, and `u[i*8+h] = v_h[i]·Wo_h` (value and output projections
     /// composed, `[8N][C]`). `width` is C for raw image rows, I for rows
     /// already projected by `q_proj`.
-    func imageToTokenOperands(image: ImageQueries, tokensWithPE: [Float],
+    func imageToTokenOperands(projected: Bool, tokensWithPE: [Float],
                               tokens: [Float]) -> (b: [Float], gamma: [Float], u: [Float], width: Int) {
         let dim = qProj.inFeatures, hd = headDim, h = heads, inner = internalDim
         let n = tokens.count / dim
@@ -190,8 +195,7 @@ extension DecoderAttention {
         let width: Int
         var b: [Float]
         var gamma = [Float](repeating: 0, count: cols)
-        switch image {
-        case .projected:
+        if projected {
             // Block-diagonal: b[i*8+h][h*hd+d] = k[i][h*hd+d].
             width = inner
             b = [Float](repeating: 0, count: cols * inner)
@@ -202,7 +206,7 @@ extension DecoderAttention {
                     }
                 }
             }
-        case .raw:
+        } else {
             // b[i*8+h][c] = Σ_d k[i][h*hd+d] · Wq[h*hd+d][c];  gamma = bq_h·k_h[i]
             width = dim
             b = [Float](repeating: 0, count: cols * dim)

@@ -31,6 +31,59 @@ extension DecoderAttention {
         accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
     }
 
+    /// token→image in int8 with the image rows (`keys + PE`) already
+    /// quantized: the same bytes and arithmetic as the f32-rows entry point.
+    func accumulateTokenToImage(tokens: [Float], quantizedKeys: QuantizedRows, values: [Float],
+                                into residual: inout [Float], int8 context: Int8Context) throws {
+        let dim = qProj.inFeatures
+        let (a, beta) = tokenToImageScoreOperands(tokens: tokens)
+        let packedX = quantizedKeys.packed(name: "token→image keys", pool: context.pool)
+        var scores = try QuantizedLinear(weight: packedX, bias: nil, context: context)(a)
+        Self.addBiasAndSoftmax(&scores, rows: beta.count, beta: beta)
+        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
+    }
+
+    /// image→token in int8 (8 heads) with the image rows already quantized:
+    /// raw `keys + PE` rows (`projected == false`, width C) or rows projected
+    /// by `q_proj` (width I, cached per image). Same arithmetic as the f32-rows entry point.
+    func accumulateImageToToken(quantizedImage x: QuantizedRows, projected: Bool, tokensWithPE: [Float],
+                                tokens: [Float], into keys: inout [Float], int8 context: Int8Context) throws {
+        guard heads == 8 else {
+            throw Int8RuntimeError.invalidConfiguration("quantized image→token attention needs 8 heads, not \(heads)")
+        }
+        let dim = qProj.inFeatures
+        let pixels = keys.count / dim
+        let (b, gamma, u, width) = imageToTokenOperands(projected: projected, tokensWithPE: tokensWithPE, tokens: tokens)
+        guard x.rows == pixels, x.cols == width else {
+            throw Int8RuntimeError.shapeMismatch(what: "quantized image rows", expected: pixels * width, actual: x.rows * x.cols)
+        }
+        let cols = gamma.count
+        let packedB = try b.withUnsafeBufferPointer {
+            try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
+        }
+        var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
+        scores.withUnsafeMutableBufferPointer {
+            Self.softmaxRowsAcrossVectors($0.baseAddress!, rows: pixels, columns: cols)
+        }
+        accumulateProbabilityValues(scores, u: u, columns: cols, into: &keys)
+    }
+
+    /// `keys += P·U + bo` in f32 (see `accumulateImageToToken(image:tokensWithPE:tokens:into:int8:)`).
+    private func accumulateProbabilityValues(_ scores: [Float], u: [Float], columns cols: Int, into keys: inout [Float]) {
+        let dim = qProj.inFeatures
+        let pixels = keys.count / dim
+        scores.withUnsafeBufferPointer { sb in
+            u.withUnsafeBufferPointer { ub in
+                withOptional(outProj.bias) { bo in
+                    keys.withUnsafeMutableBufferPointer { kb in
+                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
+                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
+                    }
+                }
+            }
+        }
+    }
+
     /// image→token in int8; see `accumulateImageToToken(image:tokensWithPE:tokens:into:)`.
     func accumulateImageToToken(image: ImageQueries, tokensWithPE: [Float], tokens: [Float], into keys: inout [Float],
                                 int8 context: Int8Context) throws {
@@ -40,7 +93,7 @@ extension DecoderAttention {
         }
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
-        let (b, gamma, u, width) = imageToTokenOperands(image: image, tokensWithPE: tokensWithPE, tokens: tokens)
+        let (b, gamma, u, width) = imageToTokenOperands(projected: image.isProjected, tokensWithPE: tokensWithPE, tokens: tokens)
         let cols = gamma.count
         let x: [Float]
         switch image {

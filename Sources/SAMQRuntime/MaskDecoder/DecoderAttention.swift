@@ -8,16 +8,24 @@ struct DecoderAttention {
     let heads: Int
     let internalDim: Int
 
-    init(weights: WeightProvider, prefix: String, dim: Int, heads: Int, downsampleRate: Int) throws {
+    /// `keepingHalfPrecision`: keep f16-stored projections f16 (`Linear`);
+    /// only for attentions that never run the folded paths, which read the
+    /// f32 matrices.
+    init(weights: WeightProvider, prefix: String, dim: Int, heads: Int, downsampleRate: Int,
+         keepingHalfPrecision: Bool = false) throws {
         guard downsampleRate > 0, dim % downsampleRate == 0, heads > 0, (dim / downsampleRate) % heads == 0 else {
             throw SAMRuntimeError.invalidConfig("attention width \(dim)/\(downsampleRate) is not divisible by \(heads) heads")
         }
         internalDim = dim / downsampleRate
         self.heads = heads
-        qProj = try Linear(weights: weights, prefix: prefix + ".q_proj", inFeatures: dim, outFeatures: internalDim)
-        kProj = try Linear(weights: weights, prefix: prefix + ".k_proj", inFeatures: dim, outFeatures: internalDim)
-        vProj = try Linear(weights: weights, prefix: prefix + ".v_proj", inFeatures: dim, outFeatures: internalDim)
-        outProj = try Linear(weights: weights, prefix: prefix + ".out_proj", inFeatures: internalDim, outFeatures: dim)
+        qProj = try Linear(weights: weights, prefix: prefix + ".q_proj", inFeatures: dim, outFeatures: internalDim,
+                       keepingHalfPrecision: keepingHalfPrecision)
+        kProj = try Linear(weights: weights, prefix: prefix + ".k_proj", inFeatures: dim, outFeatures: internalDim,
+                       keepingHalfPrecision: keepingHalfPrecision)
+        vProj = try Linear(weights: weights, prefix: prefix + ".v_proj", inFeatures: dim, outFeatures: internalDim,
+                       keepingHalfPrecision: keepingHalfPrecision)
+        outProj = try Linear(weights: weights, prefix: prefix + ".out_proj", inFeatures: internalDim, outFeatures: dim,
+                       keepingHalfPrecision: keepingHalfPrecision)
     }
 
     /// `residual += attention(q, k, v)`; rows are tokens, columns channels.

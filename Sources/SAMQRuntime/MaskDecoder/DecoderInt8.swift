@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The mask decoder's int8 machinery (int8 files): the output upscaling on
@@ -46,43 +47,107 @@ final class DecoderInt8: @unchecked Sendable {
         return try body(context)
     }
 
+    /// Input pixels per task of `upscaledMasks`: its scratch (≈ 110 KB for
+    /// vit_b) stays in L2, and 4096 pixels still make 128 tasks.
+    static let upscalingTile = 32
+
     /// `output_upscaling` (conv-transpose, LayerNorm2d, GELU, conv-transpose,
-    /// GELU) of `[P][C]` image rows, in *block order*: row `(p·4 + q1)·4 + q2`
-    /// (q = dy·2 + dx) of the `[16P][C/8]` result is output pixel
-    /// `(4y + 2·dy1 + dy2, 4x + 2·dx1 + dx2)` of input pixel `p = (y, x)`.
-    /// Every step is per pixel, so the two image-sized scatters to spatial
-    /// order are skipped; `spatialOrder` reorders the final mask planes.
-    func upscale(_ processed: [Float], norm: LayerNorm, context: Int8Context) throws -> [Float] {
+    /// GELU) of `[P][C]` image rows followed by the hypernetwork product
+    /// `masks[t] = hyper[t] · upscaled`, fused per tile of input pixels.
+    ///
+    /// Every step is per pixel (each GEMM row is quantized on its own), so a
+    /// tile computes exactly the values of the whole-tensor pipeline, but the
+    /// `[4P][C/4]` hidden and `[16P][C/8]` upscaled tensors (4 + 8 MB for
+    /// vit_b) never exist: each tile's intermediates stay in its worker's
+    /// scratch, in cache, and only the requested mask planes are computed,
+    /// written straight to spatial order. `hyper` is `[count][C/8]`; returns
+    /// `[count][4·side][4·side]`.
+    func upscaledMasks(_ processed: [Float], norm: LayerNorm, hyper: [Float], count: Int, side: Int,
+                       context: Int8Context) throws -> [Float] {
         guard let (first, second) = upscaling else {
             throw Int8RuntimeError.invalidConfiguration("int8 upscaling is off for this model")
         }
-        var hidden = try first.using(context)(processed)      // [P][4·C/4] = [4P][C/4]
-        DecoderLayerNorm.applyInPlace(norm, &hidden, gelu: true)
-        return try second.using(context)(hidden, activation: .gelu)
-    }
-
-    /// Block-order planes `[planes][16·side²]` (see `upscale`) → spatial `[planes][4·side][4·side]`.
-    static func spatialOrder(_ blocks: [Float], planes: Int, side: Int) -> [Float] {
+        let pixels = side * side, dim = first.inFeatures
+        let hidden = second.inFeatures, channels = second.outFeatures / 4      // C/4, C/8
+        guard processed.count == pixels * dim, first.outFeatures == 4 * hidden, norm.dimension == hidden,
+              hyper.count == count * channels else {
+            throw Int8RuntimeError.invalidConfiguration("upscaling shapes: \(processed.count) values for \(pixels)×\(dim), hyper \(hyper.count)")
+        }
         let width = 4 * side, plane = width * width
-        var out = [Float](repeating: 0, count: planes * plane)
-        blocks.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                let s = src.baseAddress!, d = dst.baseAddress!
-                Parallel.forEach(tasks: planes * side) { task, _ in
-                    let m = task / side, y = task % side
-                    let from = s + m * plane + y * side * 16, to = d + m * plane + 4 * y * width
-                    for x in 0..<side {
-                        let block = from + x * 16
-                        for q1 in 0..<4 {
-                            for q2 in 0..<4 {
-                                let row = 2 * (q1 >> 1) + (q2 >> 1), column = 4 * x + 2 * (q1 & 1) + (q2 & 1)
-                                to[row * width + column] = block[q1 * 4 + q2]
+        let tile = Self.upscalingTile
+        let kp1 = first.weight.layout.paddedK, kp2 = second.weight.layout.paddedK
+        let n1 = first.outFeatures, n2 = second.outFeatures
+        // Per-worker scratch, 64-byte aligned pieces: q1, s1, h, q2, s2, u.
+        let pieces = [tile * kp1, 4 * tile, 4 * tile * n1, 4 * tile * kp2, 16 * tile, 16 * tile * n2].map { roundUp($0, 64) }
+        let offsets = pieces.indices.map { pieces[..<$0].reduce(0, +) }
+        let scratchBytes = pieces.reduce(0, +)
+        let isa = context.isa
+        let space = context.workspace
+        space.resetStatus()
+        let tasks = (pixels + tile - 1) / tile
+        let masks = try makeFloatArray(count: count * plane) { out in
+            processed.withUnsafeBufferPointer { input in
+                hyper.withUnsafeBufferPointer { hb in
+                    withOptional(first.bias) { bias1 in
+                        withOptional(second.bias) { bias2 in
+                            context.pool.parallelFor(count: tasks) { task, worker in
+                                let raw = space.perWorker[worker].reserve(bytes: scratchBytes)
+                                let q1 = (raw + offsets[0]).assumingMemoryBound(to: Int8.self)
+                                let s1 = (raw + offsets[1]).assumingMemoryBound(to: Float.self)
+                                let h = (raw + offsets[2]).assumingMemoryBound(to: Float.self)
+                                let q2 = (raw + offsets[3]).assumingMemoryBound(to: Int8.self)
+                                let s2 = (raw + offsets[4]).assumingMemoryBound(to: Float.self)
+                                let u = (raw + offsets[5]).assumingMemoryBound(to: Float.self)
+                                let p0 = task * tile, rows = min(tile, pixels - p0)
+                                // output_upscaling.0: [rows][C] → [rows][4·C/4] = [4·rows][C/4].
+                                samq_quantize_rows(isa.raw, input.baseAddress! + p0 * dim, rows, dim, dim, q1, kp1, s1)
+                                var status = Int8GEMM.run(isa: isa, m: rows, n: n1, k: dim, a: q1, lda: kp1, rowScales: s1,
+                                                          weights: first.weight.payload, bias: bias1, residual: nil, ldr: n1,
+                                                          c: h, ldc: n1, gelu: false, rows: 0..<rows, columns: 0..<n1)
+                                // .1 LayerNorm2d and .2 GELU per output pixel.
+                                DecoderLayerNorm.applyRows(norm, h, rows: 4 * rows, gelu: true)
+                                // .3 and .4 GELU: [4·rows][C/4] → [4·rows][4·C/8] = [16·rows][C/8].
+                                samq_quantize_rows(isa.raw, h, 4 * rows, hidden, hidden, q2, kp2, s2)
+                                status |= Int8GEMM.run(isa: isa, m: 4 * rows, n: n2, k: hidden, a: q2, lda: kp2, rowScales: s2,
+                                                       weights: second.weight.payload, bias: bias2, residual: nil, ldr: n2,
+                                                       c: u, ldc: n2, gelu: true, rows: 0..<(4 * rows), columns: 0..<n2)
+                                if status != 0 { space.status[worker] = status; return }
+                                // Row (i·4 + q1)·4 + q2 of u (q = dy·2 + dx of each conv-transpose) is output
+                                // pixel (4y + 2·dy1 + dy2, 4x + 2·dx1 + dx2) of input pixel p0 + i = (y, x).
+                                for i in 0..<rows {
+                                    let y = (p0 + i) / side, x = (p0 + i) % side
+                                    for q in 0..<16 {
+                                        let q1 = q >> 2, q2 = q & 3
+                                        let spot = (4 * y + 2 * (q1 >> 1) + (q2 >> 1)) * width + 4 * x + 2 * (q1 & 1) + (q2 & 1)
+                                        let row = u + (i * 16 + q) * channels
+                                        for t in 0..<count {
+                                            out[t * plane + spot] = Self.dot(row, hb.baseAddress! + t * channels, count: channels)
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        return out
+        if space.failed { throw Int8RuntimeError.kernelRejected("decoder upscaling gemm (\(pixels) pixels)") }
+        return masks
+    }
+
+    /// `Σ a[i]·b[i]`: the hypernetwork product of one upscaled pixel (32 channels for vit_b).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var i = 0
+        var acc = SIMD16<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i + 16 <= count {
+            acc += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            i += 16
+        }
+        var sum = acc.sum()
+        while i < count { sum += a[i] * b[i]; i += 1 }
+        return sum
     }
 }

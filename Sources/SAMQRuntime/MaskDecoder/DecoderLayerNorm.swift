@@ -37,6 +37,28 @@ enum DecoderLayerNorm {
         }
     }
 
+    /// The same normalization (and GELU) on `rows` rows of `norm.dimension`
+    /// floats at `base`, on the calling thread: a tile of a larger tensor gets
+    /// exactly the values `applyInPlace` would give it.
+    static func applyRows(_ norm: LayerNorm, _ base: UnsafeMutablePointer<Float>, rows: Int, gelu: Bool) {
+        let c = norm.dimension
+        norm.weight.withUnsafeBufferPointer { w in
+            norm.bias.withUnsafeBufferPointer { b in
+                var copy = c % 8 == 0 ? [] : [Float](repeating: 0, count: c)   // LayerNorm.normalize copies first
+                for r in 0..<rows {
+                    let row = base + r * c
+                    if c % 8 == 0 {
+                        normalizeRow(row, count: c, weight: w.baseAddress!, bias: b.baseAddress!, epsilon: norm.epsilon)
+                    } else {
+                        copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: row, count: c) }
+                        copy.withUnsafeBufferPointer { norm.normalize($0.baseAddress!, into: row) }
+                    }
+                }
+            }
+        }
+        if gelu { DecoderGELU.apply(base, count: rows * c) }
+    }
+
     @inline(__always)
     private static func normalizeRow(_ p: UnsafeMutablePointer<Float>, count c: Int, weight: UnsafePointer<Float>,
                                      bias: UnsafePointer<Float>, epsilon: Float) {

@@ -6,7 +6,8 @@ struct MLP {
         guard layerCount >= 1 else { throw SAMRuntimeError.invalidConfig("MLP '\(prefix)' needs at least one layer") }
         let widths = [inputDim] + Array(repeating: hiddenDim, count: layerCount - 1) + [outputDim]
         layers = try (0..<layerCount).map {
-            try Linear(weights: weights, prefix: "\(prefix).layers.\($0)", inFeatures: widths[$0], outFeatures: widths[$0 + 1])
+            try Linear(weights: weights, prefix: "\(prefix).layers.\($0)", inFeatures: widths[$0], outFeatures: widths[$0 + 1],
+                       keepingHalfPrecision: true)
         }
     }
 

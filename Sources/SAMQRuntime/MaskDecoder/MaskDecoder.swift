@@ -21,7 +21,7 @@ final class MaskDecoder {
     /// same arrays again, as the predictor and the grid decoder do). Locked:
     /// the automatic mask generator decodes points concurrently.
     private let cacheLock = NSLock()
-    private var cache: (image: [Float], imagePE: [Float], dense: [Float], prefix: TwoWayImagePrefix)?
+    private var cache: (image: [Float], imagePE: [Float], dense: DenseEmbedding, prefix: TwoWayImagePrefix)?
 
     /// `precision` defaults to the file's (`EncoderPrecision.automatic`), as for the encoder.
     init(weights: WeightProvider, precision: EncoderPrecision? = nil) throws {
@@ -59,42 +59,57 @@ final class MaskDecoder {
             : nil
     }
 
-    /// `image`, `imagePE`, `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
+    /// `image`, `imagePE` and `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
     /// Returns the selected masks `[masks][4h*4w]` and their IoU predictions.
     /// Safe to call concurrently (each int8 decode borrows its own scratch).
-    func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: [Float], side: Int,
+    func predict(image: [Float], imagePE: [Float], sparse: [Float], dense: DenseEmbedding, side: Int,
                  multimask: Bool) throws -> (masks: [Float], iou: [Float], count: Int) {
         let tokens = outputTokens + sparse
-        let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense)
-        let hs: [Float], upscaled: [Float]
-        var blockOrder = false   // int8 upscaling leaves pixels in block order (DecoderInt8.upscale)
+        // keys = image + dense, one uniquely owned array the transformer updates in place.
+        var keys = [Float]()
+        let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense, source: &keys)
+        if keys.isEmpty { keys = dense.added(to: image) }
+        // Only the returned masks are computed: tokens 1... with multimask, else token 0.
+        let selected = multimask ? 1..<maskTokenCount : 0..<1
+        let pixels = 16 * side * side
+        let hs: [Float], masks: [Float]
         if let int8 {
-            (hs, upscaled) = try int8.withContext { context in
-                let (hs, processed) = try transformer.apply(prefix: prefix, tokens: tokens, int8: context)
-                guard int8.upscaling != nil else { return (hs, upscale(processed, side: side)) }
-                return (hs, try int8.upscale(processed, norm: upscaleNorm, context: context))
+            (hs, masks) = try int8.withContext { context in
+                let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context)
+                let processed = keys
+                let hyper = hypernetworkWeights(hs, selected)
+                guard int8.upscaling != nil else {
+                    return (hs, maskPlanes(hyper, count: selected.count, upscaled: upscale(processed, side: side)))
+                }
+                return (hs, try int8.upscaledMasks(processed, norm: upscaleNorm, hyper: hyper, count: selected.count,
+                                                   side: side, context: context))
             }
-            blockOrder = int8.upscaling != nil
         } else {
-            let (tokensOut, processed) = try transformer.apply(prefix: prefix, tokens: tokens)
-            (hs, upscaled) = (tokensOut, upscale(processed, side: side))
+            let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens)
+            let processed = keys
+            (hs, masks) = (tokensOut, maskPlanes(hypernetworkWeights(tokensOut, selected), count: selected.count,
+                                                 upscaled: upscale(processed, side: side)))
         }
+        precondition(masks.count == selected.count * pixels, "internal: mask planes")
+        let iou = iouHead(Array(hs[0..<dim]))
+        return (masks, Array(iou[selected]), selected.count)
+    }
 
-        let hyperDim = dim / 8
+    /// `hyper_in` rows for the mask tokens in `selected`: `[count][C/8]`.
+    private func hypernetworkWeights(_ hs: [Float], _ selected: Range<Int>) -> [Float] {
         var hyper = [Float]()
-        hyper.reserveCapacity(maskTokenCount * hyperDim)
-        for i in 0..<maskTokenCount {
+        hyper.reserveCapacity(selected.count * dim / 8)
+        for i in selected {
             hyper += hypernetworks[i](Array(hs[((1 + i) * dim)..<((2 + i) * dim)]))
         }
-        let pixels = 16 * side * side
-        // masks = hyper_in @ upscaled_embedding: [maskTokens][C/8] · [pixels][C/8]ᵀ
-        let masks = MatMul.linear(hyper, rows: maskTokenCount, inFeatures: hyperDim, weight: upscaled,
-                                  outFeatures: pixels, bias: nil)
-        let iou = iouHead(Array(hs[0..<dim]))
-        let selected = multimask ? 1..<maskTokenCount : 0..<1
-        let planes = Array(masks[(selected.lowerBound * pixels)..<(selected.upperBound * pixels)])
-        return (blockOrder ? DecoderInt8.spatialOrder(planes, planes: selected.count, side: side) : planes,
-                Array(iou[selected]), selected.count)
+        return hyper
+    }
+
+    /// masks = hyper_in @ upscaled_embedding: `[count][C/8] · [pixels][C/8]ᵀ`.
+    private func maskPlanes(_ hyper: [Float], count: Int, upscaled: [Float]) -> [Float] {
+        let hyperDim = dim / 8
+        return MatMul.linear(hyper, rows: count, inFeatures: hyperDim, weight: upscaled,
+                             outFeatures: upscaled.count / hyperDim, bias: nil)
     }
 
     /// `output_upscaling` in f32: conv-transpose, LayerNorm2d, GELU,
@@ -106,8 +121,11 @@ final class MaskDecoder {
         return upscale2(upscaled, height: 2 * side, width: 2 * side, activation: .gelu)
     }
 
-    /// `transformer.imagePrefix` for `image + dense`, from the cache when the inputs are unchanged.
-    func imagePrefix(image: [Float], imagePE: [Float], dense: [Float]) -> TwoWayImagePrefix {
+    /// `transformer.imagePrefix` for `image + dense`, from the cache when the
+    /// inputs are unchanged; on a miss, the `image + dense` it computed is
+    /// moved into `source` (left untouched on a hit).
+    func imagePrefix(image: [Float], imagePE: [Float], dense: DenseEmbedding,
+                     source: inout [Float]) -> TwoWayImagePrefix {
         cacheLock.lock()
         if let cache, cache.image == image, cache.dense == dense, cache.imagePE == imagePE {
             let prefix = cache.prefix
@@ -115,10 +133,15 @@ final class MaskDecoder {
             return prefix
         }
         cacheLock.unlock()
-        let prefix = transformer.imagePrefix(source: Tensor.add(image, dense), imagePE: imagePE)
+        var computed = dense.added(to: image)
+        // The int8 path keeps layer 0's image→token queries quantized (per image, not per prompt).
+        let prefix = int8.map { int8 in
+            int8.withContext { transformer.imagePrefix(source: computed, imagePE: imagePE, int8: $0) }
+        } ?? transformer.imagePrefix(source: computed, imagePE: imagePE)
         cacheLock.lock()
         cache = (image, imagePE, dense, prefix)
         cacheLock.unlock()
+        swap(&source, &computed)
         return prefix
     }
 

@@ -20,14 +20,19 @@ struct TwoWayAttentionBlock {
         func norm(_ name: String) throws -> LayerNorm {
             try LayerNorm(weights: weights, prefix: prefix + "." + name, dimension: dim, epsilon: LayerNorm.defaultEpsilon)
         }
+        // Token-only layers keep f16 weights as stored (half the memory, read
+        // once per prompt by the f16 kernel); the folded cross-attentions
+        // read their matrices directly and keep f32.
         selfAttention = try DecoderAttention(weights: weights, prefix: prefix + ".self_attn", dim: dim,
-                                             heads: d.numHeads, downsampleRate: 1)
+                                             heads: d.numHeads, downsampleRate: 1, keepingHalfPrecision: true)
         norm1 = try norm("norm1")
         crossTokenToImage = try DecoderAttention(weights: weights, prefix: prefix + ".cross_attn_token_to_image", dim: dim,
                                                  heads: d.numHeads, downsampleRate: d.attentionDownsampleRate)
         norm2 = try norm("norm2")
-        lin1 = try Linear(weights: weights, prefix: prefix + ".mlp.lin1", inFeatures: dim, outFeatures: d.transformerMlpDim)
-        lin2 = try Linear(weights: weights, prefix: prefix + ".mlp.lin2", inFeatures: d.transformerMlpDim, outFeatures: dim)
+        lin1 = try Linear(weights: weights, prefix: prefix + ".mlp.lin1", inFeatures: dim, outFeatures: d.transformerMlpDim,
+                          keepingHalfPrecision: true)
+        lin2 = try Linear(weights: weights, prefix: prefix + ".mlp.lin2", inFeatures: d.transformerMlpDim, outFeatures: dim,
+                          keepingHalfPrecision: true)
         norm3 = try norm("norm3")
         norm4 = try norm("norm4")
         crossImageToToken = try DecoderAttention(weights: weights, prefix: prefix + ".cross_attn_image_to_token", dim: dim,
@@ -36,7 +41,7 @@ struct TwoWayAttentionBlock {
     }
 
     /// One block. `imagePrefix` (layer 0 only) holds the block's prompt-independent
-    /// projections of `keys`, which must then equal `imagePrefix.source`.
+    /// projections of `keys`, which must then be the `image + dense` they came from.
     /// With `int8`, the image-sized products of the cross-attentions run on
     /// the int8 kernels (W8A8) on that context's scratch; the token-sized
     /// work stays f32.
@@ -52,8 +57,15 @@ struct TwoWayAttentionBlock {
 
         var q = Tensor.add(queries, queryPE)
         // keys + PE: the same for both cross-attentions (keys change only at the end of the block).
-        let keysWithPE = imagePrefix == nil ? Tensor.add(keys, keyPE) : []
-        if let imagePrefix {
+        // On the int8 path (8 heads, as in SAM) both read it quantized, so it is
+        // quantized once and never stored as f32.
+        let quantizedKeys = imagePrefix == nil && crossImageToToken.heads == 8
+            ? int8.map { QuantizedImageRows.keysWithPE(keys, keyPE, width: crossTokenToImage.qProj.inFeatures, context: $0) } : nil
+        let keysWithPE = imagePrefix == nil && quantizedKeys == nil ? Tensor.add(keys, keyPE) : []
+        if let quantizedKeys, let int8 {
+            try crossTokenToImage.accumulateTokenToImage(tokens: q, quantizedKeys: quantizedKeys, values: keys,
+                                                         into: &queries, int8: int8)
+        } else if let imagePrefix {
             crossTokenToImage.accumulate(q: .raw(q), k: .projected(imagePrefix.tokenToImageKey),
                                          v: .projected(imagePrefix.tokenToImageValue), into: &queries)
         } else if let int8 {
@@ -71,7 +83,10 @@ struct TwoWayAttentionBlock {
 
         q = Tensor.add(queries, queryPE)
         let image: DecoderAttention.ImageQueries = imagePrefix.map { .projected($0.imageToTokenQuery) } ?? .raw(keysWithPE)
-        if let int8 {
+        if let int8, let quantized = quantizedKeys ?? imagePrefix?.quantizedImageToTokenQuery {
+            try crossImageToToken.accumulateImageToToken(quantizedImage: quantized, projected: imagePrefix != nil,
+                                                         tokensWithPE: q, tokens: queries, into: &keys, int8: int8)
+        } else if let int8 {
             try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys,
                                                          int8: int8)
         } else {
@@ -86,15 +101,21 @@ struct TwoWayAttentionBlock {
 /// and their projections. With no mask input the dense embedding is the same
 /// `no_mask_embed` broadcast for every prompt, so this is computed once per
 /// image and reused by every prompt (bit-identical to computing it per prompt).
+///
+/// `image + dense` itself (the keys entering layer 0) is not kept: each
+/// prompt needs its own copy to update anyway, so it is rebuilt per prompt
+/// (`DenseEmbedding.added(to:)`, the cost of that copy) instead of holding
+/// another image-sized array (4 MB for vit_b).
 struct TwoWayImagePrefix {
-    /// `image + dense`: the keys entering layer 0.
-    let source: [Float]
     let imagePE: [Float]
     /// Layer 0 token→image `k_proj(source + pe)` and `v_proj(source)`.
     let tokenToImageKey: [Float]
     let tokenToImageValue: [Float]
-    /// Layer 0 image→token `q_proj(source + pe)`.
+    /// Layer 0 image→token `q_proj(source + pe)`; empty on the int8 path,
+    /// which keeps only its quantized rows.
     let imageToTokenQuery: [Float]
+    /// The same rows quantized for the int8 path (once per image instead of per prompt).
+    let quantizedImageToTokenQuery: QuantizedRows?
 }
 
 /// `TwoWayTransformer`: the blocks, a final token→image attention, and a LayerNorm.
@@ -116,35 +137,66 @@ struct TwoWayTransformer {
     }
 
     /// The prompt-independent first-block work for `source = image + dense` (`[h*w][C]`).
-    func imagePrefix(source: [Float], imagePE: [Float]) -> TwoWayImagePrefix {
+    /// With `int8`, the image→token query rows are kept quantized only (8 heads).
+    func imagePrefix(source: [Float], imagePE: [Float], int8: Int8Context? = nil) -> TwoWayImagePrefix {
         let first = layers[0]
         let withPE = Tensor.add(source, imagePE)
-        return TwoWayImagePrefix(source: source, imagePE: imagePE,
+        let query = first.crossImageToToken.qProj(withPE)
+        let quantized = first.crossImageToToken.heads == 8 ? int8.map {
+            QuantizedImageRows.rows(query, width: first.crossImageToToken.internalDim, context: $0)
+        } : nil
+        return TwoWayImagePrefix(imagePE: imagePE,
                                  tokenToImageKey: first.crossTokenToImage.kProj(withPE),
                                  tokenToImageValue: first.crossTokenToImage.vProj(source),
-                                 imageToTokenQuery: first.crossImageToToken.qProj(withPE))
+                                 imageToTokenQuery: quantized == nil ? query : [],
+                                 quantizedImageToTokenQuery: quantized)
     }
 
-    /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`
-    /// (`image` and `imagePE` are `[h*w][C]`, `tokens` is `[N][C]`), with the
-    /// image-sized products on the int8 kernels when `int8` is given.
-    /// Returns the processed tokens and image.
-    func apply(prefix: TwoWayImagePrefix, tokens: [Float], int8: Int8Context? = nil) throws -> (tokens: [Float], image: [Float]) {
+    /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`,
+    /// with `keys` entering as that `source` (`[h*w][C]`, updated in place:
+    /// pass a uniquely referenced array, or it is copied) and `tokens` `[N][C]`;
+    /// the image-sized products run on the int8 kernels when `int8` is given.
+    /// Returns the processed tokens; `keys` ends as the processed image.
+    func apply(prefix: TwoWayImagePrefix, keys: inout [Float], tokens: [Float],
+               int8: Int8Context? = nil) throws -> [Float] {
         let imagePE = prefix.imagePE
         var queries = tokens
-        var keys = prefix.source
         for (i, layer) in layers.enumerated() {
             try layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
                             imagePrefix: i == 0 ? prefix : nil, int8: int8)
         }
         let q = Tensor.add(queries, tokens)
-        let k = Tensor.add(keys, imagePE)
         if let int8 {
-            try finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries, int8: int8)
+            let k = QuantizedImageRows.keysWithPE(keys, imagePE, width: finalAttention.qProj.inFeatures, context: int8)
+            try finalAttention.accumulateTokenToImage(tokens: q, quantizedKeys: k, values: keys, into: &queries, int8: int8)
         } else {
+            let k = Tensor.add(keys, imagePE)
             finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)
         }
         finalNorm.applyInPlace(&queries)
-        return (queries, keys)
+        return queries
+    }
+}
+
+/// Quantizing image-sized decoder operands (`[P][width]`) on a context's kernels and pool.
+enum QuantizedImageRows {
+    /// `keys + pe`, quantized per row.
+    static func keysWithPE(_ keys: [Float], _ pe: [Float], width: Int, context: Int8Context) -> QuantizedRows {
+        precondition(keys.count == pe.count && width > 0 && keys.count % width == 0, "internal: keys and PE sizes")
+        return keys.withUnsafeBufferPointer { k in
+            pe.withUnsafeBufferPointer { p in
+                QuantizedRows(quantizing: k.baseAddress!, plus: p.baseAddress!, rows: keys.count / width, cols: width,
+                              isa: context.isa, pool: context.pool)
+            }
+        }
+    }
+
+    /// `rows`, quantized per row.
+    static func rows(_ rows: [Float], width: Int, context: Int8Context) -> QuantizedRows {
+        precondition(width > 0 && rows.count % width == 0, "internal: row width")
+        return rows.withUnsafeBufferPointer {
+            QuantizedRows(quantizing: $0.baseAddress!, plus: nil, rows: rows.count / width, cols: width,
+                          isa: context.isa, pool: context.pool)
+        }
     }
 }

@@ -129,12 +129,12 @@ public final class SamPredictor {
                                                multimask: multimask)
         guard let state else { throw SAMRuntimeError.imageNotSet }
         let lowRes = config.lowResMaskSize
-        // Sam.postprocess_masks, then `> mask_threshold`.
-        let logits = try MaskPostprocessing.postprocessMasks(decoded.logits, channels: decoded.maskCount, height: lowRes,
-                                                             width: lowRes, paddedSize: config.imageEncoder.imgSize,
-                                                             resizedSize: state.inputSize,
-                                                             originalSize: state.originalSize)
-        let masks = logits.map { $0 > config.maskThreshold ? UInt8(1) : 0 }
+        // Sam.postprocess_masks, then `> mask_threshold`, row by row (no image-sized float planes).
+        let masks = try MaskPostprocessing.thresholdedMasks(decoded.logits, channels: decoded.maskCount, height: lowRes,
+                                                            width: lowRes, paddedSize: config.imageEncoder.imgSize,
+                                                            resizedSize: state.inputSize,
+                                                            originalSize: state.originalSize,
+                                                            threshold: config.maskThreshold)
         return Prediction(maskCount: decoded.maskCount, height: state.originalSize.height,
                           width: state.originalSize.width, masks: masks, iouPredictions: decoded.iouPredictions,
                           lowResSize: lowRes, lowResLogits: decoded.logits)

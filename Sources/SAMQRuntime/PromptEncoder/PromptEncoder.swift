@@ -25,11 +25,6 @@ final class PromptEncoder {
     let downscale3: Conv2d
     /// `get_dense_pe()` is input independent: computed once, channels-last `[h*w][C]`.
     let densePositionalEncoding: [Float]
-    /// `no_mask_embed` broadcast over the grid, `[h*w][C]`: the dense embedding
-    /// of every prompt without a mask input. One stored array, so the decoder's
-    /// per-image cache recognizes it by identity.
-    let noMaskDenseEmbedding: [Float]
-
     init(weights: WeightProvider) throws {
         let config = weights.config
         let dim = config.promptEncoder.embedDim
@@ -57,11 +52,6 @@ final class PromptEncoder {
                                        epsilon: LayerNorm.layerNorm2dEpsilon)
         downscale3 = try Conv2d(weights: weights, prefix: p + ".6", inChannels: maskChannels, outChannels: dim, kernel: 1)
         densePositionalEncoding = positionEmbedding.dense(height: config.embeddingSize, width: config.embeddingSize)
-        var noMask = [Float](repeating: 0, count: embeddingSize * embeddingSize * dim)
-        for cell in 0..<(embeddingSize * embeddingSize) {
-            for c in 0..<dim { noMask[cell * dim + c] = noMaskEmbedding[c] }
-        }
-        noMaskDenseEmbedding = noMask
     }
 
     /// Side of the mask input, `4 × embedding size` (256 for official models).
@@ -107,8 +97,8 @@ final class PromptEncoder {
 
     /// Dense embeddings `[h*w][C]`: the downscaled mask input, or the
     /// `no_mask_embed` vector broadcast over the grid.
-    func denseEmbeddings(mask: [Float]?) -> [Float] {
-        guard let mask else { return noMaskDenseEmbedding }
+    func denseEmbeddings(mask: [Float]?) -> DenseEmbedding {
+        guard let mask else { return .broadcast(noMaskEmbedding) }
         precondition(mask.count == maskInputSize * maskInputSize, "internal: mask input size checked by the caller")
         let s = maskInputSize
         var x = downscale1(mask, height: s, width: s)            // 1 channel: CHW == HWC
@@ -117,6 +107,6 @@ final class PromptEncoder {
         x = downscale2(x, height: s / 2, width: s / 2)
         downscaleNorm2.applyInPlace(&x)
         Activations.geluInPlace(&x)
-        return downscale3(x, height: s / 4, width: s / 4)
+        return .grid(downscale3(x, height: s / 4, width: s / 4))
     }
 }

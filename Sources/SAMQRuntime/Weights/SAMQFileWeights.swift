@@ -19,4 +19,15 @@ public final class SAMQFileWeights: WeightProvider {
     }
 
     public func shape(_ name: String) -> [Int]? { try? file.entry(named: name).shape }
+
+    public func halfPrecisionBits(_ name: String) throws -> [UInt16]? {
+        let entry = try file.entry(named: name)
+        guard entry.dtype == .f16, entry.layout == .plain else { return nil }
+        var scratch: [UInt8] = []
+        let bits = try file.withRawBytes(of: entry, scratch: &scratch) { raw in
+            raw.bindMemory(to: UInt16.self).map { UInt16(littleEndian: $0) }
+        }
+        file.release(entry)
+        return bits
+    }
 }

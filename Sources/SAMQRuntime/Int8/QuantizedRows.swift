@@ -1,0 +1,129 @@
+import CKernels
+import SAMQFormat
+
+/// Rows quantized once and used twice: as GEMM activations (`[rows][Kp]`
+/// int8 plus one scale per row, what `QuantizedLinear` would make of them)
+/// and, packed, as a GEMM "weight" with one column per row.
+///
+/// The decoder's cross-attentions read the same `keys + PE` image rows both
+/// ways (token→image scores pack them, image→token scores quantize them as
+/// activations). Both use one rule (`samq_quantize_rows`), so quantizing once
+/// gives the same bytes while the f32 `keys + PE` never exists (4 MB for
+/// vit_b) and one of the two passes disappears.
+final class QuantizedRows: @unchecked Sendable {
+    let rows: Int
+    let cols: Int
+    let paddedK: Int
+    private let storage: UnsafeMutableRawPointer
+    var values: UnsafePointer<Int8> { UnsafePointer(storage.assumingMemoryBound(to: Int8.self)) }
+    var scales: UnsafePointer<Float> { UnsafePointer((storage + rows * paddedK).assumingMemoryBound(to: Float.self)) }
+
+    /// Quantizes the rows of `a + b` (both `[rows][cols]`, dense; `b` may be
+    /// nil), in row chunks over `pool`.
+    init(quantizing a: UnsafePointer<Float>, plus b: UnsafePointer<Float>?, rows: Int, cols: Int, isa: KernelISA,
+         pool: ThreadPool) {
+        self.rows = rows
+        self.cols = cols
+        paddedK = roundUp(cols, 8)
+        storage = .allocate(byteCount: roundUp(rows * paddedK, 4) + 4 * rows, alignment: 64)
+        let q = storage.assumingMemoryBound(to: Int8.self)
+        let s = (storage + rows * paddedK).assumingMemoryBound(to: Float.self)
+        let chunk = 64, kp = paddedK
+        pool.parallelFor(count: (rows + chunk - 1) / chunk) { task, _ in
+            let r0 = task * chunk, n = min(chunk, rows - r0)
+            guard let b else {
+                samq_quantize_rows(isa.raw, a + r0 * cols, n, cols, cols, q + r0 * kp, kp, s + r0)
+                return
+            }
+            // The chunk's sum in a small buffer (64 KB for vit_b, in L2), then one quantizer call.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { sum in
+                let t = sum.baseAddress!, count = n * cols
+                let x = a + r0 * cols, y = b + r0 * cols
+                var j = 0
+                while j + 16 <= count {
+                    let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+                        + UnsafeRawPointer(y + j).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(t + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                    j += 16
+                }
+                while j < count { t[j] = x[j] + y[j]; j += 1 }
+                samq_quantize_rows(isa.raw, t, n, cols, cols, q + r0 * kp, kp, s + r0)
+            }
+        }
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The rows as a packed GEMM weight (n = rows, k = cols): the 4-byte k
+    /// groups of each row copied to its panel slot, column sums added up;
+    /// the same payload `PackedInt8Matrix(packingRows:)` makes from the f32 rows.
+    func packed(name: String, pool: ThreadPool) -> PackedInt8Matrix {
+        let layout = PackedInt8Layout(n: rows, k: cols)
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: layout.totalBytes, alignment: 64)
+        let groups = layout.paddedK / 4, panelBytes = layout.paddedK * 16
+        let scaleOut = (bytes + layout.scalesOffset).assumingMemoryBound(to: Float.self)
+        let sums = (bytes + layout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
+        let panels = layout.paddedN / 16
+        let source = UnsafeRawPointer(values), kp = paddedK, inputScales = scales
+        let chunks = min(panels, pool.threads)
+        let perChunk = (panels + max(chunks, 1) - 1) / max(chunks, 1)
+        pool.parallelFor(count: max(chunks, 1)) { chunk, _ in
+            for column in (chunk * perChunk * 16)..<min(panels, (chunk + 1) * perChunk) * 16 {
+                let slot = bytes + (column >> 4) * panelBytes + (column & 15) * 4
+                guard column < rows else {
+                    for g in 0..<groups { (slot + g * 64).storeBytes(of: UInt32(0), as: UInt32.self) }
+                    scaleOut[column] = 0
+                    sums[column] = 0
+                    continue
+                }
+                let row = source + column * kp
+                var sum: Int32 = 0
+                for g in 0..<groups {
+                    (slot + g * 64).storeBytes(of: row.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self),
+                                               as: UInt32.self)
+                }
+                var k = 0
+                var sumV = SIMD16<Int32>()
+                while k + 16 <= kp {
+                    sumV &+= SIMD16<Int32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: k, as: SIMD16<Int8>.self))
+                    k += 16
+                }
+                for lane in 0..<16 { sum &+= sumV[lane] }
+                while k < kp { sum &+= Int32(row.load(fromByteOffset: k, as: Int8.self)); k += 1 }
+                scaleOut[column] = inputScales[column]
+                sums[column] = sum
+            }
+        }
+        return PackedInt8Matrix(adopting: bytes, layout: layout, name: name)
+    }
+}
+
+extension QuantizedLinear {
+    /// The layer on inputs quantized beforehand (`QuantizedRows` uses
+    /// `forward`'s rule, so the output is the one `callAsFunction` gives on
+    /// the f32 rows). Returns `[rows][outFeatures]`.
+    func callAsFunction(_ input: QuantizedRows) throws(Int8RuntimeError) -> [Float] {
+        guard input.cols == inFeatures, input.paddedK == weight.layout.paddedK else {
+            throw .shapeMismatch(what: "quantized input of '\(weight.name)'", expected: inFeatures, actual: input.cols)
+        }
+        let m = input.rows, n = outFeatures, k = inFeatures
+        guard m > 0 else { return [] }
+        let context = self.context, isa = context.isa, payload = weight.payload
+        let space = context.workspace
+        let plan = GemmPlan(m: m, n: n, k: k, threads: context.pool.threads)
+        space.resetStatus()
+        let output = try makeFloatArray(count: m * n) { out in
+            withOptional(bias) { b in
+                context.pool.parallelFor(count: plan.taskCount) { task, worker in
+                    let status = Int8GEMM.run(isa: isa, m: m, n: n, k: k, a: input.values, lda: input.paddedK,
+                                              rowScales: input.scales, weights: payload, bias: b, residual: nil,
+                                              ldr: n, c: out, ldc: n, gelu: false, rows: plan.rows(of: task),
+                                              columns: plan.columns(of: task))
+                    if status != 0 { space.status[worker] = status }
+                }
+            }
+        }
+        if space.failed { throw .kernelRejected("gemm for '\(weight.name)' (\(m)×\(n)×\(k))") }
+        return output
+    }
+}

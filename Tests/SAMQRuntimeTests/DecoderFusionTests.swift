@@ -1,0 +1,133 @@
+import CKernels
+import SAMQFormat
+import XCTest
+@testable import SAMQRuntime
+
+/// The decoder's memory-saving rewrites against the straightforward
+/// computations they replace: fused upscaling, quantize-once image rows,
+/// the broadcast dense embedding and f16-weight linears.
+final class DecoderFusionTests: XCTestCase {
+    private func tinyDecoder() throws -> (MaskDecoder, Int) {
+        guard let f = Fixtures.shared, let weights = try f.weights("tiny_c") else { throw FixtureError("tiny_c weights") }
+        return (try MaskDecoder(weights: weights, precision: .int8), weights.config.embeddingSize)
+    }
+
+    /// Tiles of the fused upscaling + hypernetwork product equal the
+    /// whole-tensor pipeline (same GEMMs, LayerNorm, GELU; only the final
+    /// dot's summation order differs) in spatial order, for 1 and 3 planes.
+    func testFusedUpscalingMatchesWholeTensorPipeline() throws {
+        let (decoder, side) = try tinyDecoder()
+        let int8 = try XCTUnwrap(decoder.int8)
+        let (first, second) = try XCTUnwrap(int8.upscaling)
+        let dim = decoder.dim, hyperDim = dim / 8
+        var rng = Int8TestRandom(seed: 11)
+        let processed = rng.normal(side * side * dim)
+        for count in [1, 3] {
+            let hyper = rng.uniform(count * hyperDim)
+            let fused = try int8.withContext {
+                try int8.upscaledMasks(processed, norm: decoder.upscaleNorm, hyper: hyper, count: count, side: side,
+                                       context: $0)
+            }
+            // Reference: whole tensors, block order, then the scatter.
+            let blocks: [Float] = try int8.withContext { context in
+                var hidden = try first.using(context)(processed)
+                DecoderLayerNorm.applyInPlace(decoder.upscaleNorm, &hidden, gelu: true)
+                let upscaled = try second.using(context)(hidden, activation: .gelu)
+                return MatMul.linear(hyper, rows: count, inFeatures: hyperDim, weight: upscaled,
+                                     outFeatures: upscaled.count / hyperDim, bias: nil)
+            }
+            let width = 4 * side, plane = width * width
+            XCTAssertEqual(fused.count, count * plane)
+            var worst: Float = 0, scale: Float = 0
+            for t in 0..<count {
+                for p in 0..<(side * side) {
+                    let y = p / side, x = p % side
+                    for q in 0..<16 {
+                        let q1 = q >> 2, q2 = q & 3
+                        let spot = (4 * y + 2 * (q1 >> 1) + (q2 >> 1)) * width + 4 * x + 2 * (q1 & 1) + (q2 & 1)
+                        let expected = blocks[t * plane + p * 16 + q]
+                        worst = max(worst, abs(fused[t * plane + spot] - expected))
+                        scale = max(scale, abs(expected))
+                    }
+                }
+            }
+            XCTAssertLessThanOrEqual(worst, 1e-5 * max(scale, 1), "count \(count)")
+        }
+        XCTAssertThrowsError(try int8.withContext {
+            try int8.upscaledMasks(Array(processed.dropLast()), norm: decoder.upscaleNorm, hyper: [], count: 0,
+                                   side: side, context: $0)
+        })
+    }
+
+    /// Quantizing `a + b` once gives samq_quantize_rows' bytes, and its packed
+    /// form the payload `PackedInt8Matrix(packingRows:)` makes from the f32
+    /// sum; a layer on it gives the layer's output on the f32 rows, bit for bit.
+    func testQuantizedRowsMatchQuantizerAndPacker() throws {
+        var rng = Int8TestRandom(seed: 5)
+        let context = Int8Context()
+        for (rows, cols) in [(1, 8), (37, 44), (70, 129), (100, 256)] {
+            let a = rng.normal(rows * cols), b = rng.uniform(rows * cols, scale: 3)
+            let sum = Tensor.add(a, b)
+            for plus in [false, true] {
+                let source = plus ? sum : a
+                let q = a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        QuantizedRows(quantizing: ap.baseAddress!, plus: plus ? bp.baseAddress! : nil, rows: rows,
+                                      cols: cols, isa: context.isa, pool: context.pool)
+                    }
+                }
+                let kp = roundUp(cols, 8)
+                var expected = [Int8](repeating: 0, count: rows * kp), scales = [Float](repeating: 0, count: rows)
+                samq_quantize_rows(SAMQ_ISA_SCALAR, source, rows, cols, cols, &expected, kp, &scales)
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: q.values, count: rows * kp)), expected)
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: q.scales, count: rows)).map(\.bitPattern),
+                               scales.map(\.bitPattern))
+                let packed = q.packed(name: "test", pool: context.pool)
+                let reference = try source.withUnsafeBufferPointer {
+                    try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: rows, cols: cols, ld: cols, name: "ref")
+                }
+                let bytes = packed.layout.totalBytes
+                XCTAssertEqual(bytes, reference.layout.totalBytes)
+                XCTAssertEqual(memcmp(packed.payload, reference.payload, bytes), 0, "\(rows)×\(cols) packed payload")
+                // As activations of a layer.
+                let layer = try QuantizedLinear(weight: try PackedInt8Matrix(quantizing: rng.uniform(24 * cols), n: 24,
+                                                                               k: cols, name: "w"),
+                                                bias: rng.uniform(24), context: context)
+                XCTAssertEqual(try layer(q).map(\.bitPattern), try layer(source).map(\.bitPattern))
+            }
+        }
+    }
+
+    /// The one-vector dense embedding adds exactly like the materialized grid.
+    func testBroadcastDenseEmbeddingAddsLikeTheGrid() {
+        var rng = Int8TestRandom(seed: 9)
+        let c = 24, cells = 30
+        let image = rng.normal(cells * c), vector = rng.uniform(c)
+        let dense = DenseEmbedding.broadcast(vector)
+        XCTAssertEqual(dense.added(to: image), Tensor.add(image, dense.materialized(cells: cells)))
+        let grid = DenseEmbedding.grid(rng.uniform(cells * c))
+        XCTAssertEqual(grid.added(to: image), Tensor.add(image, grid.materialized(cells: cells)))
+        XCTAssertNotEqual(dense, .broadcast(vector.map { $0 + 1 }))
+    }
+
+    /// f16 weights kept as bits give the f32 product with the widened matrix.
+    func testHalfWeightLinearMatchesWidenedFloatWeights() {
+        var rng = Int8TestRandom(seed: 3)
+        for (m, k, n) in [(1, 256, 32), (7, 256, 2048), (7, 2048, 256), (9, 13, 17), (3, 0, 5)] {
+            let x = rng.normal(m * k)
+            let bits = rng.uniform(n * k).map { HalfPrecision.bits(from: $0) }
+            let widened = bits.map { HalfPrecision.float(fromBits: $0) }
+            let bias = rng.uniform(n)
+            let half = MatMul.linear(x, rows: m, inFeatures: k, halfWeight: bits, outFeatures: n, bias: bias,
+                                     activation: .relu)
+            let full = MatMul.linear(x, rows: m, inFeatures: k, weight: widened, outFeatures: n, bias: bias,
+                                     activation: .relu)
+            XCTAssertEqual(half.count, full.count)
+            for (a, b) in zip(half, full) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b))) }
+            var acc = rng.uniform(m * n), accFull = acc
+            MatMul.linearAccumulate(x, rows: m, inFeatures: k, halfWeight: bits, outFeatures: n, bias: bias, into: &acc)
+            MatMul.linearAccumulate(x, rows: m, inFeatures: k, weight: widened, outFeatures: n, bias: bias, into: &accFull)
+            for (a, b) in zip(acc, accFull) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b))) }
+        }
+    }
+}
