@@ -9,6 +9,7 @@
  * --expect-isa fails unless samq_isa_best() is NAME, so a qemu run proves
  * which kernel it exercised. Last line: "<passed> passed, <failed> failed". */
 #include "samq_kernels.h"
+#include "samq_attention.h"
 
 #include <float.h>
 #include <math.h>
@@ -758,6 +759,101 @@ static void bench_dwconv(void) {
     printf("\n");
 }
 
+
+/* samq_window_attention: every ISA against a double-precision reference on
+ * odd grids (one token, partial output grids, head_dim not a multiple of any
+ * vector width, strided tokens), with and without bias; tokens outside the
+ * output grid and the padding between tokens must stay untouched. */
+static void test_window_attention(void) {
+    const size_t shapes[][5] = {/* rows, cols, out_rows, out_cols, d */
+                                {1, 1, 1, 1, 1},   {7, 7, 7, 7, 32}, {7, 7, 3, 5, 32}, {14, 14, 14, 14, 32},
+                                {3, 5, 2, 5, 17},  {2, 3, 2, 3, 4},  {1, 9, 1, 9, 33}, {5, 4, 5, 1, 8},
+                                {14, 14, 8, 14, 32}};
+    for (size_t si = 0; si < COUNT(shapes); si++) {
+        const size_t rows = shapes[si][0], cols = shapes[si][1], orows = shapes[si][2], ocols = shapes[si][3];
+        const size_t d = shapes[si][4], n = rows * cols;
+        const size_t ld = 3 * d + 2, row_stride = (cols + 1) * ld; /* a gap token per row */
+        const size_t out_ld = d + 1, out_row_stride = (cols + 2) * out_ld, out_count = rows * out_row_stride;
+        float *qkv = malloc(rows * row_stride * 4), *bias = malloc(n * n * 4);
+        float *scratch = malloc(samq_window_attention_scratch(n, d) * 4);
+        float *ref_out = malloc(out_count * 4), *out = malloc(out_count * 4);
+        for (size_t i = 0; i < rows * row_stride; i++) qkv[i] = rnd_f() * 2.0f;
+        for (size_t i = 0; i < n * n; i++) bias[i] = rnd_f() * 3.0f;
+        for (int use_bias = 0; use_bias < 2; use_bias++) {
+            samq_window_attention_args a;
+            memset(&a, 0, sizeof a);
+            a.rows = rows, a.cols = cols, a.head_dim = d;
+            a.q = qkv, a.k = qkv + d, a.v = qkv + 2 * d, a.ld = ld, a.row_stride = row_stride;
+            a.bias = use_bias ? bias : NULL;
+            a.scale = 1.0f / sqrtf((float)d);
+            a.out_ld = out_ld, a.out_row_stride = out_row_stride, a.out_rows = orows, a.out_cols = ocols;
+            a.scratch = scratch;
+            /* double reference */
+            double maxerr = 0.0;
+            for (int i = -1; i < g_nisa; i++) {
+                samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+                for (size_t t = 0; t < out_count; t++) out[t] = SENT_F;
+                a.out = out;
+                int rc = samq_window_attention(isa, &a);
+                CHECK(rc == 0, "window attention %s rc %d", samq_isa_name(isa), rc);
+                int untouched = 1;
+                for (size_t r = 0; r < rows; r++)
+                    for (size_t c = 0; c < cols + 2; c++)
+                        for (size_t t = 0; t < out_ld; t++) {
+                            float y = out[r * out_row_stride + c * out_ld + t];
+                            int written = r < orows && c < ocols && t < d;
+                            if (!written && y != SENT_F) untouched = 0;
+                        }
+                CHECK(untouched, "window attention %s wrote outside the output grid", samq_isa_name(isa));
+                for (size_t r = 0; r < orows; r++)
+                    for (size_t c = 0; c < ocols; c++) {
+                        size_t qi = r * cols + c;
+                        const float *q = qkv + r * row_stride + c * ld;
+                        double s[196], mx = -1e300, sum = 0;
+                        for (size_t j = 0; j < n; j++) {
+                            const float *k = qkv + (j / cols) * row_stride + (j % cols) * ld + d;
+                            double acc = 0;
+                            for (size_t t = 0; t < d; t++) acc += (double)q[t] * k[t];
+                            s[j] = acc * a.scale + (use_bias ? bias[qi * n + j] : 0.0);
+                            if (s[j] > mx) mx = s[j];
+                        }
+                        for (size_t j = 0; j < n; j++) s[j] = exp(s[j] - mx), sum += s[j];
+                        for (size_t t = 0; t < d; t++) {
+                            double acc = 0, mag = 0;
+                            for (size_t j = 0; j < n; j++) {
+                                double vv = qkv[(j / cols) * row_stride + (j % cols) * ld + 2 * d + t];
+                                acc += s[j] * vv, mag += s[j] * fabs(vv);
+                            }
+                            double y = out[r * out_row_stride + c * out_ld + t];
+                            double err = fabs(y - acc / sum) / (mag / sum + 1e-30);
+                            if (err > maxerr) maxerr = err;
+                        }
+                    }
+                CHECK(maxerr < 2e-5, "window attention %s %zux%zu (out %zux%zu) d=%zu bias=%d: rel err %.3g",
+                      samq_isa_name(isa), rows, cols, orows, ocols, d, use_bias, maxerr);
+                if (i < 0) memcpy(ref_out, out, out_count * 4);
+                /* deterministic: a second call gives the same bits */
+                float *again = malloc(out_count * 4);
+                memcpy(again, out, out_count * 4);
+                samq_window_attention(isa, &a);
+                CHECK(same_bits(again, out, out_count), "window attention %s not deterministic", samq_isa_name(isa));
+                free(again);
+            }
+        }
+        free(qkv), free(bias), free(scratch), free(ref_out), free(out);
+    }
+    /* invalid arguments */
+    samq_window_attention_args bad;
+    memset(&bad, 0, sizeof bad);
+    bad.rows = 2, bad.cols = 2, bad.head_dim = 4, bad.out_rows = 3, bad.out_cols = 2;
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, &bad) == -1, "window attention: out_rows > rows accepted");
+    bad.out_rows = 2;
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, &bad) == -1, "window attention: NULL buffers accepted");
+    bad.out_rows = 0;
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, &bad) == 0, "window attention: empty output rejected");
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, NULL) == -1, "window attention: NULL args accepted");
+}
+
 static void test_peak(void) {
     for (int i = -1; i < g_nisa; i++) {
         samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
@@ -795,6 +891,7 @@ int main(int argc, char **argv) {
     test_dwconv_nonfinite();
     test_dwconv_strips();
     test_dwconv_invalid();
+    test_window_attention();
     test_peak();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

@@ -31,16 +31,36 @@ struct LayerNorm {
     func applyInPlace(_ x: inout [Float]) {
         let c = dimension
         precondition(c > 0 && x.count % c == 0, "internal LayerNorm on a ragged tensor")
-        let rows = x.count / c
+        x.withUnsafeMutableBufferPointer { applyInPlace($0.baseAddress!, rows: $0.count / c) }
+    }
+
+    /// Normalizes `rows` rows of `dimension` floats in place.
+    func applyInPlace(_ base: UnsafeMutablePointer<Float>, rows: Int) {
+        let c = dimension
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
-                x.withUnsafeMutableBufferPointer { buffer in
-                    let base = buffer.baseAddress!
-                    let chunk = 128
-                    Parallel.forEach(tasks: (rows + chunk - 1) / chunk) { t, _ in
-                        for r in (t * chunk)..<min(rows, (t + 1) * chunk) {
-                            Self.normalizeRow(base + r * c, count: c, weight: w, bias: b, epsilon: epsilon)
-                        }
+                let chunk = 128
+                Parallel.forEach(tasks: (rows + chunk - 1) / chunk) { t, _ in
+                    for r in (t * chunk)..<min(rows, (t + 1) * chunk) {
+                        Self.normalizeRow(base + r * c, count: c, weight: w, bias: b, epsilon: epsilon)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Normalizes `rows` rows from `source` into `destination` (a copy and
+    /// `applyInPlace` in one pass, bit for bit).
+    func apply(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rows: Int) {
+        let c = dimension
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                let chunk = 128
+                Parallel.forEach(tasks: (rows + chunk - 1) / chunk) { t, _ in
+                    let r0 = t * chunk, r1 = min(rows, r0 + chunk)
+                    (destination + r0 * c).update(from: source + r0 * c, count: (r1 - r0) * c)
+                    for r in r0..<r1 {
+                        Self.normalizeRow(destination + r * c, count: c, weight: w, bias: b, epsilon: epsilon)
                     }
                 }
             }

@@ -18,29 +18,22 @@ struct TinyViTMLP {
         self.dim = dim
     }
 
-    func apply(_ x: inout [Float]) throws {
+    /// Chunk buffers come from `scratch` (reused by every block, so no
+    /// fresh pages per call).
+    func apply(_ x: inout [Float], scratch: StripScratch) throws {
         let tokens = x.count / dim
-        var normed = [Float](repeating: 0, count: min(tokens, Self.chunk) * dim)
-        var hidden = [Float](repeating: 0, count: min(tokens, Self.chunk) * fc1.outputs)
-        var t0 = 0
-        while t0 < tokens {
-            let t1 = min(tokens, t0 + Self.chunk), rows = t1 - t0
-            if rows * dim != normed.count { normed = [Float](repeating: 0, count: rows * dim) }
-            x.withUnsafeBufferPointer { src in
-                normed.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + t0 * dim, count: rows * dim) }
+        let normed = scratch.floats(.mlpNormed, min(tokens, Self.chunk) * dim)
+        let hidden = scratch.floats(.mlpHidden, min(tokens, Self.chunk) * fc1.outputs)
+        try x.withUnsafeMutableBufferPointer { xb in
+            let base = xb.baseAddress!
+            var t0 = 0
+            while t0 < tokens {
+                let t1 = min(tokens, t0 + Self.chunk), rows = t1 - t0
+                norm.apply(base + t0 * dim, into: normed, rows: rows)
+                try fc1.forward(rows: rows, input: normed, output: hidden, gelu: true)
+                try fc2.forward(rows: rows, input: hidden, output: base + t0 * dim, accumulate: true)
+                t0 = t1
             }
-            norm.applyInPlace(&normed)
-            try normed.withUnsafeBufferPointer { n in
-                try hidden.withUnsafeMutableBufferPointer { h in
-                    try fc1.forward(rows: rows, input: n.baseAddress!, output: h.baseAddress!, gelu: true)
-                }
-            }
-            try hidden.withUnsafeBufferPointer { h in
-                try x.withUnsafeMutableBufferPointer { out in
-                    try fc2.forward(rows: rows, input: h.baseAddress!, output: out.baseAddress! + t0 * dim, accumulate: true)
-                }
-            }
-            t0 = t1
         }
     }
 }
