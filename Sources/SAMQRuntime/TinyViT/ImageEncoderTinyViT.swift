@@ -137,6 +137,7 @@ public final class ImageEncoderTinyViT: ImageEncoding {
             }
             if keepStages { outputs.append(x) }
         }
+        scratch.release()   // the attention and MLP buffers; the neck allocates its own
         guard side == e.gridSize else {
             throw SAMRuntimeError.invalidConfig("TinyViT ends at \(side)×\(side), the config's grid is \(e.gridSize)")
         }

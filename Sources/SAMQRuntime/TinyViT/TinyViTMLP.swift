@@ -7,7 +7,7 @@ struct TinyViTMLP {
     let fc1: TokenLinear
     let fc2: TokenLinear
     let dim: Int
-    static let chunk = 1024
+    static let chunk = 512
 
     init(weights: WeightProvider, prefix: String, dim: Int, hidden: Int, context: Int8Context?) throws {
         norm = try LayerNorm(weights: weights, prefix: prefix + ".norm", dimension: dim, epsilon: LayerNorm.defaultEpsilon)
