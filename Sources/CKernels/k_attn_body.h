@@ -6,7 +6,7 @@
  *   AT_FMA(a, b, c) = a*b + c (fused)  AT_MAX(a, b)  AT_EXP(v)
  *   AT_HMAX(v) AT_HSUM(v)  (horizontal max / sum to a float)
  *
- * Per call: K^T into scratch (keys padded to a multiple of 16 with zeros),
+ * Per call: K^T·scale into scratch (keys padded to a multiple of 16 with zeros),
  * then AT_R query rows at a time: scores with the keys along the vector
  * (each K^T vector feeds AT_R independent FMA chains), bias + softmax in
  * place, and P.V with the head's channels along the vector. */
@@ -20,12 +20,11 @@ AT_TGT void AT_NAME(const samq_window_attention_args *a) {
     for (size_t j = 0; j < np; j++) {
         if (j < n) {
             const float *kr = a->k + (j / cols) * a->row_stride + (j % cols) * a->ld;
-            for (size_t t = 0; t < d; t++) kt[t * np + j] = kr[t];
+            for (size_t t = 0; t < d; t++) kt[t * np + j] = kr[t] * a->scale;
         } else {
             for (size_t t = 0; t < d; t++) kt[t * np + j] = 0.0f;
         }
     }
-    const AT_V vscale = AT_DUP(a->scale);
     size_t qi[AT_R];
     size_t m = 0, r0 = 0, c0 = 0;
     while (r0 < a->out_rows) {
@@ -61,15 +60,17 @@ AT_TGT void AT_NAME(const samq_window_attention_args *a) {
             if (nv > 0) {
                 AT_V vmax = AT_DUP(-FLT_MAX);
                 for (size_t j = 0; j < nv; j += AT_N) {
-                    AT_V x = AT_MUL(AT_LD(s + j), vscale);
-                    if (b) x = AT_ADD(x, AT_LD(b + j));
-                    AT_ST(s + j, x);
+                    AT_V x = AT_LD(s + j);
+                    if (b) {
+                        x = AT_ADD(x, AT_LD(b + j));
+                        AT_ST(s + j, x);
+                    }
                     vmax = AT_MAX(vmax, x);
                 }
                 mx = AT_HMAX(vmax);
             }
             for (size_t j = nv; j < n; j++) {
-                float x = s[j] * a->scale;
+                float x = s[j];
                 if (b) x = x + b[j];
                 s[j] = x;
                 mx = x > mx ? x : mx;

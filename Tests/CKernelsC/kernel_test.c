@@ -10,6 +10,7 @@
  * which kernel it exercised. Last line: "<passed> passed, <failed> failed". */
 #include "samq_kernels.h"
 #include "samq_attention.h"
+#include "samq_layernorm.h"
 
 #include <float.h>
 #include <math.h>
@@ -854,6 +855,56 @@ static void test_window_attention(void) {
     CHECK(samq_window_attention(SAMQ_ISA_SCALAR, NULL) == -1, "window attention: NULL args accepted");
 }
 
+
+/* samq_layernorm: scalar against a double formula, every ISA bit-identical
+ * to scalar, in place identical to out of place, on C not a multiple of 8. */
+static void test_layernorm(void) {
+    const size_t Cs[] = {1, 3, 7, 8, 9, 64, 100, 160, 321};
+    for (size_t ci = 0; ci < COUNT(Cs); ci++) {
+        const size_t C = Cs[ci], rows = 5, ldx = C + 3;
+        float *x = malloc(rows * ldx * 4), *w = malloc(C * 4), *b = malloc(C * 4);
+        float *ref = malloc(rows * C * 4), *y = malloc(rows * C * 4), *inplace = malloc(rows * ldx * 4);
+        for (size_t i = 0; i < rows * ldx; i++) x[i] = rnd_f() * 4.0f + 1.5f;
+        for (size_t i = 0; i < C; i++) w[i] = rnd_f(), b[i] = rnd_f();
+        samq_layernorm_args a = {rows, C, x, ldx, ref, C, w, b, 1e-5f};
+        CHECK(samq_layernorm(SAMQ_ISA_SCALAR, &a) == 0, "layernorm scalar rc");
+        double worst = 0;
+        for (size_t r = 0; r < rows; r++) {
+            double m = 0, v = 0;
+            for (size_t c = 0; c < C; c++) m += x[r * ldx + c];
+            m /= (double)C;
+            for (size_t c = 0; c < C; c++) v += (x[r * ldx + c] - m) * (x[r * ldx + c] - m);
+            v /= (double)C;
+            for (size_t c = 0; c < C; c++) {
+                double e = (x[r * ldx + c] - m) / sqrt(v + 1e-5) * w[c] + b[c];
+                double err = fabs(ref[r * C + c] - e) / (fabs(w[c]) * 4.0 + fabs(b[c]) + 1e-6);
+                if (err > worst) worst = err;
+            }
+        }
+        CHECK(worst < 1e-6, "layernorm C=%zu scalar vs formula %.3g", C, worst);
+        for (int i = 0; i < g_nisa; i++) {
+            samq_layernorm_args s = a;
+            s.y = y;
+            CHECK(samq_layernorm(g_isas[i], &s) == 0, "layernorm %s rc", samq_isa_name(g_isas[i]));
+            CHECK(same_bits(y, ref, rows * C), "layernorm %s C=%zu differs from scalar", samq_isa_name(g_isas[i]), C);
+            memcpy(inplace, x, rows * ldx * 4);
+            s.x = inplace, s.y = inplace, s.ldy = ldx;
+            CHECK(samq_layernorm(g_isas[i], &s) == 0, "layernorm in place rc");
+            int same = 1;
+            for (size_t r = 0; r < rows; r++)
+                if (memcmp(inplace + r * ldx, ref + r * C, C * 4) != 0) same = 0;
+            CHECK(same, "layernorm %s C=%zu in place differs", samq_isa_name(g_isas[i]), C);
+        }
+        samq_layernorm_args bad = a;
+        bad.y = x + 1;
+        CHECK(samq_layernorm(SAMQ_ISA_SCALAR, &bad) == -1, "layernorm overlapping output accepted");
+        bad = a, bad.ldx = C - 1;
+        CHECK(C == 1 || samq_layernorm(SAMQ_ISA_SCALAR, &bad) == -1, "layernorm ldx < C accepted");
+        free(x), free(w), free(b), free(ref), free(y), free(inplace);
+    }
+    CHECK(samq_layernorm(SAMQ_ISA_SCALAR, NULL) == -1, "layernorm NULL accepted");
+}
+
 static void test_peak(void) {
     for (int i = -1; i < g_nisa; i++) {
         samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
@@ -892,6 +943,7 @@ int main(int argc, char **argv) {
     test_dwconv_strips();
     test_dwconv_invalid();
     test_window_attention();
+    test_layernorm();
     test_peak();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

@@ -14,9 +14,11 @@
  *   out + r*out_row_stride + c*out_ld, d floats.
  *
  * Numerics (per output row i):
- *   s_j  = (sum_t q_i[t] k_j[t]) * scale + bias[i*n + j]   (bias may be NULL)
- *   e_j  = exp(s_j - max_j s_j)       (Cody-Waite + degree-7 polynomial,
- *                                      inputs clamped at -87; rel. err < 4e-7)
+ *   s_j  = sum_t q_i[t] (k_j[t] * scale) + bias[i*n + j]   (bias may be NULL)
+ *   e_j  = exp(s_j - max_j s_j)       (Cody-Waite + polynomial: degree 7 in
+ *                                      the scalar reference, degree 6 with FMAs
+ *                                      in SIMD; inputs clamped at -87;
+ *                                      relative error < 4e-7)
  *   out  = (sum_j e_j v_j) * (1 / sum_j e_j)
  * The SIMD kernels use fused multiply-adds and vector partial sums, so they
  * agree with the scalar reference to ~1e-6 relative, not bit for bit (like

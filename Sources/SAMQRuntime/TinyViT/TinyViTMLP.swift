@@ -7,6 +7,7 @@ struct TinyViTMLP {
     let fc1: TokenLinear
     let fc2: TokenLinear
     let dim: Int
+    let isa: KernelISA
     static let chunk = 512
 
     init(weights: WeightProvider, prefix: String, dim: Int, hidden: Int, context: Int8Context?) throws {
@@ -16,6 +17,7 @@ struct TinyViTMLP {
         fc2 = try TokenLinear(weights: weights, prefix: prefix + ".fc2", inputs: hidden, outputs: dim, view: .linear,
                               context: context)
         self.dim = dim
+        isa = context?.isa ?? .best
     }
 
     /// Chunk buffers come from `scratch` (reused by every block, so no
@@ -29,7 +31,7 @@ struct TinyViTMLP {
             var t0 = 0
             while t0 < tokens {
                 let t1 = min(tokens, t0 + Self.chunk), rows = t1 - t0
-                norm.apply(base + t0 * dim, into: normed, rows: rows)
+                try norm.applyRows(base + t0 * dim, into: normed, rows: rows, isa: isa)
                 try fc1.forward(rows: rows, input: normed, output: hidden, gelu: true)
                 try fc2.forward(rows: rows, input: hidden, output: base + t0 * dim, accumulate: true)
                 t0 = t1

@@ -89,7 +89,7 @@ struct WindowAttention {
                         dst.update(repeating: 0, count: paddedWidth * c)
                     }
                 }
-                norm.applyInPlace(band, rows: bandTokens)
+                try norm.applyRows(band, into: band, rows: bandTokens, isa: isa)
                 try qkv.forward(rows: bandTokens, input: band, output: qkvOut)
                 // Head-major tasks: consecutive tasks share a head's bias block.
                 Parallel.forEach(tasks: tasks) { task, worker in
