@@ -143,9 +143,10 @@ public final class ImageEncoderTinyViT: ImageEncoding {
         }
         var y = try neckConv1(x, size: side)
         x = []   // the last stage's tokens are not needed any more
-        neckNorm1.applyInPlace(&y)
+        let isa = int8?.isa ?? .best
+        try y.withUnsafeMutableBufferPointer { try neckNorm1.applyRows($0.baseAddress!, into: $0.baseAddress!, rows: side * side, isa: isa) }
         y = try neckConv2(y, size: side)
-        neckNorm2.applyInPlace(&y)
+        try y.withUnsafeMutableBufferPointer { try neckNorm2.applyRows($0.baseAddress!, into: $0.baseAddress!, rows: side * side, isa: isa) }
         return (Tensor.transpose(y, rows: side * side, cols: e.outChans), outputs)
     }
 }
