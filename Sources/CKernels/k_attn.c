@@ -147,6 +147,37 @@ TGT_512 INLINE __m512 exp_fast_512(__m512 z) {
     return _mm512_scalef_ps(p, n);
 }
 
+/* 16 keys x 16 channels (times scale) transposed in registers: Kᵀ without
+ * scalar stores (they were a sixth of the kernel with 49-key windows). */
+TGT_512 INLINE void kt16_512(const float *const kp[16], size_t t0, float scale, float *dst, size_t np) {
+    const __m512 vs = _mm512_set1_ps(scale);
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_mul_ps(_mm512_loadu_ps(kp[i] + t0), vs);
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm512_storeu_ps(dst + (size_t)i * np, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+        _mm512_storeu_ps(dst + (size_t)(i + 8) * np, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+        _mm512_storeu_ps(dst + (size_t)(i + 4) * np, _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88));
+        _mm512_storeu_ps(dst + (size_t)(i + 12) * np, _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd));
+    }
+}
+
+#define AT_KT16(kp, t0, scale, dst, np) kt16_512((kp), (t0), (scale), (dst), (np))
 #define AT_NAME samq_window_attention_avx512
 #define AT_TGT TGT_512
 #define AT_V __m512

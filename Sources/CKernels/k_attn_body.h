@@ -5,6 +5,8 @@
  *   AT_LD(p) AT_ST(p, v) AT_DUP(f) AT_ZERO AT_ADD(a, b) AT_SUB(a, b) AT_MUL(a, b)
  *   AT_FMA(a, b, c) = a*b + c (fused)  AT_MAX(a, b)  AT_EXP(v)
  *   AT_HMAX(v) AT_HSUM(v)  (horizontal max / sum to a float)
+ *   AT_KT16(kp, t0, scale, dst, np)  optional: 16 keys' channels [t0, t0+16)
+ *            times scale, transposed into dst[t * np + i] (t < 16, i < 16)
  *
  * Per call: K^T·scale into scratch (keys padded to a multiple of 16 with zeros),
  * then AT_R query rows at a time: scores with the keys along the vector
@@ -18,7 +20,17 @@ AT_TGT void AT_NAME(const samq_window_attention_args *a) {
     const size_t nv = n / AT_N * AT_N, dv = d / AT_N * AT_N;
     float *kt = a->scratch, *sc = a->scratch + d * np;
     for (size_t t = 0; t < d; t++) memset(kt + t * np + n, 0, (np - n) * sizeof(float));
-    for (size_t j = 0; j < n; j++) {
+    size_t jt = 0; /* keys [0, jt) transposed 16 x 16 in registers */
+#ifdef AT_KT16
+    if (d % 16 == 0)
+        for (; jt + 16 <= n; jt += 16) {
+            const float *kp[16];
+            for (size_t i = 0; i < 16; i++)
+                kp[i] = a->k + ((jt + i) / cols) * a->row_stride + ((jt + i) % cols) * a->ld;
+            for (size_t t0 = 0; t0 < d; t0 += 16) AT_KT16(kp, t0, a->scale, kt + t0 * np + jt, np);
+        }
+#endif
+    for (size_t j = jt; j < n; j++) {
         const float *kr = a->k + (j / cols) * a->row_stride + (j % cols) * a->ld;
         /* Plain stores: auto-vectorized, this loop became scatters, the
          * slowest instruction on Zen 4 (measured: 12% of the kernel). */
