@@ -14,7 +14,7 @@ public final class ImageEncoderTinyViT: ImageEncoding {
     public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
     /// Pixels per strip of the strip-wise layers (stage 0, merges, local
     /// convs): the working-memory knob. Results do not depend on it.
-    var stripPixels = 512
+    var stripPixels = 256
     /// Buffers reused across strips and blocks; `lock` serializes encodes.
     let scratch = StripScratch()
     let lock = NSLock()
