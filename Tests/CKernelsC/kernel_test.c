@@ -9,6 +9,9 @@
  * --expect-isa fails unless samq_isa_best() is NAME, so a qemu run proves
  * which kernel it exercised. Last line: "<passed> passed, <failed> failed". */
 #include "samq_kernels.h"
+#include "samq_attention.h"
+#include "samq_layernorm.h"
+#include "samq_gelu.h"
 
 #include <float.h>
 #include <math.h>
@@ -958,6 +961,171 @@ static void bench_dwconv(void) {
     printf("\n");
 }
 
+
+/* samq_window_attention: every ISA against a double-precision reference on
+ * odd grids (one token, partial output grids, head_dim not a multiple of any
+ * vector width, strided tokens), with and without bias; tokens outside the
+ * output grid and the padding between tokens must stay untouched. */
+static void test_window_attention(void) {
+    const size_t shapes[][5] = {/* rows, cols, out_rows, out_cols, d */
+                                {1, 1, 1, 1, 1},   {7, 7, 7, 7, 32}, {7, 7, 3, 5, 32}, {14, 14, 14, 14, 32},
+                                {3, 5, 2, 5, 17},  {2, 3, 2, 3, 4},  {1, 9, 1, 9, 33}, {5, 4, 5, 1, 8},
+                                {14, 14, 8, 14, 32}};
+    for (size_t si = 0; si < COUNT(shapes); si++) {
+        const size_t rows = shapes[si][0], cols = shapes[si][1], orows = shapes[si][2], ocols = shapes[si][3];
+        const size_t d = shapes[si][4], n = rows * cols;
+        const size_t ld = 3 * d + 2, row_stride = (cols + 1) * ld; /* a gap token per row */
+        const size_t out_ld = d + 1, out_row_stride = (cols + 2) * out_ld, out_count = rows * out_row_stride;
+        float *qkv = malloc(rows * row_stride * 4), *bias = malloc(n * n * 4);
+        float *scratch = malloc(samq_window_attention_scratch(n, d) * 4);
+        float *ref_out = malloc(out_count * 4), *out = malloc(out_count * 4);
+        for (size_t i = 0; i < rows * row_stride; i++) qkv[i] = rnd_f() * 2.0f;
+        for (size_t i = 0; i < n * n; i++) bias[i] = rnd_f() * 3.0f;
+        for (int use_bias = 0; use_bias < 2; use_bias++) {
+            samq_window_attention_args a;
+            memset(&a, 0, sizeof a);
+            a.rows = rows, a.cols = cols, a.head_dim = d;
+            a.q = qkv, a.k = qkv + d, a.v = qkv + 2 * d, a.ld = ld, a.row_stride = row_stride;
+            a.bias = use_bias ? bias : NULL;
+            a.scale = 1.0f / sqrtf((float)d);
+            a.out_ld = out_ld, a.out_row_stride = out_row_stride, a.out_rows = orows, a.out_cols = ocols;
+            a.scratch = scratch;
+            /* double reference */
+            double maxerr = 0.0;
+            for (int i = -1; i < g_nisa; i++) {
+                samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+                for (size_t t = 0; t < out_count; t++) out[t] = SENT_F;
+                a.out = out;
+                int rc = samq_window_attention(isa, &a);
+                CHECK(rc == 0, "window attention %s rc %d", samq_isa_name(isa), rc);
+                int untouched = 1;
+                for (size_t r = 0; r < rows; r++)
+                    for (size_t c = 0; c < cols + 2; c++)
+                        for (size_t t = 0; t < out_ld; t++) {
+                            float y = out[r * out_row_stride + c * out_ld + t];
+                            int written = r < orows && c < ocols && t < d;
+                            if (!written && y != SENT_F) untouched = 0;
+                        }
+                CHECK(untouched, "window attention %s wrote outside the output grid", samq_isa_name(isa));
+                for (size_t r = 0; r < orows; r++)
+                    for (size_t c = 0; c < ocols; c++) {
+                        size_t qi = r * cols + c;
+                        const float *q = qkv + r * row_stride + c * ld;
+                        double s[196], mx = -1e300, sum = 0;
+                        for (size_t j = 0; j < n; j++) {
+                            const float *k = qkv + (j / cols) * row_stride + (j % cols) * ld + d;
+                            double acc = 0;
+                            for (size_t t = 0; t < d; t++) acc += (double)q[t] * k[t];
+                            s[j] = acc * a.scale + (use_bias ? bias[qi * n + j] : 0.0);
+                            if (s[j] > mx) mx = s[j];
+                        }
+                        for (size_t j = 0; j < n; j++) s[j] = exp(s[j] - mx), sum += s[j];
+                        for (size_t t = 0; t < d; t++) {
+                            double acc = 0, mag = 0;
+                            for (size_t j = 0; j < n; j++) {
+                                double vv = qkv[(j / cols) * row_stride + (j % cols) * ld + 2 * d + t];
+                                acc += s[j] * vv, mag += s[j] * fabs(vv);
+                            }
+                            double y = out[r * out_row_stride + c * out_ld + t];
+                            double err = fabs(y - acc / sum) / (mag / sum + 1e-30);
+                            if (err > maxerr) maxerr = err;
+                        }
+                    }
+                CHECK(maxerr < 2e-5, "window attention %s %zux%zu (out %zux%zu) d=%zu bias=%d: rel err %.3g",
+                      samq_isa_name(isa), rows, cols, orows, ocols, d, use_bias, maxerr);
+                if (i < 0) memcpy(ref_out, out, out_count * 4);
+                /* deterministic: a second call gives the same bits */
+                float *again = malloc(out_count * 4);
+                memcpy(again, out, out_count * 4);
+                samq_window_attention(isa, &a);
+                CHECK(same_bits(again, out, out_count), "window attention %s not deterministic", samq_isa_name(isa));
+                free(again);
+            }
+        }
+        free(qkv), free(bias), free(scratch), free(ref_out), free(out);
+    }
+    /* invalid arguments */
+    samq_window_attention_args bad;
+    memset(&bad, 0, sizeof bad);
+    bad.rows = 2, bad.cols = 2, bad.head_dim = 4, bad.out_rows = 3, bad.out_cols = 2;
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, &bad) == -1, "window attention: out_rows > rows accepted");
+    bad.out_rows = 2;
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, &bad) == -1, "window attention: NULL buffers accepted");
+    bad.out_rows = 0;
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, &bad) == 0, "window attention: empty output rejected");
+    CHECK(samq_window_attention(SAMQ_ISA_SCALAR, NULL) == -1, "window attention: NULL args accepted");
+}
+
+
+/* samq_layernorm: scalar against a double formula, every ISA bit-identical
+ * to scalar, in place identical to out of place, on C not a multiple of 8. */
+static void test_layernorm(void) {
+    const size_t Cs[] = {1, 3, 7, 8, 9, 64, 100, 160, 321};
+    for (size_t ci = 0; ci < COUNT(Cs); ci++) {
+        const size_t C = Cs[ci], rows = 5, ldx = C + 3;
+        float *x = malloc(rows * ldx * 4), *w = malloc(C * 4), *b = malloc(C * 4);
+        float *ref = malloc(rows * C * 4), *y = malloc(rows * C * 4), *inplace = malloc(rows * ldx * 4);
+        for (size_t i = 0; i < rows * ldx; i++) x[i] = rnd_f() * 4.0f + 1.5f;
+        for (size_t i = 0; i < C; i++) w[i] = rnd_f(), b[i] = rnd_f();
+        samq_layernorm_args a = {rows, C, x, ldx, ref, C, w, b, 1e-5f};
+        CHECK(samq_layernorm(SAMQ_ISA_SCALAR, &a) == 0, "layernorm scalar rc");
+        double worst = 0;
+        for (size_t r = 0; r < rows; r++) {
+            double m = 0, v = 0;
+            for (size_t c = 0; c < C; c++) m += x[r * ldx + c];
+            m /= (double)C;
+            for (size_t c = 0; c < C; c++) v += (x[r * ldx + c] - m) * (x[r * ldx + c] - m);
+            v /= (double)C;
+            for (size_t c = 0; c < C; c++) {
+                double e = (x[r * ldx + c] - m) / sqrt(v + 1e-5) * w[c] + b[c];
+                double err = fabs(ref[r * C + c] - e) / (fabs(w[c]) * 4.0 + fabs(b[c]) + 1e-6);
+                if (err > worst) worst = err;
+            }
+        }
+        CHECK(worst < 1e-6, "layernorm C=%zu scalar vs formula %.3g", C, worst);
+        for (int i = 0; i < g_nisa; i++) {
+            samq_layernorm_args s = a;
+            s.y = y;
+            CHECK(samq_layernorm(g_isas[i], &s) == 0, "layernorm %s rc", samq_isa_name(g_isas[i]));
+            CHECK(same_bits(y, ref, rows * C), "layernorm %s C=%zu differs from scalar", samq_isa_name(g_isas[i]), C);
+            memcpy(inplace, x, rows * ldx * 4);
+            s.x = inplace, s.y = inplace, s.ldy = ldx;
+            CHECK(samq_layernorm(g_isas[i], &s) == 0, "layernorm in place rc");
+            int same = 1;
+            for (size_t r = 0; r < rows; r++)
+                if (memcmp(inplace + r * ldx, ref + r * C, C * 4) != 0) same = 0;
+            CHECK(same, "layernorm %s C=%zu in place differs", samq_isa_name(g_isas[i]), C);
+        }
+        samq_layernorm_args bad = a;
+        bad.y = x + 1;
+        CHECK(samq_layernorm(SAMQ_ISA_SCALAR, &bad) == -1, "layernorm overlapping output accepted");
+        bad = a, bad.ldx = C - 1;
+        CHECK(C == 1 || samq_layernorm(SAMQ_ISA_SCALAR, &bad) == -1, "layernorm ldx < C accepted");
+        free(x), free(w), free(b), free(ref), free(y), free(inplace);
+    }
+    CHECK(samq_layernorm(SAMQ_ISA_SCALAR, NULL) == -1, "layernorm NULL accepted");
+}
+
+
+/* samq_gelu_inplace: every ISA gives samq_gelu's bits, tails included. */
+static void test_gelu_inplace(void) {
+    const size_t ns[] = {0, 1, 7, 15, 16, 17, 100};
+    for (size_t k = 0; k < COUNT(ns); k++) {
+        size_t n = ns[k];
+        float x[100], ref[100];
+        for (size_t i = 0; i < n; i++) x[i] = rnd_f() * 8.0f, ref[i] = samq_gelu(x[i]);
+        if (n > 3) x[3] = -0.0f, ref[3] = samq_gelu(-0.0f);
+        for (int i = -1; i < g_nisa; i++) {
+            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+            float y[100];
+            memcpy(y, x, n * 4);
+            CHECK(samq_gelu_inplace(isa, y, n) == 0, "gelu_inplace %s rc", samq_isa_name(isa));
+            CHECK(same_bits(y, ref, n), "gelu_inplace %s n=%zu differs from samq_gelu", samq_isa_name(isa), n);
+        }
+    }
+    CHECK(samq_gelu_inplace(SAMQ_ISA_SCALAR, NULL, 3) == -1, "gelu_inplace NULL accepted");
+}
+
 static void test_peak(void) {
     for (int i = -1; i < g_nisa; i++) {
         samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
@@ -998,6 +1166,9 @@ int main(int argc, char **argv) {
     test_dwconv_nonfinite();
     test_dwconv_strips();
     test_dwconv_invalid();
+    test_window_attention();
+    test_layernorm();
+    test_gelu_inplace();
     test_peak();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

@@ -5,8 +5,9 @@ import Foundation
 ///
 /// The int32 accumulators, the f32 epilogue, the row quantizer and the f32
 /// depthwise 3×3 conv are bit-exact across families, so the choice changes
-/// speed, never results (the f32 GEMM `samq_sgemm` is the exception: its
-/// summation order differs by ISA);
+/// speed, never results (the f32 GEMM `samq_sgemm` and the f32 window
+/// attention `samq_window_attention` are the exceptions: their summation
+/// order differs by ISA);
 /// forcing a family (`SAMQ_ISA=avx2`) is how tests and bug reports compare them.
 public struct KernelISA: Hashable, Sendable, CustomStringConvertible {
     /// The C enum value handed to every kernel call.

@@ -53,21 +53,29 @@ public struct QuantizedConv2d: @unchecked Sendable {
         guard oh > 0, ow > 0 else { throw .invalidConfiguration("conv output of \(height)×\(width) is empty") }
         if kernel == 1 && stride == 1 && padding == 0 { return try linear(x, activation: activation) }
         let (cin, k, s, p) = (inChannels, kernel, stride, padding)
+        // Padding taps read from a row of zeros, so the gather has no branch per value.
+        let zeros = [Float](repeating: 0, count: cin)
         return try x.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
-            let src = source.baseAddress!
-            return try linear.forwardGathered(rows: oh * ow, chunkRows: chunkRows, activation: activation) { pixel, row in
-                let oy = pixel / ow, ox = pixel % ow
-                for ky in 0..<k {
-                    let iy = oy * s + ky - p
-                    for kx in 0..<k {
-                        let ix = ox * s + kx - p
-                        // (c, ky, kx) order: channel c lands at c·k² + ky·k + kx.
-                        let dst = row + ky * k + kx
-                        if iy >= 0 && iy < height && ix >= 0 && ix < width {
-                            let pixelIn = src + (iy * width + ix) * cin
-                            for c in 0..<cin { dst[c * k * k] = pixelIn[c] }
-                        } else {
-                            for c in 0..<cin { dst[c * k * k] = 0 }
+            try zeros.withUnsafeBufferPointer { (zero) throws(Int8RuntimeError) in
+                let src = source.baseAddress!, pad = zero.baseAddress!
+                return try linear.forwardGathered(rows: oh * ow, chunkRows: chunkRows, activation: activation) { pixel, row in
+                    let oy = pixel / ow, ox = pixel % ow
+                    // The k² source pixels, then the row in (c, ky, kx) order —
+                    // channel c lands at c·k² + ky·k + kx — written sequentially
+                    // (a scatter with stride k² was the slow part of this gather).
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: k * k) { taps in
+                        for ky in 0..<k {
+                            let iy = oy * s + ky - p
+                            for kx in 0..<k {
+                                let ix = ox * s + kx - p
+                                let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                                taps[ky * k + kx] = inside ? src + (iy * width + ix) * cin : pad
+                            }
+                        }
+                        var dst = row
+                        for c in 0..<cin {
+                            for t in 0..<(k * k) { dst[t] = taps[t][c] }
+                            dst += k * k
                         }
                     }
                 }

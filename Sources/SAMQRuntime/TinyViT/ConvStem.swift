@@ -16,6 +16,9 @@ struct ConvStem {
         case int8(QuantizedConv2d)
     }
     let first: Conv2d
+    /// `first`'s weight as `[kh·kw·in][out]`: with 27-long patches the GEMM
+    /// runs faster with B as `[K][N]` (no per-output horizontal sums).
+    let firstWeightKN: [Float]
     let second: Second
     let inChannels: Int
     let outChannels: Int
@@ -26,6 +29,10 @@ struct ConvStem {
         let half = outChannels / 2
         first = try Conv2d(weights: weights, prefix: "image_encoder.patch_embed.seq.0", inChannels: inChannels,
                            outChannels: half, kernel: 3, stride: 2, padding: 1)
+        let patch = 9 * inChannels
+        var kn = [Float](repeating: 0, count: patch * half)
+        for o in 0..<half { for k in 0..<patch { kn[k * half + o] = first.weight[o * patch + k] } }
+        firstWeightKN = kn
         let prefix = "image_encoder.patch_embed.seq.2"
         if let context, TokenLinear.isStoredInt8(weights, prefix + ".weight") {
             second = .int8(try QuantizedConv2d(weights: weights, prefix: prefix, inChannels: half, outChannels: outChannels,
@@ -59,9 +66,12 @@ struct ConvStem {
         let count = imageRows.count * size * inChannels
         let slice = scratch.floats(.stemSlice, count)
         image.fill(rows: imageRows, size: size, channels: inChannels, into: slice)
-        var half = first(Array(UnsafeBufferPointer(start: slice, count: count)), height: imageRows.count, width: size,
-                         activation: .gelu)
-        if dropHalf > 0 { half.removeFirst(dropHalf * first.outputSize(size) * first.outChannels) }
+        let firstRows = first.outputSize(imageRows.count)
+        precondition(firstRows >= halfRows.count + dropHalf, "internal stem strip of the wrong size")
+        let firstOut = scratch.floats(.stemHalf, firstRows * s1 * first.outChannels)
+        firstConv(slice, height: imageRows.count, width: size, into: firstOut, scratch: scratch)
+        let half = Array(UnsafeBufferPointer(start: firstOut + dropHalf * s1 * first.outChannels,
+                                             count: halfRows.count * s1 * first.outChannels))
         var produced: [Float]
         switch second {
         case let .float32(conv): produced = conv(half, height: halfRows.count, width: s1)
@@ -71,5 +81,39 @@ struct ConvStem {
         if dropOut > 0 { produced.removeFirst(dropOut * rowSize) }
         precondition(produced.count == rows.count * rowSize, "internal stem strip of the wrong size")
         return produced
+    }
+
+    /// The first conv (3×3, stride 2, pad 1, GELU) of `x` = `[height][width][inChannels]`
+    /// into `output` = `[outH][outW][outChannels]`: im2col rows into scratch, then
+    /// one f32 GEMM with the `[K][N]` weight.
+    private func firstConv(_ x: UnsafePointer<Float>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>,
+                           scratch: StripScratch) {
+        let cin = inChannels, oh = first.outputSize(height), ow = first.outputSize(width)
+        let patch = 9 * cin, n = first.outChannels
+        let columns = scratch.floats(.stemColumns, oh * ow * patch)
+        Parallel.forEach(tasks: oh) { y, _ in
+            for xo in 0..<ow {
+                let row = columns + (y * ow + xo) * patch
+                for ky in 0..<3 {
+                    let iy = 2 * y + ky - 1
+                    for kx in 0..<3 {
+                        let ix = 2 * xo + kx - 1, dst = row + (ky * 3 + kx) * cin
+                        if iy >= 0 && iy < height && ix >= 0 && ix < width {
+                            let src = x + (iy * width + ix) * cin
+                            for c in 0..<cin { dst[c] = src[c] }
+                        } else {
+                            for c in 0..<cin { dst[c] = 0 }
+                        }
+                    }
+                }
+            }
+        }
+        firstWeightKN.withUnsafeBufferPointer { w in
+            let run = { (bias: UnsafePointer<Float>?) in
+                MatMul.f32(m: oh * ow, n: n, k: patch, a: columns, lda: patch, b: w.baseAddress!, ldb: n, layout: .kn,
+                           c: output, ldc: n, bias: bias, activation: .gelu)
+            }
+            if let bias = first.bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+        }
     }
 }

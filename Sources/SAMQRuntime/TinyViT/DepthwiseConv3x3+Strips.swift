@@ -52,7 +52,7 @@ extension DepthwiseConv3x3 {
         args.y = scratch ?? output
         args.flags = gelu ? UInt32(SAMQ_DW_GELU) : 0
         let perTask = Self.rowsPerTask(outputRows: end - begin, outputsPerRow: rowSize, threads: pool.threads)
-        let failures = StripFailures()
+        let failures = KernelFailures()
         packedWeight.withUnsafeBufferPointer { w in
             let launch = { (bias: UnsafePointer<Float>?) in
                 var template = args
@@ -72,11 +72,4 @@ extension DepthwiseConv3x3 {
         }
         if let scratch { output.update(from: scratch + begin * rowSize, count: (end - begin) * rowSize) }
     }
-}
-
-private final class StripFailures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func add() { lock.lock(); value += 1; lock.unlock() }
-    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
 }

@@ -14,7 +14,7 @@ public final class ImageEncoderTinyViT: ImageEncoding {
     public var progress: ((_ completedBlocks: Int, _ totalBlocks: Int) -> Void)?
     /// Pixels per strip of the strip-wise layers (stage 0, merges, local
     /// convs): the working-memory knob. Results do not depend on it.
-    var stripPixels = 512
+    var stripPixels = 256
     /// Buffers reused across strips and blocks; `lock` serializes encodes.
     let scratch = StripScratch()
     let lock = NSLock()
@@ -137,14 +137,16 @@ public final class ImageEncoderTinyViT: ImageEncoding {
             }
             if keepStages { outputs.append(x) }
         }
+        scratch.release()   // the attention and MLP buffers; the neck allocates its own
         guard side == e.gridSize else {
             throw SAMRuntimeError.invalidConfig("TinyViT ends at \(side)×\(side), the config's grid is \(e.gridSize)")
         }
         var y = try neckConv1(x, size: side)
         x = []   // the last stage's tokens are not needed any more
-        neckNorm1.applyInPlace(&y)
+        let isa = int8?.isa ?? .best
+        try y.withUnsafeMutableBufferPointer { try neckNorm1.applyRows($0.baseAddress!, into: $0.baseAddress!, rows: side * side, isa: isa) }
         y = try neckConv2(y, size: side)
-        neckNorm2.applyInPlace(&y)
+        try y.withUnsafeMutableBufferPointer { try neckNorm2.applyRows($0.baseAddress!, into: $0.baseAddress!, rows: side * side, isa: isa) }
         return (Tensor.transpose(y, rows: side * side, cols: e.outChans), outputs)
     }
 }

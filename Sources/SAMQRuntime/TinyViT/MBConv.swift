@@ -1,3 +1,4 @@
+import CKernels
 import SAMQFormat
 
 /// TinyViT's `MBConv` (stage 0): 1×1 expand + GELU, depthwise 3×3 + GELU,
@@ -45,16 +46,19 @@ struct MBConv {
                                             count: n))
         try out.withUnsafeMutableBufferPointer { o in
             try conv3.forward(rows: outputRows.count * width, input: middle, output: o.baseAddress!, accumulate: true)
-            Self.gelu(o.baseAddress!, count: n)
+            try gelu(o.baseAddress!, count: n)
         }
         return out
     }
 
-    /// GELU over a strip, vectorized and split over the workers.
-    static func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    /// GELU over a strip with the C kernel (the GEMM epilogue's GELU, bit-exact
+    /// on every ISA), split over the workers.
+    func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) throws {
         let chunk = 1 << 14
+        let failures = KernelFailures()
         Parallel.forEach(tasks: (count + chunk - 1) / chunk) { t, _ in
-            DecoderGELU.apply(p + t * chunk, count: min(chunk, count - t * chunk))
+            if samq_gelu_inplace(isa.raw, p + t * chunk, min(chunk, count - t * chunk)) != 0 { failures.add() }
         }
+        if failures.count > 0 { throw SAMRuntimeError.invalidConfig("the GELU kernel rejected a strip of \(count)") }
     }
 }

@@ -3,7 +3,10 @@
 /// strip. Grow-only, one per encoder; not for concurrent use (the encoder
 /// serializes its encodes).
 final class StripScratch {
-    enum Slot: Int, CaseIterable { case expanded, middle, depthwise, stemSlice, localStrip, localResult }
+    enum Slot: Int, CaseIterable {
+        case expanded, middle, depthwise, stemSlice, localStrip, localResult
+        case attentionBand, attentionQKV, attentionOutput, attentionBias, attentionWorkers, mlpNormed, mlpHidden, stemHalf, stemColumns
+    }
     private var buffers: [UnsafeMutablePointer<Float>?] = Array(repeating: nil, count: Slot.allCases.count)
     private var capacities = [Int](repeating: 0, count: Slot.allCases.count)
 

@@ -17,9 +17,9 @@ struct TinyViTBlock {
     }
 
     func apply(_ x: inout [Float], height: Int, width: Int, stripPixels: Int, scratch: StripScratch) throws {
-        try attention.apply(&x, height: height, width: width)
+        try attention.apply(&x, height: height, width: width, scratch: scratch)
         try localConvInPlace(&x, height: height, width: width, stripPixels: stripPixels, scratch: scratch)
-        try mlp.apply(&x)
+        try mlp.apply(&x, scratch: scratch)
     }
 
     /// The local conv over strips of rows, written back in place: a strip

@@ -7,7 +7,8 @@ struct TinyViTMLP {
     let fc1: TokenLinear
     let fc2: TokenLinear
     let dim: Int
-    static let chunk = 1024
+    let isa: KernelISA
+    static let chunk = 512
 
     init(weights: WeightProvider, prefix: String, dim: Int, hidden: Int, context: Int8Context?) throws {
         norm = try LayerNorm(weights: weights, prefix: prefix + ".norm", dimension: dim, epsilon: LayerNorm.defaultEpsilon)
@@ -16,31 +17,25 @@ struct TinyViTMLP {
         fc2 = try TokenLinear(weights: weights, prefix: prefix + ".fc2", inputs: hidden, outputs: dim, view: .linear,
                               context: context)
         self.dim = dim
+        isa = context?.isa ?? .best
     }
 
-    func apply(_ x: inout [Float]) throws {
+    /// Chunk buffers come from `scratch` (reused by every block, so no
+    /// fresh pages per call).
+    func apply(_ x: inout [Float], scratch: StripScratch) throws {
         let tokens = x.count / dim
-        var normed = [Float](repeating: 0, count: min(tokens, Self.chunk) * dim)
-        var hidden = [Float](repeating: 0, count: min(tokens, Self.chunk) * fc1.outputs)
-        var t0 = 0
-        while t0 < tokens {
-            let t1 = min(tokens, t0 + Self.chunk), rows = t1 - t0
-            if rows * dim != normed.count { normed = [Float](repeating: 0, count: rows * dim) }
-            x.withUnsafeBufferPointer { src in
-                normed.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress! + t0 * dim, count: rows * dim) }
+        let normed = scratch.floats(.mlpNormed, min(tokens, Self.chunk) * dim)
+        let hidden = scratch.floats(.mlpHidden, min(tokens, Self.chunk) * fc1.outputs)
+        try x.withUnsafeMutableBufferPointer { xb in
+            let base = xb.baseAddress!
+            var t0 = 0
+            while t0 < tokens {
+                let t1 = min(tokens, t0 + Self.chunk), rows = t1 - t0
+                try norm.applyRows(base + t0 * dim, into: normed, rows: rows, isa: isa)
+                try fc1.forward(rows: rows, input: normed, output: hidden, gelu: true)
+                try fc2.forward(rows: rows, input: hidden, output: base + t0 * dim, accumulate: true)
+                t0 = t1
             }
-            norm.applyInPlace(&normed)
-            try normed.withUnsafeBufferPointer { n in
-                try hidden.withUnsafeMutableBufferPointer { h in
-                    try fc1.forward(rows: rows, input: n.baseAddress!, output: h.baseAddress!, gelu: true)
-                }
-            }
-            try hidden.withUnsafeBufferPointer { h in
-                try x.withUnsafeMutableBufferPointer { out in
-                    try fc2.forward(rows: rows, input: h.baseAddress!, output: out.baseAddress! + t0 * dim, accumulate: true)
-                }
-            }
-            t0 = t1
         }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import SAMQFormat
 
 /// TinyViT's windowed attention (`TinyViTBlock` + `Attention`): the map is
@@ -7,8 +8,12 @@ import SAMQFormat
 /// learned bias per head and per relative offset `(|Δy|, |Δx|)`, a projection,
 /// and the residual add on the unpadded tokens.
 ///
-/// One row of windows is processed at a time, so the qkv buffer holds
-/// `window × paddedWidth` tokens, not the whole map.
+/// One row of windows (a band of `window` map rows) is processed at a time,
+/// in raster order: the band is copied row by row (no per-token gather), the
+/// attention kernel (`samq_window_attention`, one window and head per call)
+/// addresses each window's tokens in place with a row stride, writes only the
+/// tokens inside the map, and the projection adds its output straight into
+/// `x` through the GEMM's residual epilogue.
 struct WindowAttention {
     let norm: LayerNorm
     let qkv: TokenLinear
@@ -20,6 +25,7 @@ struct WindowAttention {
     let dim: Int
     let heads: Int
     let window: Int
+    let isa: KernelISA
 
     var headDim: Int { dim / heads }
     var tokens: Int { window * window }
@@ -34,6 +40,7 @@ struct WindowAttention {
         self.dim = dim
         self.heads = heads
         self.window = window
+        isa = context?.isa ?? .best
         let n = window * window
         var index = [Int32](repeating: 0, count: n * n)
         for i in 0..<n {
@@ -45,88 +52,67 @@ struct WindowAttention {
     }
 
     /// `x += attention(x)` for `x` = `[height][width][dim]`.
-    func apply(_ x: inout [Float], height: Int, width: Int) throws {
-        let ws = window, n = tokens, c = dim
+    func apply(_ x: inout [Float], height: Int, width: Int, scratch: StripScratch) throws {
+        let ws = window, n = tokens, c = dim, hd = headDim
         let columns = (width + ws - 1) / ws, windowRows = (height + ws - 1) / ws
-        let rows = columns * n
-        var gathered = [Float](repeating: 0, count: rows * c)
-        var qkvOut = [Float](repeating: 0, count: rows * 3 * c)
-        var attended = [Float](repeating: 0, count: rows * c)
-        var projected = [Float](repeating: 0, count: rows * c)
-        for wr in 0..<windowRows {
-            // Gather the row of windows, window-major, zeros outside the map.
-            gathered.withUnsafeMutableBufferPointer { g in
-                x.withUnsafeBufferPointer { src in
-                    for wc in 0..<columns {
-                        for t in 0..<n {
-                            let y = wr * ws + t / ws, xx = wc * ws + t % ws
-                            let dst = g.baseAddress! + (wc * n + t) * c
-                            if y < height && xx < width {
-                                dst.update(from: src.baseAddress! + (y * width + xx) * c, count: c)
-                            } else {
-                                dst.update(repeating: 0, count: c)
-                            }
-                        }
-                    }
-                }
-            }
-            norm.applyInPlace(&gathered)
-            try gathered.withUnsafeBufferPointer { g in
-                try qkvOut.withUnsafeMutableBufferPointer { q in
-                    try qkv.forward(rows: rows, input: g.baseAddress!, output: q.baseAddress!)
-                }
-            }
-            attend(qkvOut, windows: columns, into: &attended)
-            try attended.withUnsafeBufferPointer { a in
-                try projected.withUnsafeMutableBufferPointer { p in
-                    try proj.forward(rows: rows, input: a.baseAddress!, output: p.baseAddress!)
-                }
-            }
-            // Residual add on the tokens inside the map.
-            for wc in 0..<columns {
-                for t in 0..<n {
-                    let y = wr * ws + t / ws, xx = wc * ws + t % ws
-                    guard y < height && xx < width else { continue }
-                    let dst = (y * width + xx) * c, src = (wc * n + t) * c
-                    for ch in 0..<c { x[dst + ch] += projected[src + ch] }
+        let paddedWidth = columns * ws, bandTokens = ws * paddedWidth
+        let band = scratch.floats(.attentionBand, bandTokens * c)
+        let qkvOut = scratch.floats(.attentionQKV, bandTokens * 3 * c)
+        let attended = scratch.floats(.attentionOutput, ws * width * c)
+        // The dense bias of every head, [heads][n][n] (stage 2 of vit_t: 0.75 MB, built per call, not kept).
+        let dense = scratch.floats(.attentionBias, heads * n * n)
+        biases.withUnsafeBufferPointer { table in
+            offsetIndex.withUnsafeBufferPointer { index in
+                for h in 0..<heads {
+                    let row = table.baseAddress! + h * n, out = dense + h * n * n
+                    for i in 0..<(n * n) { out[i] = row[Int(index[i])] }
                 }
             }
         }
-    }
-
-    /// Softmax(q·kᵀ·scale + bias)·v for every window and head. qkv rows are
-    /// `[heads][q | k | v]` (the reference views them as `(N, heads, -1)` and
-    /// splits), the output `[heads][headDim]`.
-    private func attend(_ qkvOut: [Float], windows: Int, into out: inout [Float]) {
-        let n = tokens, hd = headDim, c = dim, ld = 3 * c
-        let scale = 1 / Float(hd).squareRoot()
-        let tasks = windows * heads
+        let tasks = columns * heads
+        let perWorker = samq_window_attention_scratch(n, hd)
         let workers = Parallel.workerCount(tasks: tasks)
-        var scratch = [Float](repeating: 0, count: workers * n * n)
-        qkvOut.withUnsafeBufferPointer { qb in
-            out.withUnsafeMutableBufferPointer { ob in
-                scratch.withUnsafeMutableBufferPointer { sb in
-                    biases.withUnsafeBufferPointer { bb in
-                        offsetIndex.withUnsafeBufferPointer { ib in
-                            Parallel.forEach(tasks: tasks) { task, worker in
-                                let w = task / heads, h = task % heads
-                                let base = qb.baseAddress! + w * n * ld + h * 3 * hd
-                                let scores = sb.baseAddress! + worker * n * n
-                                MatMul.f32(m: n, n: n, k: hd, a: base, lda: ld, b: base + hd, ldb: ld, layout: .nk,
-                                           c: scores, ldc: n, parallel: false)
-                                let bias = bb.baseAddress! + h * n
-                                for i in 0..<n {
-                                    let row = scores + i * n, idx = ib.baseAddress! + i * n
-                                    for j in 0..<n { row[j] = row[j] * scale + bias[Int(idx[j])] }
-                                    Softmax.apply(row, count: n)
-                                }
-                                MatMul.f32(m: n, n: hd, k: n, a: scores, lda: n, b: base + 2 * hd, ldb: ld, layout: .kn,
-                                           c: ob.baseAddress! + w * n * c + h * hd, ldc: c, parallel: false)
-                            }
-                        }
+        let workerScratch = scratch.floats(.attentionWorkers, workers * perWorker)
+        let scale = 1 / Float(hd).squareRoot()
+        let failures = KernelFailures()
+        try x.withUnsafeMutableBufferPointer { xb in
+            let base = xb.baseAddress!
+            for wr in 0..<windowRows {
+                let y0 = wr * ws, validRows = min(ws, height - y0)
+                // The band, zero-padded to whole windows.
+                for r in 0..<ws {
+                    let dst = band + r * paddedWidth * c
+                    if r < validRows {
+                        dst.update(from: base + (y0 + r) * width * c, count: width * c)
+                        (dst + width * c).update(repeating: 0, count: (paddedWidth - width) * c)
+                    } else {
+                        dst.update(repeating: 0, count: paddedWidth * c)
                     }
                 }
+                try norm.applyRows(band, into: band, rows: bandTokens, isa: isa)
+                try qkv.forward(rows: bandTokens, input: band, output: qkvOut)
+                // Head-major tasks: consecutive tasks share a head's bias block.
+                Parallel.forEach(tasks: tasks) { task, worker in
+                    let h = task / columns, wc = task % columns
+                    let q = qkvOut + wc * ws * 3 * c + h * 3 * hd
+                    var a = samq_window_attention_args()
+                    a.rows = ws; a.cols = ws; a.head_dim = hd
+                    a.q = UnsafePointer(q); a.k = UnsafePointer(q + hd); a.v = UnsafePointer(q + 2 * hd)
+                    a.ld = 3 * c; a.row_stride = paddedWidth * 3 * c
+                    a.bias = UnsafePointer(dense + h * n * n)
+                    a.scale = scale
+                    a.out = attended + wc * ws * c + h * hd
+                    a.out_ld = c; a.out_row_stride = width * c
+                    a.out_rows = validRows; a.out_cols = min(ws, width - wc * ws)
+                    a.scratch = workerScratch + worker * perWorker
+                    if samq_window_attention(isa.raw, &a) != 0 { failures.add() }
+                }
+                try proj.forward(rows: validRows * width, input: attended, output: base + y0 * width * c,
+                                 accumulate: true)
             }
+        }
+        if failures.count > 0 {
+            throw SAMRuntimeError.invalidConfig("the window attention kernel rejected a \(ws)×\(ws) window of \(heads) heads")
         }
     }
 }
