@@ -11,7 +11,6 @@
 #include "samq_kernels.h"
 #include "samq_attention.h"
 #include "samq_layernorm.h"
-#include "samq_gelu.h"
 
 #include <float.h>
 #include <math.h>
@@ -1107,25 +1106,6 @@ static void test_layernorm(void) {
 }
 
 
-/* samq_gelu_inplace: every ISA gives samq_gelu's bits, tails included. */
-static void test_gelu_inplace(void) {
-    const size_t ns[] = {0, 1, 7, 15, 16, 17, 100};
-    for (size_t k = 0; k < COUNT(ns); k++) {
-        size_t n = ns[k];
-        float x[100], ref[100];
-        for (size_t i = 0; i < n; i++) x[i] = rnd_f() * 8.0f, ref[i] = samq_gelu(x[i]);
-        if (n > 3) x[3] = -0.0f, ref[3] = samq_gelu(-0.0f);
-        for (int i = -1; i < g_nisa; i++) {
-            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
-            float y[100];
-            memcpy(y, x, n * 4);
-            CHECK(samq_gelu_inplace(isa, y, n) == 0, "gelu_inplace %s rc", samq_isa_name(isa));
-            CHECK(same_bits(y, ref, n), "gelu_inplace %s n=%zu differs from samq_gelu", samq_isa_name(isa), n);
-        }
-    }
-    CHECK(samq_gelu_inplace(SAMQ_ISA_SCALAR, NULL, 3) == -1, "gelu_inplace NULL accepted");
-}
-
 static void test_peak(void) {
     for (int i = -1; i < g_nisa; i++) {
         samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
@@ -1156,19 +1136,18 @@ int main(int argc, char **argv) {
     test_quantize();
     test_softmax_q8();
     test_gelu();
+    test_gelu_inplace();
     test_gemm_i8();
     test_gemm_splits();
     test_gemm_invalid();
     test_sgemm();
     test_hgemm();
-    test_gelu_inplace();
     test_dwconv();
     test_dwconv_nonfinite();
     test_dwconv_strips();
     test_dwconv_invalid();
     test_window_attention();
     test_layernorm();
-    test_gelu_inplace();
     test_peak();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

@@ -3,7 +3,7 @@
  * convolution, row quantization and runtime CPU dispatch. Plain C, no allocation, no threads: the Swift thread
  * pool splits work with the row/column ranges in the argument structs.
  * Companion headers in this directory: samq_attention.h (TinyViT window
- * attention), samq_layernorm.h, samq_gelu.h, samq_resize.h.
+ * attention), samq_layernorm.h, samq_resize.h.
  *
  * Packed int8 weight layout ("packedInt8", panel width NR = 16), for a
  * PyTorch Linear weight W of logical shape [N][K] (row n = output channel),

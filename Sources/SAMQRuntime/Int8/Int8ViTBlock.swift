@@ -174,7 +174,7 @@ struct Int8ViTBlock {
         context.pool.parallelFor(count: (count + 31) / 32) { task, _ in
             for r in (task * 32)..<min(count, task * 32 + 32) {
                 if let row = source(r) {
-                    norm.normalize(row, into: destination + r * dim)
+                    norm.normalize(row, into: destination + r * dim, isa: context.isa)
                 } else {
                     (destination + r * dim).update(repeating: 0, count: dim)
                 }

@@ -79,6 +79,22 @@ struct LayerNorm {
         }
     }
 
+    /// Normalizes one row with the C kernel (`applyRows`' arithmetic): the
+    /// int8 ViT block gathers window rows one by one, and the Swift loop
+    /// below ran scalar (3% of a vit_b encode). `isa` is valid for this CPU.
+    func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, isa: KernelISA) {
+        weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                var a = samq_layernorm_args()
+                a.rows = 1; a.C = dimension; a.ldx = dimension; a.ldy = dimension
+                a.x = source; a.y = destination
+                a.w = w.baseAddress; a.b = b.baseAddress; a.eps = epsilon
+                let status = samq_layernorm(isa.raw, &a)
+                precondition(status == 0, "samq_layernorm rejected one row of \(dimension)")
+            }
+        }
+    }
+
     /// Normalizes one row from `source` into `destination` with the
     /// arithmetic of `applyInPlace`, so row tiles match whole tensors bit for bit.
     func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>) {
