@@ -5,22 +5,6 @@
 #include "samq_attention.h"
 #include <float.h>
 
-/* e^z, z <= 0 (softmax after max subtraction): the exp of samq_gelu_ref. */
-static inline float samq_exp_ref(float z) {
-    z = (z > SAMQ_EXP_ZMIN) ? z : SAMQ_EXP_ZMIN;
-    float n = (z * SAMQ_EXP_LOG2E + SAMQ_EXP_SHIFT) - SAMQ_EXP_SHIFT;
-    float r = (z - n * SAMQ_EXP_LN2HI) - n * SAMQ_EXP_LN2LO;
-    float p = SAMQ_EXP_C7;
-    p = p * r + SAMQ_EXP_C6;
-    p = p * r + SAMQ_EXP_C5;
-    p = p * r + SAMQ_EXP_C4;
-    p = p * r + SAMQ_EXP_C3;
-    p = p * r + SAMQ_EXP_C2;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    return p * samq_bits_f32((uint32_t)((int32_t)n + 127) << 23);
-}
-
 /* Scratch: K^T [d][np] + 8 score rows [np] (np = n rounded up to 16). */
 size_t samq_window_attention_scratch(size_t n, size_t head_dim) {
     return (head_dim + 8) * samq_round_up(n, 16);

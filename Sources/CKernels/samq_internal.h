@@ -68,6 +68,24 @@ static inline float samq_half_to_float(uint16_t h) {
 #define SAMQ_EXP_C2 0.5f
 #define SAMQ_EXP_ZMIN (-87.0f)
 
+/* e^z for z <= 0 (Cody-Waite reduction, degree-7 polynomial): GELU's erfc
+ * factor and the window-attention softmax share it. z is clamped at
+ * SAMQ_EXP_ZMIN (NaN -> SAMQ_EXP_ZMIN, like maxps). */
+static inline float samq_exp_ref(float z) {
+    z = (z > SAMQ_EXP_ZMIN) ? z : SAMQ_EXP_ZMIN;
+    float n = (z * SAMQ_EXP_LOG2E + SAMQ_EXP_SHIFT) - SAMQ_EXP_SHIFT;
+    float r = (z - n * SAMQ_EXP_LN2HI) - n * SAMQ_EXP_LN2LO;
+    float p = SAMQ_EXP_C7;
+    p = p * r + SAMQ_EXP_C6;
+    p = p * r + SAMQ_EXP_C5;
+    p = p * r + SAMQ_EXP_C4;
+    p = p * r + SAMQ_EXP_C3;
+    p = p * r + SAMQ_EXP_C2;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    return p * samq_bits_f32((uint32_t)((int32_t)n + 127) << 23);
+}
+
 /* The reference op sequence. Every SIMD GELU mirrors it operation by
  * operation; change both together. */
 static inline float samq_gelu_ref(float y) {
@@ -79,19 +97,7 @@ static inline float samq_gelu_ref(float y) {
     poly = poly * t + SAMQ_GELU_A2;
     poly = poly * t + SAMQ_GELU_A1;
     poly = poly * t;
-    float z = -(ax * ax);
-    z = (z > SAMQ_EXP_ZMIN) ? z : SAMQ_EXP_ZMIN; /* max(z,-87), NaN -> -87 like maxps */
-    float n = (z * SAMQ_EXP_LOG2E + SAMQ_EXP_SHIFT) - SAMQ_EXP_SHIFT;
-    float r = (z - n * SAMQ_EXP_LN2HI) - n * SAMQ_EXP_LN2LO;
-    float p = SAMQ_EXP_C7;
-    p = p * r + SAMQ_EXP_C6;
-    p = p * r + SAMQ_EXP_C5;
-    p = p * r + SAMQ_EXP_C4;
-    p = p * r + SAMQ_EXP_C3;
-    p = p * r + SAMQ_EXP_C2;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    float e = p * samq_bits_f32((uint32_t)((int32_t)n + 127) << 23);
+    float e = samq_exp_ref(-(ax * ax));
     float erfc = poly * e;
     float f = (y >= 0.0f) ? (2.0f - erfc) : erfc;
     return (0.5f * y) * f;
