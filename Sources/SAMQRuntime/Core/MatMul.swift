@@ -183,7 +183,7 @@ enum MatMul {
         }
     }
 
-    private static func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    static func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
         guard let array else { return body(nil) }
         return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }

@@ -42,14 +42,8 @@ enum EncoderLinear {
             guard !(accumulate && activation != .none) else {
                 throw .invalidConfiguration("an activation before the residual add is not supported")
             }
-            layer.weight.withUnsafeBufferPointer { w in
-                let run = { (bias: UnsafePointer<Float>?) in
-                    MatMul.f32(m: rows, n: layer.outFeatures, k: layer.inFeatures, a: input, lda: ldx,
-                               b: w.baseAddress!, ldb: layer.inFeatures, layout: .nk, c: output, ldc: ldo, bias: bias,
-                               activation: Self.float32Activation(activation), accumulate: accumulate)
-                }
-                if let bias = layer.bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
-            }
+            layer.forward(rows: rows, input: input, ldx: ldx, output: output, ldo: ldo,
+                          activation: Self.float32Activation(activation), accumulate: accumulate)
         }
     }
 

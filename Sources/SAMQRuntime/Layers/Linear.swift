@@ -54,6 +54,21 @@ struct Linear {
         }
     }
 
+    /// Pointer-level product for the f32 matrix: `output[r] = act(input[r]·Wᵀ + b)`
+    /// (or `+=` with `accumulate`), rows `ldx` / `ldo` apart. The f32 layers
+    /// of the int8 encoders (TinyViT's and `--keep-f32` ViT linears) run here.
+    func forward(rows: Int, input: UnsafePointer<Float>, ldx: Int, output: UnsafeMutablePointer<Float>, ldo: Int,
+                 activation: MatMul.Activation = .none, accumulate: Bool = false) {
+        guard rows > 0 else { return }
+        weight.withUnsafeBufferPointer { w in
+            MatMul.withOptionalPointer(bias) { b in
+                MatMul.f32(m: rows, n: outFeatures, k: inFeatures, a: input, lda: ldx, b: w.baseAddress!,
+                           ldb: inFeatures, layout: .nk, c: output, ldc: ldo, bias: b, activation: activation,
+                           accumulate: accumulate)
+            }
+        }
+    }
+
     /// `residual += linear(x)`.
     func accumulate(_ x: [Float], into residual: inout [Float]) {
         switch storage {

@@ -50,14 +50,8 @@ enum TokenLinear {
         guard rows > 0 else { return }
         switch self {
         case let .float32(l):
-            l.weight.withUnsafeBufferPointer { w in
-                let run = { (bias: UnsafePointer<Float>?) in
-                    MatMul.f32(m: rows, n: l.outFeatures, k: l.inFeatures, a: input, lda: l.inFeatures,
-                               b: w.baseAddress!, ldb: l.inFeatures, layout: .nk, c: output, ldc: l.outFeatures,
-                               bias: bias, activation: gelu ? .gelu : .none, accumulate: accumulate)
-                }
-                if let bias = l.bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
-            }
+            l.forward(rows: rows, input: input, ldx: l.inFeatures, output: output, ldo: l.outFeatures,
+                      activation: gelu ? .gelu : .none, accumulate: accumulate)
         case let .int8(l):
             try l.forward(rows: rows, input: input, ldx: l.inFeatures, output: output, ldo: l.outFeatures,
                           activation: gelu ? .gelu : .none, accumulate: accumulate)
