@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.1
 import PackageDescription
 
 // Two programs share one package: `samq` (the board runtime) and `samq-convert`
@@ -20,8 +20,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // `samq serve` only; the runtime and converter do not link it.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // `samq serve` only; the runtime and converter do not link it. No traits:
+        // its default "FullFoundation" links the full Foundation and ICU into
+        // `samq`, about 6.5 MB more resident memory for every command.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
     ],
     targets: [
         // System libraries, found through pkg-config.
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "SAMQCLISupport", path: "Sources/SAMQCLISupport"),
         // `samq serve`: HTTP API, embedding cache, encoder queue, decoder pool, the embedded web page.
         .target(name: "SAMQServer",
-                dependencies: ["SAMQRuntime", "SAMQImage", "SAMQFormat", .product(name: "Hummingbird", package: "hummingbird")],
+                dependencies: ["SAMQRuntime", "SAMQImage", "SAMQFormat", "SAMQCLISupport", .product(name: "Hummingbird", package: "hummingbird")],
                 path: "Sources/SAMQServer", exclude: ["Page"]),
         .executableTarget(name: "samq",
                           dependencies: ["SAMQRuntime", "SAMQServer", "SAMQCLISupport",
@@ -74,5 +76,6 @@ let package = Package(
                     path: "Tests/SAMQServerTests"),
         .testTarget(name: "SAMQRuntimeTests", dependencies: ["SAMQRuntime", "SAMQConverter", "SAMQFormat"],
                     path: "Tests/SAMQRuntimeTests"),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

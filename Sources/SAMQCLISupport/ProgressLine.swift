@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A single self-overwriting status line on stderr, shown only on a terminal
 /// (never when piped or with --quiet), so logs and scripts stay clean.
@@ -7,19 +11,19 @@ public final class ProgressLine {
     private var lastWidth = 0
     private var lastDraw = Date.distantPast
 
-    public init(enabled: Bool) { self.enabled = enabled && isatty(STDERR_FILENO) == 1 }
+    public init(enabled: Bool) { self.enabled = enabled && StandardError.isTerminal }
 
     public func update(_ text: String) {
         guard enabled, Date().timeIntervalSince(lastDraw) > 0.05 else { return }
         lastDraw = Date()
         let line = String(text.prefix(100))
         let padding = String(repeating: " ", count: max(0, lastWidth - line.count))
-        FileHandle.standardError.write(Data(("\r" + line + padding).utf8))
+        StandardError.write("\r" + line + padding)
         lastWidth = line.count
     }
 
     public func finish() {
         guard enabled, lastWidth > 0 else { return }
-        FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: lastWidth) + "\r").utf8))
+        StandardError.write("\r" + String(repeating: " ", count: lastWidth) + "\r")
     }
 }

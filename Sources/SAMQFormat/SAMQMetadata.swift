@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The JSON metadata block: what model this is and where it came from.
 public struct SAMQMetadata: Codable, Equatable, Sendable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -46,7 +50,7 @@ enum JSONBody {
         case .keyNotFound(let key, let context):
             return "missing key '\(key.stringValue)'\(path(context))"
         case .dataCorrupted(let context):
-            let underlying = context.underlyingError.map { " (\($0.localizedDescription))" } ?? ""
+            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
             return "\(context.debugDescription)\(path(context))\(underlying)"
         @unknown default:
             return "\(error)"

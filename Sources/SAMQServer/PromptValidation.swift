@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A predict request checked against its image, before any model work: every
 /// fault is a 400 that says which value is wrong and why.

@@ -1,9 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import SAMQCLISupport
 import SAMQImage
 import SAMQRuntime
 
@@ -51,7 +56,7 @@ public enum ServerRoutes {
             let options = body.readableBytes == 0 ? EverythingRequest() : try JSONBody.decode(EverythingRequest.self, from: body)
             let (document, ms) = try await service.everything(entry, request: options)
             var response = try documentResponse(document)
-            response.headers[HTTPField.Name("X-SAMQ-Everything-Ms")!] = String(format: "%.1f", ms)
+            response.headers[HTTPField.Name("X-SAMQ-Everything-Ms")!] = fixed(ms, 1)
             return response
         }
         router.get("/api/images/{id}/everything") { _, context in

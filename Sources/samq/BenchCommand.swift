@@ -1,5 +1,17 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import SAMQFormat
 import SAMQImage
 import SAMQRuntime
@@ -26,7 +38,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var report = BenchReport(model: (model as NSString).lastPathComponent)
+        var report = BenchReport(model: PathText.lastComponent(model))
         let isa = try KernelISA.resolve()
         report.isa = isa.name
         let loadStart = DispatchTime.now()
@@ -181,18 +193,18 @@ struct BenchReport: Encodable {
     func printText() {
         print("model        \(model) (\(variant))")
         print("kernels      \(isa), \(threads) thread(s)")
-        print("load         \(String(format: "%.0f", loadMs)) ms")
+        print("load         \(fixed(loadMs, 0)) ms")
         if encoderMedianMs > 0 {
-            print("encoder      median \(String(format: "%.0f", encoderMedianMs)) ms, min \(String(format: "%.0f", encoderMinMs)) ms")
+            print("encoder      median \(fixed(encoderMedianMs, 0)) ms, min \(fixed(encoderMinMs, 0)) ms")
         } else {
             print("encoder      not run (--embedding)")
         }
-        print("decoder      median \(String(format: "%.1f", decoderMedianMs)) ms per prompt (prompt encoder + mask decoder, 1 point, multimask); CPU \(String(format: "%.1f", decoderCPUMedianMs)) ms")
-        print("predict      median \(String(format: "%.1f", predictMedianMs)) ms per prompt (with masks upscaled to the image)")
-        var gemm = "int8 GEMM    \(String(format: "%.0f", gemmGMACs)) GMAC/s on 4096×768×3072"
+        print("decoder      median \(fixed(decoderMedianMs, 1)) ms per prompt (prompt encoder + mask decoder, 1 point, multimask); CPU \(fixed(decoderCPUMedianMs, 1)) ms")
+        print("predict      median \(fixed(predictMedianMs, 1)) ms per prompt (with masks upscaled to the image)")
+        var gemm = "int8 GEMM    \(fixed(gemmGMACs, 0)) GMAC/s on 4096×768×3072"
         if let peak = peakGMACsPerCore {
             let ceiling = peak * Double(threads)
-            gemm += " = \(String(format: "%.0f", 100 * gemmGMACs / ceiling))% of the \(String(format: "%.0f", ceiling)) GMAC/s peak (\(String(format: "%.0f", peak)) per core × \(threads))"
+            gemm += " = \(fixed(100 * gemmGMACs / ceiling, 0))% of the \(fixed(ceiling, 0)) GMAC/s peak (\(fixed(peak, 0)) per core × \(threads))"
         }
         print(gemm)
         print("peak RSS     \(peakRSSMB) MB")

@@ -1,5 +1,18 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import SAMQCLISupport
 import SAMQFormat
 import SAMQImage
 import SAMQRuntime
@@ -33,12 +46,12 @@ struct EncodeCommand: ParsableCommand {
         let shape = encoder.outputShape
         try NumPyArray(shape: [1] + shape, values: embedding).write(to: output)
         if !global.quiet {
-            print("wrote \(output) (1×\(shape.map(String.init).joined(separator: "×")) float32), encoder \(String(format: "%.0f", encodeMs)) ms, total \(String(format: "%.0f", ModelLoading.milliseconds(since: start))) ms")
+            print("wrote \(output) (1×\(shape.map(String.init).joined(separator: "×")) float32), encoder \(fixed(encodeMs, 0)) ms, total \(fixed(ModelLoading.milliseconds(since: start), 0)) ms")
             // Model-side latency only: opening + building the encoder, then
             // its setup up to the first GEMM (image decoding excluded).
             if let vit = encoder as? ImageEncoderViT, let stats = vit.lastEncodeStatistics {
                 let mode = vit.residency == .streamed ? "streamed" : "resident"
-                print("weights  \(mode); first GEMM \(String(format: "%.0f", openMs + stats.setupSeconds * 1000)) ms after opening the model, \(String(format: "%.0f", stats.weightWaitSeconds * 1000)) ms spent waiting for block weights, \(String(format: "%.0f", cpuMs)) ms CPU in the encoder")
+                print("weights  \(mode); first GEMM \(fixed(openMs + stats.setupSeconds * 1000, 0)) ms after opening the model, \(fixed(stats.weightWaitSeconds * 1000, 0)) ms spent waiting for block weights, \(fixed(cpuMs, 0)) ms CPU in the encoder")
             }
         }
     }

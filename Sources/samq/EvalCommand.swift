@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SAMQImage
 import SAMQRuntime
 import SAMQCLISupport
@@ -79,7 +83,7 @@ struct EvalCommand: ParsableCommand {
             print(report.text())
         }
         if let failBelowIou, report.bestMaskIoU.mean < failBelowIou {
-            throw CLIError("mean best-mask IoU \(String(format: "%.4f", report.bestMaskIoU.mean)) is below --fail-below-iou \(failBelowIou)")
+            throw CLIError("mean best-mask IoU \(fixed(report.bestMaskIoU.mean, 4)) is below --fail-below-iou \(failBelowIou)")
         }
     }
 }

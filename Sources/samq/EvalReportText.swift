@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SAMQCLISupport
 
 /// The readable form of `EvalReport`: aligned columns, one block per question
 /// (are the embeddings close, do the masks agree, what does each cost).
@@ -12,7 +17,7 @@ extension EvalReport {
 
         let nameWidth = max(8, images.map(\.image.count).max() ?? 0)
         func row(_ cells: [String], first: Int = nameWidth) -> String {
-            var line = cells[0].padding(toLength: first, withPad: " ", startingAt: 0)
+            var line = leftAligned(cells[0], width: first)
             for cell in cells.dropFirst() { line += "  " + Self.leftPad(cell, 10) }
             return line
         }
@@ -40,13 +45,13 @@ extension EvalReport {
         lines.append("")
         let mismatched = Int((bestIndexMismatch * Double(bestMaskIoU.count)).rounded())
         lines.append("IoU prediction error   mean \(Self.f(iouPredictionError.mean, 4)), max \(Self.f(iouPredictionError.max, 4))")
-        lines.append("best-mask choice       differs on \(mismatched) of \(bestMaskIoU.count) prompts (\(String(format: "%.1f", 100 * bestIndexMismatch))%)")
+        lines.append("best-mask choice       differs on \(mismatched) of \(bestMaskIoU.count) prompts (\(fixed(100 * bestIndexMismatch, 1))%)")
         lines.append("")
         lines.append(row(["time (median ms)", "encoder", "decoder"], first: labelWidth))
-        lines.append(row(["model", String(format: "%.1f", timingsMs.model.encoderMedian),
-                          String(format: "%.2f", timingsMs.model.decoderMedian)], first: labelWidth))
-        lines.append(row(["reference", String(format: "%.1f", timingsMs.reference.encoderMedian),
-                          String(format: "%.2f", timingsMs.reference.decoderMedian)], first: labelWidth))
+        lines.append(row(["model", fixed(timingsMs.model.encoderMedian, 1),
+                          fixed(timingsMs.model.decoderMedian, 2)], first: labelWidth))
+        lines.append(row(["reference", fixed(timingsMs.reference.encoderMedian, 1),
+                          fixed(timingsMs.reference.decoderMedian, 2)], first: labelWidth))
         if let referenceEmbedding {
             let c = referenceEmbedding.comparison
             lines.append("")
@@ -62,7 +67,7 @@ extension EvalReport {
     static func leftPad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
     }
-    static func f(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
-    static func e(_ x: Double) -> String { String(format: "%.2e", x) }
-    static func db(_ x: Double?) -> String { x.map { String(format: "%.1f", $0) } ?? "inf" }
+    static func f(_ x: Double, _ digits: Int) -> String { fixed(x, digits) }
+    static func e(_ x: Double) -> String { scientific(x, 2) }
+    static func db(_ x: Double?) -> String { x.map { fixed($0, 1) } ?? "inf" }
 }

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SAMQCLISupport
 import SAMQImage
 import SAMQRuntime
 
@@ -14,7 +19,7 @@ enum EvalSummary {
         let errors = results.flatMap(\.result.iouErrors)
         let overall = results.map(\.result.embedding).reduce(TensorComparison()) { $0.merged(with: $1) }
         let images = try results.map { entry in
-            EvalReport.Image(image: (entry.name as NSString).lastPathComponent, width: entry.image.width,
+            EvalReport.Image(image: PathText.lastComponent(entry.name), width: entry.image.width,
                              height: entry.image.height, embedding: .init(entry.result.embedding),
                              bestMaskIoU: try SummaryStatistics(entry.result.cases.map(\.bestMaskIoU)))
         }
@@ -24,7 +29,7 @@ enum EvalSummary {
         }
         let mismatches = cases.filter { $0.modelBest != $0.referenceBest }.count
         return EvalReport(
-            model: (model as NSString).lastPathComponent, reference: (reference as NSString).lastPathComponent,
+            model: PathText.lastComponent(model), reference: PathText.lastComponent(reference),
             variant: modelPredictor.config.variant, referenceVariant: referencePredictor.config.variant,
             seed: seed, promptsPerImage: promptsPerImage, images: images, embedding: .init(overall),
             bestMaskIoU: try SummaryStatistics(cases.map(\.bestMaskIoU)),

@@ -1,5 +1,11 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+import SAMQCLISupport
 import SAMQFormat
 import SAMQImage
 import SAMQRuntime
@@ -69,11 +75,13 @@ struct EverythingCommand: ParsableCommand {
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
         let generator = try AutomaticMaskGenerator(predictor: predictor, options: generatorOptions)
 
-        let progress = EverythingProgressLine(enabled: !global.quiet)
-        let result = try generator.generate(picture) { progress.update($0) }
+        let progress = ProgressLine(enabled: !global.quiet)
+        let result = try generator.generate(picture) {
+            progress.update("crop \($0.crop)/\($0.cropCount), batch \($0.batch)/\($0.batchCount)")
+        }
         progress.finish()
 
-        let document = SA1BDocument(fileName: (image as NSString).lastPathComponent, width: picture.width,
+        let document = SA1BDocument(fileName: PathText.lastComponent(image), width: picture.width,
                                     height: picture.height, masks: result.masks)
         try AtomicFile.write(try document.encoded(), to: output)
         if let overlay {
@@ -83,29 +91,8 @@ struct EverythingCommand: ParsableCommand {
         let t = result.timings
         let share = t.total > 0 ? 100 * t.decoder / t.total : 0
         print("masks    \(result.masks.count) -> \(output)" + (overlay.map { ", overlay \($0)" } ?? ""))
-        print(String(format: "time     encoder %.2f s, decoder %.2f s (%.0f%%), mask scoring %.2f s, filtering %.2f s; generate %.2f s, total %.2f s",
-                     t.encoder, t.decoder, share, t.maskScoring, t.filtering, t.total,
-                     ModelLoading.milliseconds(since: start) / 1000))
-    }
-}
-
-/// "crop 1/5, batch 3/16" on stderr, only on a terminal.
-final class EverythingProgressLine {
-    private let enabled: Bool
-    private var width = 0
-
-    init(enabled: Bool) { self.enabled = enabled && isatty(STDERR_FILENO) == 1 }
-
-    func update(_ progress: EverythingProgress) {
-        guard enabled else { return }
-        let line = "crop \(progress.crop)/\(progress.cropCount), batch \(progress.batch)/\(progress.batchCount)"
-        let padding = String(repeating: " ", count: max(0, width - line.count))
-        FileHandle.standardError.write(Data(("\r" + line + padding).utf8))
-        width = line.count
-    }
-
-    func finish() {
-        guard enabled, width > 0 else { return }
-        FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: width) + "\r").utf8))
+        print("time     encoder \(fixed(t.encoder, 2)) s, decoder \(fixed(t.decoder, 2)) s (\(fixed(share, 0))%), "
+              + "mask scoring \(fixed(t.maskScoring, 2)) s, filtering \(fixed(t.filtering, 2)) s; "
+              + "generate \(fixed(t.total, 2)) s, total \(fixed(ModelLoading.milliseconds(since: start) / 1000, 2)) s")
     }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SAMQFormat
 import SAMQCLISupport
 
@@ -81,7 +85,7 @@ struct ModelSummary: Encodable {
         print("weights      \(quantization.weights)" + (quantization.weightScheme.map { " (\($0), activations \(quantization.activations ?? "-"), layout \(quantization.packedLayout ?? "-"))" } ?? ""))
         print("tensors      \(tensorCount)")
         for g in groups {
-            print("  \(g.dtype.padding(toLength: 4, withPad: " ", startingAt: 0)) \(g.layout.padding(toLength: 10, withPad: " ", startingAt: 0)) \(g.codec.padding(toLength: 5, withPad: " ", startingAt: 0)) \(String(g.tensors).leftPadded(4)) tensors  \(formatBytes(g.storedBytes).leftPadded(9)) stored, \(formatBytes(g.rawBytes).leftPadded(9)) raw")
+            print("  \(leftAligned(g.dtype, width: 4)) \(leftAligned(g.layout, width: 10)) \(leftAligned(g.codec, width: 5)) \(String(g.tensors).leftPadded(4)) tensors  \(formatBytes(g.storedBytes).leftPadded(9)) stored, \(formatBytes(g.rawBytes).leftPadded(9)) raw")
         }
         var source = "source       \(provenance.source) (\(provenance.sourceFormat))"
         if let bytes = provenance.sourceBytes { source += ", \(formatBytes(bytes))" }

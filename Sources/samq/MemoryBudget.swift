@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SAMQCLISupport
 import SAMQFormat
 import SAMQRuntime
@@ -25,11 +29,11 @@ struct MemoryBudget {
 
     /// Parses `512MB`, `2G`, `1.5GB`, `300000000` (decimal units, like the sizes samq prints).
     init(parsing text: String, option: String = "--memory-budget") throws {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let trimmed = text.trimmingWhitespace().uppercased()
         let units: [(String, Double)] = [("GB", 1e9), ("G", 1e9), ("MB", 1e6), ("M", 1e6), ("KB", 1e3), ("K", 1e3), ("B", 1)]
         var number = trimmed, scale = 1.0
         for (suffix, value) in units where trimmed.hasSuffix(suffix) {
-            number = String(trimmed.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
+            number = String(trimmed.dropLast(suffix.count)).trimmingWhitespace()
             scale = value
             break
         }

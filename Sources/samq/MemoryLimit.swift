@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SAMQCLISupport
+import SAMQFormat
 
 /// The memory this process may use: the tightest cgroup limit on its path
 /// (v1 `memory.limit_in_bytes` or v2 `memory.max`, parents included) or the
@@ -32,7 +38,7 @@ enum MemoryLimit {
                     let full = base + (path == "/" ? "" : path) + "/" + file
                     if let limit = readLimit(full), limit < (best?.bytes ?? Int.max) { best = (limit, "cgroup limit (\(full))") }
                     if path == "/" || path.isEmpty { break }
-                    path = (path as NSString).deletingLastPathComponent
+                    path = PathText.deletingLastComponent(path)
                 }
             }
         }
@@ -42,7 +48,7 @@ enum MemoryLimit {
     /// A limit file's value; nil for "max", the v1 "unlimited" sentinel, or unreadable.
     private static func readLimit(_ path: String) -> Int? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = text.trimmingWhitespace()
         guard let bytes = Int(value), bytes > 0, bytes < (1 << 60) else { return nil }
         return bytes
     }

@@ -1,5 +1,11 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+import SAMQCLISupport
 import SAMQFormat
 import SAMQImage
 import SAMQRuntime
@@ -67,7 +73,7 @@ struct SegmentCommand: ParsableCommand {
                            values: prediction.lowResLogits).write(to: logits)
         }
         let result = SegmentationResult(
-            model: (model as NSString).lastPathComponent, variant: predictor.config.variant,
+            model: PathText.lastComponent(model), variant: predictor.config.variant,
             image: image, width: picture.width, height: picture.height,
             points: points.map { .init(x: $0.x, y: $0.y, label: $0.label) }, box: box?.values,
             maskInput: maskInput, embedding: embedding,
@@ -82,9 +88,9 @@ struct SegmentCommand: ParsableCommand {
         if self.json {
             print(json)
         } else if !global.quiet {
-            print("masks    \(files.masks.joined(separator: ", ")) (best: mask_\(result.best).png, predicted IoU \(String(format: "%.3f", prediction.iouPredictions[result.best])))")
+            print("masks    \(files.masks.joined(separator: ", ")) (best: mask_\(result.best).png, predicted IoU \(fixed(prediction.iouPredictions[result.best], 3)))")
             print("overlay  \(files.overlay)")
-            print("time     encoder \(String(format: "%.0f", result.timingsMs.encode)) ms, decoder \(String(format: "%.1f", decodeMs)) ms, total \(String(format: "%.0f", result.timingsMs.total)) ms")
+            print("time     encoder \(fixed(result.timingsMs.encode, 0)) ms, decoder \(fixed(decodeMs, 1)) ms, total \(fixed(result.timingsMs.total, 0)) ms")
         }
     }
 

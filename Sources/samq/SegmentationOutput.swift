@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SAMQFormat
 import SAMQImage
 import SAMQRuntime
@@ -13,7 +17,7 @@ struct SegmentationOutput {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw CLIError("cannot create output directory '\(directory)': \(error.localizedDescription)")
+            throw CLIError("cannot create output directory '\(directory)': \(error)")
         }
         var maskFiles: [String] = []
         var boolMasks: [[Bool]] = []

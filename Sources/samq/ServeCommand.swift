@@ -1,6 +1,18 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Hummingbird
+import SAMQCLISupport
 import SAMQFormat
 import SAMQRuntime
 import SAMQServer
@@ -62,15 +74,15 @@ struct ServeCommand: AsyncParsableCommand {
         let weights = try SAMQFileWeights(path: model)
         let count = decoders ?? ComputeThreads.count
         let decoderPredictors = try (0..<count).map { _ in try SamPredictor(weights: weights, residency: .streamed) }
-        let service = try SegmentationService(modelName: (model as NSString).lastPathComponent, encoder: encoder,
+        let service = try SegmentationService(modelName: PathText.lastComponent(model), encoder: encoder,
                                               decoders: decoderPredictors, options: options)
 
         if !options.isLoopback && options.token == nil {
-            FileHandle.standardError.write(Data("""
+            StandardError.write("""
                 warning: serving on \(host) without --token: anyone who can reach this port can upload images \
                 and use the model. Pass --token T (or set SAMQ_SERVE_TOKEN) to require a bearer token.
 
-                """.utf8))
+                """)
         }
         let quiet = global.quiet
         let settings = options

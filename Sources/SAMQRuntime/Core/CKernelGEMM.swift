@@ -1,5 +1,16 @@
 import CKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Which code computes `MatMul`: the C kernels (`samq_sgemm`, SIMD for the
 /// CPU found at run time) or the portable Swift loops.

@@ -1,12 +1,16 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Thread settings and the one helper every parallel loop goes through.
 ///
 /// Work is always split into tasks whose arithmetic does not depend on which
 /// thread runs them, so results are bit-identical for any thread count.
 public enum ComputeThreads {
-    private static let lock = NSLock()
+    private static let lock = Lock()
     nonisolated(unsafe) private static var configured: Int = ProcessInfo.processInfo.activeProcessorCount
 
     /// Number of worker threads for the compute loops (default: one per core).
@@ -40,7 +44,7 @@ enum Parallel {
 
 /// The next unclaimed task index, shared by the workers of one `forEach`.
 private final class TaskCounter: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value = 0
 
     func next(below limit: Int) -> Int? {

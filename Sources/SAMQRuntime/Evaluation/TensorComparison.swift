@@ -1,4 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How close a tensor is to a reference: cosine similarity, SQNR and relative
 /// L2 error, the figures `samq eval` and docs/ACCURACY.md quote.

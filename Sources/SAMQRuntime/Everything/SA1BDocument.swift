@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The masks of one image in the SA-1B annotation layout (the same field
 /// names and meanings as the official generator's `coco_rle` records):

@@ -25,4 +25,8 @@ extension EncoderPrecision {
     }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif

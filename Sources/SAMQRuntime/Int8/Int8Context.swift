@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What every int8 layer needs to run: the kernel family, the thread pool and
 /// the reusable scratch memory.

@@ -1,5 +1,10 @@
 import CKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SAMQFormat
 
 /// One family of C micro-kernels (`samq_isa`), chosen once at start-up.
 ///
@@ -57,7 +62,7 @@ public struct KernelISA: Hashable, Sendable, CustomStringConvertible {
     /// report lie.
     public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(Int8RuntimeError) -> KernelISA {
-        guard let requested = environment[environmentKey]?.trimmingCharacters(in: .whitespaces),
+        guard let requested = environment[environmentKey]?.trimmingWhitespace(),
               !requested.isEmpty else { return best }
         return try KernelISA(name: requested.lowercased())
     }

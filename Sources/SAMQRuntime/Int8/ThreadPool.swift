@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,11 +35,11 @@ public final class ThreadPool: @unchecked Sendable {
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
         state = PoolState()
+        // A worker the system refuses to start only costs parallelism: tasks
+        // are claimed dynamically, so the others (and the caller) run them.
         for index in 1..<self.threads {
             let state = self.state
-            let thread = Thread { state.workerLoop(index: index) }
-            thread.name = "samq-worker-\(index)"
-            thread.start()
+            _ = WorkerThread.start { state.workerLoop(index: index) }
         }
     }
 

@@ -1,5 +1,9 @@
 import CKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `nn.Conv2d(C, C, 3, stride: 1 or 2, padding: 1, groups: C)` in f32 on
 /// channels-last activations `[H][W][C]` → `[OH][OW][C]`, with an optional
@@ -127,7 +131,7 @@ public struct DepthwiseConv3x3: Sendable {
 
 /// Kernel rejections counted across pool workers.
 private final class FailureCount: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value = 0
     func add() { lock.lock(); value += 1; lock.unlock() }
     var count: Int { lock.lock(); defer { lock.unlock() }; return value }

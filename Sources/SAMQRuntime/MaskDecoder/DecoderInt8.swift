@@ -1,5 +1,9 @@
 import CKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The mask decoder's int8 machinery (int8 files): the output upscaling on
 /// the int8 kernels, and one `Int8Context` per decode in flight, because the
@@ -17,7 +21,7 @@ final class DecoderInt8: @unchecked Sendable {
     /// each input pixel's four output pixels come out as four consecutive rows.
     let upscaling: (first: QuantizedLinear, second: QuantizedLinear)?
     private let base: Int8Context
-    private let lock = NSLock()
+    private let lock = Lock()
     private var idle: [Int8Context]
 
     init(upscale1: ConvTranspose2x2, upscale2: ConvTranspose2x2, prefix: String, int8Upscaling: Bool,

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SAMQFormat
 
 /// SAM's mask decoder (`MaskDecoder` in mask_decoder.py).
@@ -20,7 +24,7 @@ final class MaskDecoder {
     /// exact inputs it came from (`Array ==` is O(1) when the caller passes the
     /// same arrays again, as the predictor and the grid decoder do). Locked:
     /// the automatic mask generator decodes points concurrently.
-    private let cacheLock = NSLock()
+    private let cacheLock = Lock()
     private var cache: (image: [Float], imagePE: [Float], dense: DenseEmbedding, prefix: TwoWayImagePrefix)?
 
     /// `precision` defaults to the file's (`EncoderPrecision.automatic`), as for the encoder.

@@ -1,4 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `PositionEmbeddingRandom`: random Fourier features of normalized 2-D
 /// coordinates, `[sin(2π·(2c−1)·G), cos(2π·(2c−1)·G)]`.

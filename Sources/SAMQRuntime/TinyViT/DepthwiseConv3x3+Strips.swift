@@ -1,5 +1,9 @@
 import CKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// TinyViT runs its depthwise convs over strips of rows (so the 4×-wide
 /// hidden maps are never whole): the kernel's strip mode, split over the pool.

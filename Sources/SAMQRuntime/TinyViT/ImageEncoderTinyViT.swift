@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SAMQFormat
 import SAMQImage
 
@@ -17,7 +21,7 @@ public final class ImageEncoderTinyViT: ImageEncoding {
     var stripPixels = 256
     /// Buffers reused across strips and blocks; `lock` serializes encodes.
     let scratch = StripScratch()
-    let lock = NSLock()
+    let lock = Lock()
     let int8: Int8Context?
     /// Stem, MBConv blocks and the first merge.
     let stageZero: StageZeroPipeline
