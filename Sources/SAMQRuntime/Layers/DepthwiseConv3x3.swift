@@ -95,7 +95,7 @@ public struct DepthwiseConv3x3: Sendable {
         args.x = input; args.y = output
         args.flags = gelu ? UInt32(SAMQ_DW_GELU) : 0
         let rowsPerTask = Self.rowsPerTask(outputRows: outH, outputsPerRow: outW * channels, threads: pool.threads)
-        let failures = FailureCount()
+        let failures = KernelFailures()
         packedWeight.withUnsafeBufferPointer { w in
             let run = { (bias: UnsafePointer<Float>?) in
                 var template = args
@@ -127,12 +127,4 @@ public struct DepthwiseConv3x3: Sendable {
         guard stride == 1 || stride == 2 else { throw .invalidConfig("depthwise 3×3 stride must be 1 or 2, got \(stride)") }
         guard isa.isSupported else { throw .invalidConfig("kernel ISA '\(isa.name)' is not supported on this CPU") }
     }
-}
-
-/// Kernel rejections counted across pool workers.
-private final class FailureCount: @unchecked Sendable {
-    private let lock = Lock()
-    private var value = 0
-    func add() { lock.lock(); value += 1; lock.unlock() }
-    var count: Int { lock.lock(); defer { lock.unlock() }; return value }
 }
