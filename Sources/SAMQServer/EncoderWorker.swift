@@ -6,9 +6,10 @@ import SAMQRuntime
 /// own thread. An upload is queued only after its whole body has arrived and
 /// decoded, so a slow or aborted client never holds the encoder.
 ///
-/// Segment-everything runs here too: it re-encodes its image (the automatic
-/// generator drives the encoder itself) and decodes its point grid on all
-/// compute threads, so it must not overlap another encode.
+/// Segment-everything runs here too: it reuses the image's cached embedding
+/// for the whole-image crop (and encodes any smaller crops itself) and
+/// decodes its point grid on all compute threads, so it must not overlap
+/// another encode.
 final class EncoderWorker: @unchecked Sendable {
     enum Kind: Sendable, Equatable { case encode, everything }
     struct Job: Sendable, Equatable { var id: ImageID; var kind: Kind }
@@ -78,7 +79,9 @@ final class EncoderWorker: @unchecked Sendable {
             }
             do {
                 let generator = try AutomaticMaskGenerator(predictor: predictor, options: options)
-                let result = try generator.generate(entry.image) { progress in
+                var cached: [Float]?
+                if case .ready(let embedding, _) = entry.phase { cached = embedding }
+                let result = try generator.generate(entry.image, imageEmbedding: cached) { progress in
                     entry.setEverything(.running(crop: progress.crop, cropCount: progress.cropCount,
                                                  batch: progress.batch, batchCount: progress.batchCount))
                 }

@@ -94,6 +94,36 @@ final class EverythingEndToEndTests: XCTestCase {
         XCTAssertGreaterThan(same, result.masks.count * 9 / 10, "most masks should be bit-identical")
     }
 
+    /// A cached whole-image embedding (what `samq serve` holds) replaces the
+    /// full-image crop's encode without changing a bit; smaller crops still
+    /// encode themselves.
+    func testCachedEmbeddingGivesIdenticalMasks() throws {
+        guard let fixtures = Fixtures.shared, let weights = try fixtures.weights("tiny_a") else {
+            throw XCTSkip("tiny_a fixture weights not found")
+        }
+        let image = try RGBImage(contentsOf: fixtures.path("image.png"))
+        let predictor = try SamPredictor(weights: weights)
+        try predictor.setImage(image)
+        let embedding = try predictor.imageEmbedding()
+        var options = AutomaticMaskGeneratorOptions()
+        options.pointsPerSide = 4
+        options.cropNLayers = 1
+        options.predIoUThresh = 0
+        options.stabilityScoreThresh = 0
+        let generator = try AutomaticMaskGenerator(predictor: predictor, options: options)
+        let encoded = try generator.generate(image)
+        let cached = try generator.generate(image, imageEmbedding: embedding)
+        XCTAssertGreaterThan(encoded.masks.count, 0)
+        XCTAssertEqual(encoded.masks.map(\.segmentation.counts), cached.masks.map(\.segmentation.counts))
+        XCTAssertEqual(encoded.masks.map(\.predictedIoU), cached.masks.map(\.predictedIoU))
+        XCTAssertEqual(encoded.masks.map(\.cropBox.xywh), cached.masks.map(\.cropBox.xywh))
+        // ... and the embedding is really used: another one gives other masks.
+        let other = try generator.generate(image, imageEmbedding: embedding.map { -$0 })
+        XCTAssertNotEqual(other.masks.map(\.segmentation.counts), cached.masks.map(\.segmentation.counts))
+        // A wrong-shaped embedding is an error, not a crash.
+        XCTAssertThrowsError(try generator.generate(image, imageEmbedding: [0, 1, 2]))
+    }
+
     /// The trained demo model, when present (Models/demo/samq_demo_256.pth; fixture
     /// demo_official.json made from it).
     func testDemoModelMatchesOfficial() throws {

@@ -73,6 +73,25 @@ final class ServerErrorTests: XCTestCase {
         }
     }
 
+    /// A full encoder queue turns new work away with 503 instead of queueing
+    /// without bound; the queue is filled deterministically with a held place.
+    func testFullEncoderQueueIs503() async throws {
+        let service = try DemoModel.service(maxQueuedJobs: 1)
+        try await DemoModel.application(service).test(.router) { client in
+            let id = try await client.upload(try DemoModel.imageBytes(1))
+            let held = EncoderWorker.Job(id: ImageID(image: try DemoModel.image(3)), kind: .encode)
+            XCTAssertTrue(service.encoder.reserve(held))
+            let message = try await client.error("/api/images", method: .post, body: ByteBuffer(bytes: try DemoModel.imageBytes(2)),
+                                                 status: .serviceUnavailable, code: "encoder_busy")
+            XCTAssertTrue(message.contains("1 jobs"), message)
+            try await client.error("/api/images/\(id)/everything", method: .post, body: ByteBuffer(string: "{}"),
+                                   status: .serviceUnavailable, code: "encoder_busy")
+            // Once the place is free, the same upload is accepted.
+            service.encoder.cancelReservation(held)
+            _ = try await client.upload(try DemoModel.imageBytes(2))
+        }
+    }
+
     func testSizeAndPixelLimitsAre413() async throws {
         // demo_1.png is 136,527 bytes, demo_2.png 151,741.
         let small = try DemoModel.service { $0.maxUploadBytes = 140_000 }

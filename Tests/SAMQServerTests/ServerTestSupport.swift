@@ -39,13 +39,14 @@ enum DemoModel {
         try SamPredictor(weights: try SAMQFileWeights(path: path), residency: residency)
     }
 
-    static func service(_ configure: (inout ServerOptions) -> Void = { _ in }, decoders: Int = 2) throws -> SegmentationService {
+    static func service(_ configure: (inout ServerOptions) -> Void = { _ in }, decoders: Int = 2,
+                        maxQueuedJobs: Int = 16) throws -> SegmentationService {
         var options = ServerOptions()
         configure(&options)
         let weights = try SAMQFileWeights(path: path)
         return try SegmentationService(modelName: "demo.samq", encoder: try predictor(),
                                        decoders: try (0..<decoders).map { _ in try SamPredictor(weights: weights, residency: .streamed) },
-                                       options: options)
+                                       options: options, maxQueuedJobs: maxQueuedJobs)
     }
 
     static func application(_ service: SegmentationService) -> some ApplicationProtocol {

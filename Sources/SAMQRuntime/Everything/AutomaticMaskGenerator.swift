@@ -27,7 +27,12 @@ public final class AutomaticMaskGenerator {
 
     /// Generates the masks of `image`, in the official output order.
     /// `progress` is called after every batch of points, on the calling thread.
-    public func generate(_ image: RGBImage,
+    ///
+    /// `imageEmbedding`, if given, is this predictor's embedding of the whole
+    /// `image` (`imageEmbedding()` after `setImage(image)`): the full-image crop
+    /// then skips its encode, which on a small board is most of the time of a
+    /// one-crop run. The result is identical, since encoding is deterministic.
+    public func generate(_ image: RGBImage, imageEmbedding: [Float]? = nil,
                          progress: ((EverythingProgress) -> Void)? = nil) throws(EverythingError) -> EverythingResult {
         let start = DispatchTime.now()
         var timings = EverythingTimings()
@@ -36,7 +41,9 @@ public final class AutomaticMaskGenerator {
         let grids = options.resolvedPointGrids
         var masks = [GeneratedMask]()
         for (index, crop) in crops.enumerated() {
-            masks += try process(crop: crop, of: image, grid: grids[crop.layer], timings: &timings) { batch, count in
+            let isWholeImage = crop.x0 == 0 && crop.y0 == 0 && crop.x1 == image.width && crop.y1 == image.height
+            masks += try process(crop: crop, of: image, embedding: isWholeImage ? imageEmbedding : nil,
+                                 grid: grids[crop.layer], timings: &timings) { batch, count in
                 progress?(EverythingProgress(crop: index + 1, cropCount: crops.count, batch: batch, batchCount: count))
             }
         }
@@ -59,12 +66,17 @@ public final class AutomaticMaskGenerator {
     }
 
     /// `_process_crop`: encode the crop, decode the grid in batches, NMS within the crop.
-    private func process(crop: CropBox, of image: RGBImage, grid: [GridPoint], timings: inout EverythingTimings,
+    private func process(crop: CropBox, of image: RGBImage, embedding: [Float]?, grid: [GridPoint],
+                         timings: inout EverythingTimings,
                          batchDone: (Int, Int) -> Void) throws(EverythingError) -> [GeneratedMask] {
         let encodeStart = DispatchTime.now()
         let decoder: GridPointDecoder
         do {
-            try predictor.setImage(try image.cropped(to: crop))
+            if let embedding {
+                try predictor.setEmbedding(embedding, originalSize: ImageSize(width: crop.width, height: crop.height))
+            } else {
+                try predictor.setImage(try image.cropped(to: crop))
+            }
             decoder = try GridPointDecoder(predictor: predictor, cropSize: ImageSize(width: crop.width, height: crop.height))
         } catch {
             throw .prediction("crop \(crop.xywh): \(error)")
