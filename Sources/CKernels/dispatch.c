@@ -162,6 +162,23 @@ void samq_softmax_q8_rows(samq_isa isa, const float *s, size_t rows, size_t coun
     }
 }
 
+void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols, size_t ld, void *out) {
+    if (cols == 0) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_pack_columns_avx2(x, rows, cols, ld, out); return;
+    case SAMQ_ISA_AVX512VNNI: samq_pack_columns_avx512(x, rows, cols, ld, out); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_pack_columns_neon(x, rows, cols, ld, out); return;
+#endif
+    default: samq_pack_columns_scalar(x, rows, cols, ld, out); return;
+    }
+}
+
 static int samq_check_ranges(size_t M, size_t N, size_t mb, size_t me, size_t nb, size_t ne) {
     if (mb > me || me > M || nb > ne || ne > N) return -1;
     return 0;

@@ -101,6 +101,44 @@ static void test_packer(void) {
         }
 }
 
+/* ---- column packing (Vᵀ) ---------------------------------------------- */
+/* samq_pack_columns_i8 against transpose + scalar samq_quantize_rows + the
+ * reference packer, on every ISA, padding bytes included. */
+static void test_pack_columns(void) {
+    static const size_t rows_[] = {0, 1, 3, 4, 5, 17, 64, 100, 257};
+    static const size_t cols_[] = {1, 15, 16, 17, 33, 64, 100};
+    for (size_t ri = 0; ri < COUNT(rows_); ri++)
+        for (size_t ci = 0; ci < COUNT(cols_); ci++) {
+            size_t rows = rows_[ri], cols = cols_[ci], ld = cols + 3;
+            float *x = malloc((rows * ld + 1) * sizeof(float));
+            for (size_t i = 0; i < rows * ld; i++) x[i] = rnd_f() * (i % 7 == 0 ? 50.0f : 1.0f);
+            if (rows > 2 && cols > 3) {
+                x[ld + 1] = NAN, x[2 * ld + 2] = INFINITY, x[3] = -INFINITY;
+                for (size_t r = 0; r < rows; r++) x[r * ld + cols - 1] = 0.0f;
+                x[ld + cols - 2] = 1e-35f;
+            }
+            float *t = malloc((rows * cols + 1) * sizeof(float));
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < cols; c++) t[c * rows + r] = x[r * ld + c];
+            int8_t *q = calloc(rows * cols + 1, 1);
+            float *sc = calloc(cols, sizeof(float));
+            if (rows > 0) samq_quantize_rows(SAMQ_ISA_SCALAR, t, cols, rows, rows, q, rows, sc);
+            size_t sz = samq_packed_size(cols, rows);
+            uint8_t *ref = malloc(sz + 1), *out = malloc(sz + 64);
+            samq_pack_weights_i8(q, sc, cols, rows, ref);
+            for (int i = -1; i < g_nisa; i++) {
+                samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+                memset(out, 0xA5, sz + 64);
+                samq_pack_columns_i8(isa, x, rows, cols, ld, out);
+                int ok = memcmp(out, ref, sz) == 0;
+                for (size_t j = sz; j < sz + 64; j++)
+                    if (out[j] != 0xA5) ok = 0;
+                CHECK(ok, "pack_columns %s rows=%zu cols=%zu", samq_isa_name(isa), rows, cols);
+            }
+            free(x), free(t), free(q), free(sc), free(ref), free(out);
+        }
+}
+
 /* ---- quantize ---------------------------------------------------------- */
 static void test_quantize(void) {
     const size_t Kq[] = {0, 1, 3, 7, 8, 13, 15, 16, 17, 31, 64, 100, 257};
@@ -1134,6 +1172,7 @@ int main(int argc, char **argv) {
     if (expect) CHECK(strcmp(expect, samq_isa_name(samq_isa_best())) == 0, "expected best isa %s", expect);
     test_packer();
     test_quantize();
+    test_pack_columns();
     test_softmax_q8();
     test_gelu();
     test_gelu_inplace();

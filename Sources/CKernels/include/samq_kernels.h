@@ -96,6 +96,15 @@ void samq_pack_panel_i8(const int8_t *q, size_t ldq, const float *scales, size_t
 
 /* ---- row quantization -------------------------------------------------- */
 
+/* The transpose of x (rows x cols f32, row stride ld) as a packed weight
+ * (samq_packed_size(cols, rows) bytes, the layout above): GEMM column c is
+ * source column c, k runs over the rows, one scale per column. Codes,
+ * scales and rounding are samq_quantize_rows's (amax over the finite values,
+ * amax/127, round half even, NaN -> 0, +-inf -> +-127); every byte of the
+ * payload is written (padding too). Identical bytes on every ISA; an ISA
+ * this CPU lacks falls back to scalar. cols == 0 is a no-op. This is Vᵀ for
+ * the attention's P·V. */
+void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols, size_t ld, void *out);
 /* Per row: amax = max |x| over finite x. If amax < 1e-30 (all zero, no finite
  * values, or only denormal-scale values) the row scale is 0 and q = 0.
  * Else inv = 127.0f / amax, q = clamp(rint_nearest_even(x * inv), -127, 127),

@@ -170,7 +170,7 @@ public struct Int8Attention: @unchecked Sendable {
         let scoresOffset = qQuantBytes + roundUp(8 * tile, 64)   // then q scales and p scales
         let pQuantOffset = scoresOffset + 4 * tile * lds
         let rawOffset = pQuantOffset + roundUp(tile * ldp, 64)
-        let workerBytes = max(rawOffset + 4 * tile * hd, 8 * roundUp(hd, 16))
+        let workerBytes = rawOffset + 4 * tile * hd
         let workers = space.perWorker.map { $0.reserve(bytes: workerBytes) }
 
         let relativePosition = self.relativePosition
@@ -186,8 +186,7 @@ public struct Int8Attention: @unchecked Sendable {
                 }
                 if let packedValues {
                     PanelPacker.packColumns(v + b * keys * ldv + h * hd, rows: keys, cols: hd, ld: ldv,
-                                            into: packedValues + slot * valueBytes,
-                                            scratch: workers[worker].assumingMemoryBound(to: Float.self))
+                                            into: packedValues + slot * valueBytes, isa: isa)
                 }
                 if let relativePosition {
                     let rel = relative + slot * relativeStride
