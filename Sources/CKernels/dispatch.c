@@ -179,6 +179,24 @@ void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols
     }
 }
 
+void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size_t size, const float *rel_h,
+                      const float *rel_w) {
+    if (rows == 0 || size == 0) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_relpos_fill_avx2(scores, lds, rows, size, rel_h, rel_w); return;
+    case SAMQ_ISA_AVX512VNNI: samq_relpos_fill_avx512(scores, lds, rows, size, rel_h, rel_w); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_relpos_fill_neon(scores, lds, rows, size, rel_h, rel_w); return;
+#endif
+    default: samq_relpos_fill_scalar(scores, lds, rows, size, rel_h, rel_w); return;
+    }
+}
+
 static int samq_check_ranges(size_t M, size_t N, size_t mb, size_t me, size_t nb, size_t ne) {
     if (mb > me || me > M || nb > ne || ne > N) return -1;
     return 0;

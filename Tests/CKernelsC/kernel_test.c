@@ -139,6 +139,33 @@ static void test_pack_columns(void) {
         }
 }
 
+/* ---- rel-pos fill ------------------------------------------------------ */
+static void test_relpos_fill(void) {
+    static const size_t sizes[] = {1, 3, 7, 14, 16, 17, 64};
+    for (size_t si = 0; si < COUNT(sizes); si++)
+        for (size_t rows = 0; rows < 4; rows++) {
+            size_t size = sizes[si], lds = size * size + 5;
+            float *h = malloc((rows * size + 1) * sizeof(float)), *w = malloc((rows * size + 1) * sizeof(float));
+            float *s = malloc((rows * lds + 16) * sizeof(float));
+            for (size_t i = 0; i < rows * size; i++) h[i] = rnd_f(), w[i] = rnd_f();
+            for (int i = -1; i < g_nisa; i++) {
+                samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+                for (size_t j = 0; j < rows * lds + 16; j++) s[j] = -7.0f;
+                samq_relpos_fill(isa, s, lds, rows, size, h, w);
+                int ok = 1;
+                for (size_t r = 0; r < rows; r++)
+                    for (size_t c = 0; c < lds; c++) {
+                        float expect = c < size * size ? h[r * size + c / size] + w[r * size + c % size] : -7.0f;
+                        if (s[r * lds + c] != expect) ok = 0;
+                    }
+                for (size_t j = rows * lds; j < rows * lds + 16; j++)
+                    if (s[j] != -7.0f) ok = 0;
+                CHECK(ok, "relpos_fill %s size=%zu rows=%zu", samq_isa_name(isa), size, rows);
+            }
+            free(h), free(w), free(s);
+        }
+}
+
 /* ---- quantize ---------------------------------------------------------- */
 static void test_quantize(void) {
     const size_t Kq[] = {0, 1, 3, 7, 8, 13, 15, 16, 17, 31, 64, 100, 257};
@@ -1173,6 +1200,7 @@ int main(int argc, char **argv) {
     test_packer();
     test_quantize();
     test_pack_columns();
+    test_relpos_fill();
     test_softmax_q8();
     test_gelu();
     test_gelu_inplace();

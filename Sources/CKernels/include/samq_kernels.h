@@ -105,6 +105,11 @@ void samq_pack_panel_i8(const int8_t *q, size_t ldq, const float *scales, size_t
  * this CPU lacks falls back to scalar. cols == 0 is a no-op. This is Vᵀ for
  * the attention's P·V. */
 void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols, size_t ld, void *out);
+/* The decomposed relative-position bias of `rows` attention score rows
+ * (row stride lds >= size²): scores[r][kh·size + kw] = rel_h[r·size + kh] +
+ * rel_w[r·size + kw]. One add per element: identical bits on every ISA. */
+void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size_t size, const float *rel_h,
+                      const float *rel_w);
 /* Per row: amax = max |x| over finite x. If amax < 1e-30 (all zero, no finite
  * values, or only denormal-scale values) the row scale is 0 and q = 0.
  * Else inv = 127.0f / amax, q = clamp(rint_nearest_even(x * inv), -127, 127),

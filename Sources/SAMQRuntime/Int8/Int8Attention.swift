@@ -214,7 +214,7 @@ public struct Int8Attention: @unchecked Sendable {
                 if let relativePosition {
                     let rel = relative + slot * relativeStride
                     relativePosition.fill(scores: scores, lds: lds, rows: rows, relH: rel + q0 * size,
-                                          relW: rel + queries * size + q0 * size)
+                                          relW: rel + queries * size + q0 * size, isa: isa)
                 }
                 let bias = relativePosition == nil ? nil : UnsafePointer(scores)
                 var status: Int32

@@ -90,23 +90,8 @@ public struct RelativePositionBias: Sendable {
 
     /// Fills `rows` score rows with `rel_h[k_h] + rel_w[k_w]` (the logits are
     /// then added by the GEMM epilogue through its residual input).
-    @inline(__always)
     func fill(scores: UnsafeMutablePointer<Float>, lds: Int, rows: Int,
-              relH: UnsafePointer<Float>, relW: UnsafePointer<Float>) {
-        for r in 0..<rows {
-            let row = scores + r * lds
-            let h = relH + r * size, w = relW + r * size
-            for kh in 0..<size {
-                let base = row + kh * size
-                let hv = h[kh]
-                var kw = 0
-                while kw + 16 <= size {
-                    let v = UnsafeRawPointer(w + kw).loadUnaligned(as: SIMD16<Float>.self) + hv
-                    UnsafeMutableRawPointer(base + kw).storeBytes(of: v, as: SIMD16<Float>.self)
-                    kw += 16
-                }
-                while kw < size { base[kw] = hv + w[kw]; kw += 1 }
-            }
-        }
+              relH: UnsafePointer<Float>, relW: UnsafePointer<Float>, isa: KernelISA) {
+        samq_relpos_fill(isa.raw, scores, lds, rows, size, relH, relW)
     }
 }
