@@ -382,36 +382,68 @@ TGT_512 static void epi_f32_512(const float *acc, size_t n, const float *bias, c
     if (j < n) samq_epi_f32_scalar(acc + j, n - j, bias ? bias + j : NULL, res ? res + j : NULL, out + j, flags);
 }
 
+/* |x| maximum over the finite values of one row: four independent max
+ * chains, so a 3072-wide row is not bound by the max latency. */
+TGT_512 INLINE float amax_row_512(const float *xr, size_t K) {
+    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
+    __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+    size_t k = 0;
+    for (; k + 64 <= K; k += 64) {
+        __m512 a0 = _mm512_abs_ps(_mm512_loadu_ps(xr + k)), a1 = _mm512_abs_ps(_mm512_loadu_ps(xr + k + 16));
+        __m512 a2 = _mm512_abs_ps(_mm512_loadu_ps(xr + k + 32)), a3 = _mm512_abs_ps(_mm512_loadu_ps(xr + k + 48));
+        m0 = _mm512_mask_max_ps(m0, _mm512_cmp_ps_mask(a0, fmax, _CMP_LE_OQ), m0, a0);
+        m1 = _mm512_mask_max_ps(m1, _mm512_cmp_ps_mask(a1, fmax, _CMP_LE_OQ), m1, a1);
+        m2 = _mm512_mask_max_ps(m2, _mm512_cmp_ps_mask(a2, fmax, _CMP_LE_OQ), m2, a2);
+        m3 = _mm512_mask_max_ps(m3, _mm512_cmp_ps_mask(a3, fmax, _CMP_LE_OQ), m3, a3);
+    }
+    for (; k < K; k += 16) {
+        __mmask16 mk = (K - k >= 16) ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
+        __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(mk, xr + k));
+        m0 = _mm512_mask_max_ps(m0, _mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ), m0, a);
+    }
+    return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+}
+
+/* Codes of 16 values (zero past K: masked load), as int32 lanes. */
+TGT_512 INLINE __m512i codes16_512(const float *p, size_t left, __m512 vinv) {
+    __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+    __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, p), vinv);
+    v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* NaN -> 0 */
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+    return _mm512_cvtps_epi32(v);
+}
+
+/* 64 codes per store: the narrowing stores (vpmovsdb to memory) of the
+ * 16-wide loop cost more than the whole rest on short rows such as the
+ * attention's 64-wide Q heads. The packs interleave 128-bit lanes; one dword
+ * permute restores element order. The last block's masked loads give zero
+ * codes past K, which is also the required zero fill up to zend. */
 TGT_512 void samq_quantize_avx512(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq,
                                   float *rs) {
     size_t zend = SAMQ_MIN(samq_round_up(K, 8), ldq);
-    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
-    const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     for (size_t m = 0; m < M; m++) {
         const float *xr = x + m * ldx;
         int8_t *qr = q + m * ldq;
-        __m512 vmax = _mm512_setzero_ps();
-        for (size_t k = 0; k < K; k += 16) {
-            __mmask16 mk = (K - k >= 16) ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
-            __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(mk, xr + k));
-            __mmask16 fin = _mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ);
-            vmax = _mm512_mask_max_ps(vmax, fin, vmax, a);
-        }
-        float amax = _mm512_reduce_max_ps(vmax);
+        float amax = amax_row_512(xr, K);
         if (!(amax >= 1e-30f)) {
             rs[m] = 0.0f;
             memset(qr, 0, zend);
             continue;
         }
         __m512 vinv = _mm512_set1_ps(127.0f / amax);
-        for (size_t k = 0; k < K; k += 16) {
-            __mmask16 mk = (K - k >= 16) ? (__mmask16)0xffff : (__mmask16)((1u << (K - k)) - 1);
-            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + k), vinv);
-            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* NaN -> 0 */
-            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-            _mm512_mask_cvtsepi32_storeu_epi8(qr + k, mk, _mm512_cvtps_epi32(v));
+        for (size_t k = 0; k < zend; k += 64) {
+            size_t left = K > k ? K - k : 0;
+            __m512i a = codes16_512(xr + k, left, vinv);
+            __m512i b = codes16_512(xr + k + 16, left > 16 ? left - 16 : 0, vinv);
+            __m512i c = codes16_512(xr + k + 32, left > 32 ? left - 32 : 0, vinv);
+            __m512i d = codes16_512(xr + k + 48, left > 48 ? left - 48 : 0, vinv);
+            __m512i bytes = _mm512_permutexvar_epi32(order, _mm512_packs_epi16(_mm512_packs_epi32(a, b),
+                                                                               _mm512_packs_epi32(c, d)));
+            size_t n = zend - k;
+            if (n >= 64) _mm512_storeu_si512(qr + k, bytes);
+            else _mm512_mask_storeu_epi8(qr + k, ((__mmask64)1 << n) - 1, bytes);
         }
-        for (size_t k = K; k < zend; k++) qr[k] = 0;
         rs[m] = amax / 127.0f;
     }
 }
