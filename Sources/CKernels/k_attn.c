@@ -162,6 +162,7 @@ TGT_512 INLINE void kt16_512(const float *const kp[16], size_t t0, float scale, 
 }
 
 #define AT_KT16(kp, t0, scale, dst, np) kt16_512((kp), (t0), (scale), (dst), (np))
+#define AT_W 2
 #define AT_NAME samq_window_attention_avx512
 #define AT_TGT TGT_512
 #define AT_V __m512
@@ -200,6 +201,7 @@ INLINE float32x4_t exp_neon(float32x4_t z) {
     return vmulq_f32(p, vreinterpretq_f32_s32(bits));
 }
 
+#define AT_W 2
 #define AT_NAME samq_window_attention_neon
 #define AT_TGT
 #define AT_V float32x4_t

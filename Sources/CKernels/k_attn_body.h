@@ -5,6 +5,8 @@
  *   AT_LD(p) AT_ST(p, v) AT_DUP(f) AT_ZERO AT_ADD(a, b) AT_SUB(a, b) AT_MUL(a, b)
  *   AT_FMA(a, b, c) = a*b + c (fused)  AT_MAX(a, b)  AT_EXP(v)
  *   AT_HMAX(v) AT_HSUM(v)  (horizontal max / sum to a float)
+ *   AT_W     optional: vectors per pass in the score and P.V loops (default
+ *            1; 2 where the register file holds AT_R x 2 accumulators)
  *   AT_KT16(kp, t0, scale, dst, np)  optional: 16 keys' channels [t0, t0+16)
  *            times scale, transposed into dst[t * np + i] (t < 16, i < 16)
  *
@@ -14,6 +16,9 @@
  * place, and P.V with the head's channels along the vector. */
 
 #define AT_R 8
+#ifndef AT_W
+#define AT_W 1
+#endif
 
 AT_TGT void AT_NAME(const samq_window_attention_args *a) {
     const size_t cols = a->cols, n = a->rows * cols, d = a->head_dim, np = samq_round_up(n, 16);
@@ -55,8 +60,25 @@ AT_TGT void AT_NAME(const samq_window_attention_args *a) {
             qp[r] = a->q + (i / cols) * a->row_stride + (i % cols) * a->ld;
             pp[r] = sc + (r < m ? r : m - 1) * np;
         }
-        /* Scores. */
-        for (size_t jb = 0; jb < np; jb += AT_N) {
+        /* Scores, AT_W key vectors per pass so each broadcast query
+         * value feeds AT_W FMAs (one per pass left the kernel load-bound). */
+        size_t jb = 0;
+        for (; jb + AT_W * AT_N <= np; jb += AT_W * AT_N) {
+            AT_V acc[AT_R][AT_W];
+            for (int r = 0; r < AT_R; r++)
+                for (int w = 0; w < AT_W; w++) acc[r][w] = AT_ZERO;
+            for (size_t t = 0; t < d; t++) {
+                AT_V kv[AT_W];
+                for (int w = 0; w < AT_W; w++) kv[w] = AT_LD(kt + t * np + jb + w * AT_N);
+                for (int r = 0; r < AT_R; r++) {
+                    const AT_V qv = AT_DUP(qp[r][t]);
+                    for (int w = 0; w < AT_W; w++) acc[r][w] = AT_FMA(qv, kv[w], acc[r][w]);
+                }
+            }
+            for (size_t r = 0; r < m; r++)
+                for (int w = 0; w < AT_W; w++) AT_ST(sc + r * np + jb + w * AT_N, acc[r][w]);
+        }
+        for (; jb < np; jb += AT_N) {
             AT_V acc[AT_R];
             for (int r = 0; r < AT_R; r++) acc[r] = AT_ZERO;
             for (size_t t = 0; t < d; t++) {
@@ -113,7 +135,27 @@ AT_TGT void AT_NAME(const samq_window_attention_args *a) {
             size_t i = qi[r];
             op[r] = a->out + (i / cols) * a->out_row_stride + (i % cols) * a->out_ld;
         }
-        for (size_t ch = 0; ch < dv; ch += AT_N) {
+        size_t ch = 0;
+        for (; ch + AT_W * AT_N <= dv; ch += AT_W * AT_N) {
+            AT_V acc[AT_R][AT_W];
+            for (int r = 0; r < AT_R; r++)
+                for (int w = 0; w < AT_W; w++) acc[r][w] = AT_ZERO;
+            size_t j = 0;
+            for (size_t kr = 0; kr < a->rows; kr++) {
+                const float *vr = a->v + kr * a->row_stride + ch;
+                for (size_t kc = 0; kc < cols; kc++, j++) {
+                    AT_V vv[AT_W];
+                    for (int w = 0; w < AT_W; w++) vv[w] = AT_LD(vr + kc * a->ld + w * AT_N);
+                    for (int r = 0; r < AT_R; r++) {
+                        const AT_V pv = AT_DUP(pp[r][j]);
+                        for (int w = 0; w < AT_W; w++) acc[r][w] = AT_FMA(pv, vv[w], acc[r][w]);
+                    }
+                }
+            }
+            for (size_t r = 0; r < m; r++)
+                for (int w = 0; w < AT_W; w++) AT_ST(op[r] + ch + w * AT_N, AT_MUL(acc[r][w], AT_DUP(inv[r])));
+        }
+        for (; ch < dv; ch += AT_N) {
             AT_V acc[AT_R];
             for (int r = 0; r < AT_R; r++) acc[r] = AT_ZERO;
             size_t j = 0;
@@ -137,3 +179,4 @@ AT_TGT void AT_NAME(const samq_window_attention_args *a) {
 }
 
 #undef AT_R
+#undef AT_W
