@@ -14,8 +14,14 @@ public struct RelativePositionBias: Sendable {
     public let tableH: [Float]
     /// `[size (q_w)][size (k_w)][headDim]`.
     public let tableW: [Float]
-    /// The tables times log2(e): the attention works with base-2 logits, and
-    /// the projection is linear in the table, so scaling once here is free.
+    /// The tables times log2(e), each line's `size × headDim` slice stored
+    /// transposed (`[line][headDim][size]`). Base 2: the attention works with
+    /// base-2 logits and the projection is linear in the table, so scaling
+    /// once here is free. Transposed: the f32 GEMM's `[K][N]` tile broadcasts
+    /// query values against contiguous table rows; with `[N][K]` every output
+    /// was a 64-long dot product ending in a horizontal sum (measured: the
+    /// projection went from 4.2% to 3.0% of a vit_b encode; the embedding's
+    /// SQNR against f32 is unchanged, 30.2 dB on the random vit_b).
     let log2TableH: [Float]
     let log2TableW: [Float]
 
@@ -29,8 +35,8 @@ public struct RelativePositionBias: Sendable {
         self.headDim = headDim
         self.tableH = tableH
         self.tableW = tableW
-        log2TableH = tableH.map { $0 * Self.log2e }
-        log2TableW = tableW.map { $0 * Self.log2e }
+        log2TableH = Self.transposedLines(tableH, size: size, headDim: headDim)
+        log2TableW = Self.transposedLines(tableW, size: size, headDim: headDim)
     }
 
     /// From the raw `rel_pos_h` / `rel_pos_w` parameters (`[length][headDim]`),
@@ -48,6 +54,18 @@ public struct RelativePositionBias: Sendable {
     }
 
     static let log2e: Float = 1.44269504088896341
+
+    /// `[line][k][c]` → `[line][c][k]`, times log2(e).
+    private static func transposedLines(_ table: [Float], size: Int, headDim: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: table.count)
+        for line in 0..<size {
+            let base = line * size * headDim
+            for k in 0..<size {
+                for c in 0..<headDim { out[base + c * size + k] = table[base + k * headDim + c] * log2e }
+            }
+        }
+        return out
+    }
 
     /// Computes, for every token of one (batch, head), its `rel_h` row
     /// (`size` values) and `rel_w` row into `relH` / `relW` (`[tokens][size]`),
@@ -81,7 +99,8 @@ public struct RelativePositionBias: Sendable {
         var args = samq_sgemm_args()
         args.M = m; args.N = n; args.K = k
         args.A = a; args.lda = lda
-        args.B = b; args.ldb = k
+        args.B = b; args.ldb = n
+        args.flags = UInt32(SAMQ_SGEMM_B_KN)
         args.C = c; args.ldc = ldc
         args.m_begin = 0; args.m_end = m
         args.n_begin = 0; args.n_end = n
