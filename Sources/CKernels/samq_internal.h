@@ -152,10 +152,9 @@ static inline void samq_dw_pixel_scalar(const samq_dwconv3x3_args *a, size_t oy,
 }
 
 /* Micro-tile rows of the x86 int8 kernels (k_x86.c), also reported by
- * samq_gemm_i8_row_tile. */
-#ifndef SAMQ_VNNI_MR
-#define SAMQ_VNNI_MR 6
-#endif
+ * samq_gemm_i8_row_tile. The VNNI row tails are written out up to 11 rows,
+ * so SAMQ_VNNI_MR is 12. */
+#define SAMQ_VNNI_MR 12
 #define SAMQ_AVX2_MR 4
 
 /* Views of a packed weight payload. */

@@ -201,6 +201,27 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
+    /// Every row-tail size of the widest micro-tile (VNNI: 12 rows) and K
+    /// long enough to cross the kernels' K chunks (VNNI: 1024), where partial
+    /// accumulators round-trip through memory. Bit-exact against the naive sum.
+    func testInt8RowTailsAndLongK() {
+        var rng = XorShift()
+        var shapes = (1 ... 25).map { (M: $0, N: 40, K: 37) }
+        shapes += [(M: 13, N: 33, K: 2100), (M: 25, N: 17, K: 1032), (M: 3, N: 100, K: 1024)]
+        for (M, N, K) in shapes {
+            let c = GemmCase(M: M, N: N, K: K, rng: &rng)
+            let ref = c.reference()
+            for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+                XCTAssertEqual(c.runRaw(isa), ref, "\(isaName(isa)) M=\(M) N=\(N) K=\(K)")
+            }
+            let f32 = c.runF32(SAMQ_ISA_SCALAR, flags: UInt32(SAMQ_GEMM_GELU), bias: true, residual: true)
+            for isa in simdISAs() {
+                XCTAssertEqual(c.runF32(isa, flags: UInt32(SAMQ_GEMM_GELU), bias: true, residual: true), f32,
+                               "\(isaName(isa)) epilogue M=\(M) N=\(N) K=\(K)")
+            }
+        }
+    }
+
     func testInt8EpilogueIdenticalAcrossISAs() {
         var rng = XorShift()
         for M in [1, 5, 17] {

@@ -62,7 +62,8 @@ public struct Int8Attention: @unchecked Sendable {
     }
 
     /// Query rows per task: as many as keep the score tile near
-    /// `scoreTileBytes`, a multiple of 8 (the kernel's row micro-tile), with
+    /// `scoreTileBytes`, a multiple of 8 (whole AVX2/NEON row tiles; VNNI's
+    /// 12-row tile ends in an 8- or 4-row tail), with
     /// the queries split evenly.
     public func queryTile(queries: Int, keys: Int) -> Int {
         let byBytes = max(8, scoreTileBytes / (4 * max(keys, 1)) / 8 * 8)

@@ -72,8 +72,9 @@ struct GemmPlan {
             rowTile = max(m, 1)
             columnTile = paddedN
         } else {
-            // Row tiles of 8 (the VNNI micro-tile; a multiple of NEON's 4),
-            // aiming at ≥ 4 tasks per thread for load balance.
+            // Row tiles in multiples of 8 (AVX2's and NEON's 4-row tiles fit;
+            // VNNI's 12-row tile leaves an 8-row tail, which runs at about
+            // the same rate), aiming at ≥ 4 tasks per thread for load balance.
             let target = 4 * threads
             let tile = roundUp((m + target - 1) / target, 8)
             rowTile = min(max(tile, 8), Self.maxRowTile)
