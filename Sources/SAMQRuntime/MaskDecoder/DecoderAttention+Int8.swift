@@ -45,9 +45,11 @@ extension DecoderAttention {
 
     /// image→token in int8 (8 heads) with the image rows already quantized:
     /// raw `keys + PE` rows (`projected == false`, width C) or rows projected
-    /// by `q_proj` (width I, cached per image). Same arithmetic as the f32-rows entry point.
+    /// by `q_proj` (width I, cached per image). Same arithmetic as the f32-rows
+    /// entry point; `keys` ends normalized by `norm` (the block's `norm4`).
     func accumulateImageToToken(quantizedImage x: QuantizedRows, projected: Bool, tokensWithPE: [Float],
-                                tokens: [Float], into keys: inout [Float], int8 context: Int8Context) throws {
+                                tokens: [Float], into keys: inout [Float], norm: LayerNorm,
+                                int8 context: Int8Context) throws {
         guard heads == 8 else {
             throw Int8RuntimeError.invalidConfiguration("quantized image→token attention needs 8 heads, not \(heads)")
         }
@@ -62,22 +64,37 @@ extension DecoderAttention {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        scores.withUnsafeMutableBufferPointer {
-            Self.softmaxRowsAcrossVectors($0.baseAddress!, rows: pixels, columns: cols)
-        }
-        accumulateProbabilityValues(scores, u: u, columns: cols, into: &keys)
+        finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, pool: context.pool)
     }
 
-    /// `keys += P·U + bo` in f32 (see `accumulateImageToToken(image:tokensWithPE:tokens:into:int8:)`).
-    private func accumulateProbabilityValues(_ scores: [Float], u: [Float], columns cols: Int, into keys: inout [Float]) {
+    /// `keys = norm(keys + softmax(scores)·U + bo)` (softmax per head across
+    /// the token-major columns), in one pass over chunks of pixel rows: each
+    /// chunk's scores, keys and output stay in cache between the three steps,
+    /// and one parallel loop replaces three. Every step is per row, so the
+    /// values are exactly those of the three whole-tensor passes.
+    ///
+    /// `keys += P·U + bo` stays f32 (k = 8N is tiny, U is L2-resident): one int8
+    /// scale per pixel row spans 8 heads' softmaxes, and the diffuse heads
+    /// lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
+    /// with this in f32, docs/ACCURACY.md).
+    private func finishImageToToken(_ scores: inout [Float], u: [Float], columns cols: Int, norm: LayerNorm,
+                                    into keys: inout [Float], pool: ThreadPool) {
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
-        scores.withUnsafeBufferPointer { sb in
+        let chunk = 64
+        scores.withUnsafeMutableBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
                 withOptional(outProj.bias) { bo in
                     keys.withUnsafeMutableBufferPointer { kb in
-                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
-                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
+                        let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
+                        pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
+                            let r0 = task * chunk, rows = min(chunk, pixels - r0)
+                            for r in r0..<(r0 + rows) { Self.softmaxAcrossVectors(s + r * cols, vectors: cols / 8) }
+                            MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase, ldb: dim,
+                                       layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo, accumulate: true,
+                                       parallel: false)
+                            DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false)
+                        }
                     }
                 }
             }
@@ -85,14 +102,14 @@ extension DecoderAttention {
     }
 
     /// image→token in int8; see `accumulateImageToToken(image:tokensWithPE:tokens:into:)`.
+    /// `keys` ends normalized by `norm`, as above.
     func accumulateImageToToken(image: ImageQueries, tokensWithPE: [Float], tokens: [Float], into keys: inout [Float],
-                                int8 context: Int8Context) throws {
+                                norm: LayerNorm, int8 context: Int8Context) throws {
         guard heads == 8 else {
             accumulateImageToToken(image: image, tokensWithPE: tokensWithPE, tokens: tokens, into: &keys)
+            DecoderLayerNorm.applyInPlace(norm, &keys)
             return
         }
-        let dim = qProj.inFeatures
-        let pixels = keys.count / dim
         let (b, gamma, u, width) = imageToTokenOperands(projected: image.isProjected, tokensWithPE: tokensWithPE, tokens: tokens)
         let cols = gamma.count
         let x: [Float]
@@ -103,23 +120,6 @@ extension DecoderAttention {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        scores.withUnsafeMutableBufferPointer {
-            Self.softmaxRowsAcrossVectors($0.baseAddress!, rows: pixels, columns: cols)
-        }
-        // keys += P·U + bo stays f32 (k = 8N is tiny, U is L2-resident): one int8
-        // scale per pixel row spans 8 heads' softmaxes, and the diffuse heads
-        // lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
-        // with this in f32, docs/ACCURACY.md).
-        scores.withUnsafeBufferPointer { sb in
-            u.withUnsafeBufferPointer { ub in
-                withOptional(outProj.bias) { bo in
-                    keys.withUnsafeMutableBufferPointer { kb in
-                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
-                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
-                    }
-                }
-            }
-        }
+        finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, pool: context.pool)
     }
 }
-

@@ -83,16 +83,18 @@ struct TwoWayAttentionBlock {
 
         q = Tensor.add(queries, queryPE)
         let image: DecoderAttention.ImageQueries = imagePrefix.map { .projected($0.imageToTokenQuery) } ?? .raw(keysWithPE)
+        // The int8 entry points apply norm4 themselves, fused with P·U.
         if let int8, let quantized = quantizedKeys ?? imagePrefix?.quantizedImageToTokenQuery {
             try crossImageToToken.accumulateImageToToken(quantizedImage: quantized, projected: imagePrefix != nil,
-                                                         tokensWithPE: q, tokens: queries, into: &keys, int8: int8)
+                                                         tokensWithPE: q, tokens: queries, into: &keys, norm: norm4,
+                                                         int8: int8)
         } else if let int8 {
             try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys,
-                                                         int8: int8)
+                                                         norm: norm4, int8: int8)
         } else {
             crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys)
+            DecoderLayerNorm.applyInPlace(norm4, &keys)
         }
-        DecoderLayerNorm.applyInPlace(norm4, &keys)
     }
 }
 
