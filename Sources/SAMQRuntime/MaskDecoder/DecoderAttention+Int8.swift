@@ -47,9 +47,12 @@ extension DecoderAttention {
     /// raw `keys + PE` rows (`projected == false`, width C) or rows projected
     /// by `q_proj` (width I, cached per image). Same arithmetic as the f32-rows
     /// entry point; `keys` ends normalized by `norm` (the block's `norm4`).
+    /// With `pe`, also returns the new `keys + pe` quantized per row (what
+    /// `QuantizedImageRows.keysWithPE` would make of them), for the next
+    /// cross-attention.
     func accumulateImageToToken(quantizedImage x: QuantizedRows, projected: Bool, tokensWithPE: [Float],
-                                tokens: [Float], into keys: inout [Float], norm: LayerNorm,
-                                int8 context: Int8Context) throws {
+                                tokens: [Float], into keys: inout [Float], norm: LayerNorm, quantizingWith pe: [Float]?,
+                                int8 context: Int8Context) throws -> QuantizedRows? {
         guard heads == 8 else {
             throw Int8RuntimeError.invalidConfiguration("quantized image→token attention needs 8 heads, not \(heads)")
         }
@@ -64,51 +67,66 @@ extension DecoderAttention {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, pool: context.pool)
+        return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
+                                  context: context)
     }
 
     /// `keys = norm(keys + softmax(scores)·U + bo)` (softmax per head across
     /// the token-major columns), in one pass over chunks of pixel rows: each
     /// chunk's scores, keys and output stay in cache between the three steps,
     /// and one parallel loop replaces three. Every step is per row, so the
-    /// values are exactly those of the three whole-tensor passes.
+    /// values are exactly those of the three whole-tensor passes. With `pe`,
+    /// each chunk of new keys is also quantized with `pe` added (the next
+    /// cross-attention's input) while in cache: returns those rows.
     ///
     /// `keys += P·U + bo` stays f32 (k = 8N is tiny, U is L2-resident): one int8
     /// scale per pixel row spans 8 heads' softmaxes, and the diffuse heads
     /// lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
     /// with this in f32, docs/ACCURACY.md).
     private func finishImageToToken(_ scores: inout [Float], u: [Float], columns cols: Int, norm: LayerNorm,
-                                    into keys: inout [Float], pool: ThreadPool) {
+                                    into keys: inout [Float], quantizingWith pe: [Float]?,
+                                    context: Int8Context) -> QuantizedRows? {
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
-        let chunk = 64
+        precondition(pe.map { $0.count == keys.count } ?? true, "internal: keys and PE sizes")
+        let quantized = pe.map { _ in QuantizedRows(uninitializedRows: pixels, cols: dim) }
+        let chunk = QuantizedRows.chunkRows, isa = context.isa
         scores.withUnsafeMutableBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
                 withOptional(outProj.bias) { bo in
-                    keys.withUnsafeMutableBufferPointer { kb in
-                        let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
-                        pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
-                            let r0 = task * chunk, rows = min(chunk, pixels - r0)
-                            for r in r0..<(r0 + rows) { Self.softmaxAcrossVectors(s + r * cols, vectors: cols / 8) }
-                            MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase, ldb: dim,
-                                       layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo, accumulate: true,
-                                       parallel: false)
-                            DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false)
+                    withOptional(pe) { peBase in
+                        keys.withUnsafeMutableBufferPointer { kb in
+                            let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
+                            context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
+                                let r0 = task * chunk, rows = min(chunk, pixels - r0)
+                                for r in r0..<(r0 + rows) { Self.softmaxAcrossVectors(s + r * cols, vectors: cols / 8) }
+                                MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase, ldb: dim,
+                                           layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo, accumulate: true,
+                                           parallel: false)
+                                DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false)
+                                if let quantized, let peBase {
+                                    quantized.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: peBase + r0 * dim,
+                                                       isa: isa)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+        return quantized
     }
 
     /// image→token in int8; see `accumulateImageToToken(image:tokensWithPE:tokens:into:)`.
-    /// `keys` ends normalized by `norm`, as above.
+    /// `keys` ends normalized by `norm`, and the quantized `keys + pe` are
+    /// returned with `pe`, as above (not for other head counts: nil).
     func accumulateImageToToken(image: ImageQueries, tokensWithPE: [Float], tokens: [Float], into keys: inout [Float],
-                                norm: LayerNorm, int8 context: Int8Context) throws {
+                                norm: LayerNorm, quantizingWith pe: [Float]?,
+                                int8 context: Int8Context) throws -> QuantizedRows? {
         guard heads == 8 else {
             accumulateImageToToken(image: image, tokensWithPE: tokensWithPE, tokens: tokens, into: &keys)
             DecoderLayerNorm.applyInPlace(norm, &keys)
-            return
+            return nil
         }
         let (b, gamma, u, width) = imageToTokenOperands(projected: image.isProjected, tokensWithPE: tokensWithPE, tokens: tokens)
         let cols = gamma.count
@@ -120,6 +138,7 @@ extension DecoderAttention {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, pool: context.pool)
+        return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
+                                  context: context)
     }
 }
