@@ -153,15 +153,22 @@ struct TwoWayTransformer {
     /// With `int8`, the image→token query rows are kept quantized only (8 heads).
     func imagePrefix(source: [Float], imagePE: [Float], int8: Int8Context? = nil) -> TwoWayImagePrefix {
         let first = layers[0]
-        let withPE = Tensor.add(source, imagePE)
-        let query = first.crossImageToToken.qProj(withPE)
-        let quantized = first.crossImageToToken.heads == 8 ? int8.map {
-            QuantizedImageRows.rows(query, width: first.crossImageToToken.internalDim, context: $0)
+        let tokenToImage = first.crossTokenToImage, imageToToken = first.crossImageToToken
+        // Scoped so that `source + pe` (4 MB for vit_b) is freed before the per-head copies are made.
+        var (query, key) = { () -> ([Float], [Float]) in
+            let withPE = Tensor.add(source, imagePE)
+            return (imageToToken.qProj(withPE), tokenToImage.kProj(withPE))
+        }()
+        let quantized = imageToToken.heads == 8 ? int8.map {
+            QuantizedImageRows.rows(query, width: imageToToken.internalDim, context: $0)
         } : nil
+        if quantized != nil { query = [] }
+        let headKeys = tokenToImage.headKeys(key)
+        key = []
         return TwoWayImagePrefix(imagePE: imagePE,
-                                 tokenToImageKey: first.crossTokenToImage.headKeys(first.crossTokenToImage.kProj(withPE)),
-                                 tokenToImageValue: first.crossTokenToImage.headValues(first.crossTokenToImage.vProj(source)),
-                                 imageToTokenQuery: quantized == nil ? query : [],
+                                 tokenToImageKey: headKeys,
+                                 tokenToImageValue: tokenToImage.headValues(tokenToImage.vProj(source)),
+                                 imageToTokenQuery: query,
                                  quantizedImageToTokenQuery: quantized)
     }
 
