@@ -22,13 +22,14 @@ extension DecoderAttention {
                                  name: "token→image keys", pool: context.pool)
         }
         var scores = try QuantizedLinear(weight: packedX, bias: nil, context: context)(a)
-        Self.addBiasAndSoftmax(&scores, rows: rows, beta: beta)
+        Self.addBiasAndSoftmax(&scores, rows: rows, beta: beta, pool: context.pool)
         // z = P·V stays f32: P is a softmax over all 4096 pixels, and on trained
         // weights it is peaked, so a per-row int8 P (127 levels) drops the tail
         // mass (measured on the demo model: best-mask IoU 0.972 → 0.981 against
         // f32, docs/ACCURACY.md). In f32 it needs no packing of V either, which
         // cost about as much as the product.
-        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
+        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual,
+                                 pool: context.pool)
     }
 
     /// token→image in int8 with the image rows (`keys + PE`) already
@@ -39,8 +40,9 @@ extension DecoderAttention {
         let (a, beta) = tokenToImageScoreOperands(tokens: tokens)
         let packedX = quantizedKeys.packed(name: "token→image keys", pool: context.pool)
         var scores = try QuantizedLinear(weight: packedX, bias: nil, context: context)(a)
-        Self.addBiasAndSoftmax(&scores, rows: beta.count, beta: beta)
-        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
+        Self.addBiasAndSoftmax(&scores, rows: beta.count, beta: beta, pool: context.pool)
+        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual,
+                                 pool: context.pool)
     }
 
     /// image→token in int8 (8 heads) with the image rows already quantized:
