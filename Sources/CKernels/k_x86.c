@@ -539,20 +539,13 @@ TGT_512 static void sgemm_nk_tile_512(const float *A, size_t lda, size_t mr, con
     for (size_t r = 0; r < mr; r++) _mm_storeu_ps(out + r * ldo, r512_4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
 }
 
-/* B as [K][N]: 8 rows x 32 columns (16 zmm), masked column tail. With
- * `resume`, the sums start from the tile's rows in `out` (a K-blocked driver
- * continuing them: the same FMA sequence as one pass, so the same bits). */
+/* B as [K][N]: 8 rows x 32 columns (16 zmm), masked column tail. */
 TGT_512 static void sgemm_kn_tile_512(const float *A, size_t lda, size_t mr, const float *B, size_t ldb, size_t nc,
-                                      size_t K, float *out, size_t ldo, int resume) {
+                                      size_t K, float *out, size_t ldo) {
     const float *ar[8];
     for (size_t r = 0; r < 8; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
     __m512 acc[8][2];
     for (int r = 0; r < 8; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    if (resume)
-        for (size_t r = 0; r < mr; r++) {
-            acc[r][0] = _mm512_loadu_ps(out + r * ldo);
-            acc[r][1] = _mm512_loadu_ps(out + r * ldo + 16);
-        }
     __mmask16 m0 = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1);
     __mmask16 m1 = nc >= 32 ? (__mmask16)0xffff : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1) : (__mmask16)0;
     for (size_t k = 0; k < K; k++) {
@@ -569,43 +562,8 @@ TGT_512 static void sgemm_kn_tile_512(const float *A, size_t lda, size_t mr, con
     }
 }
 
-/* Deep [K][N] products (attention P·V: K = 4096 pixels, few rows) in K
- * chunks: a chunk of B's column block (F32_KC x F32_NBLK floats, 64 KiB)
- * stays in L1/L2 while every row tile of a group of F32_MB rows uses it,
- * where one pass over K re-streamed the whole [K][F32_NBLK] block (1 MiB
- * at K = 4096) from L3 for every 8 rows. Same bits as the one-pass loop. */
-#define F32_KC 256
-#define F32_MB 64
-TGT_512 static void sgemm_kn_kblocked_512(const samq_sgemm_args *a) {
-    const size_t ldt = F32_NBLK + 32;
-    float tmp[F32_MB * (F32_NBLK + 32)];
-    for (size_t mg = a->m_begin; mg < a->m_end; mg += F32_MB) {
-        size_t mge = SAMQ_MIN(mg + F32_MB, a->m_end);
-        for (size_t nb = a->n_begin; nb < a->n_end; nb += F32_NBLK) {
-            size_t ne = SAMQ_MIN(nb + F32_NBLK, a->n_end), width = ne - nb;
-            for (size_t k0 = 0; k0 < a->K; k0 += F32_KC) {
-                size_t kc = SAMQ_MIN((size_t)F32_KC, a->K - k0);
-                for (size_t m = mg; m < mge; m += 8) {
-                    size_t mr = SAMQ_MIN((size_t)8, mge - m);
-                    for (size_t n = nb; n < ne; n += 32)
-                        sgemm_kn_tile_512(a->A + m * a->lda + k0, a->lda, mr, a->B + k0 * a->ldb + n, a->ldb,
-                                          SAMQ_MIN((size_t)32, ne - n), kc, tmp + (m - mg) * ldt + (n - nb), ldt,
-                                          k0 > 0);
-                }
-            }
-            for (size_t row = mg; row < mge; row++)
-                epi_f32_512(tmp + (row - mg) * ldt, width, a->bias ? a->bias + nb : NULL,
-                            a->residual ? a->residual + row * a->ldr + nb : NULL, a->C + row * a->ldc + nb, a->flags);
-        }
-    }
-}
-
 TGT_512 void samq_sgemm_avx512(const samq_sgemm_args *a) {
     int kn = (a->flags & SAMQ_SGEMM_B_KN) != 0;
-    if (kn && a->K > 2 * F32_KC) {
-        sgemm_kn_kblocked_512(a);
-        return;
-    }
     size_t MR = kn ? 8 : 4;
     const size_t ldt = F32_NBLK + 32;
     float tmp[8 * (F32_NBLK + 32)];
@@ -617,7 +575,7 @@ TGT_512 void samq_sgemm_avx512(const samq_sgemm_args *a) {
             if (kn) {
                 for (size_t n = nb; n < ne; n += 32)
                     sgemm_kn_tile_512(am, a->lda, mr, a->B + n, a->ldb, SAMQ_MIN((size_t)32, ne - n), a->K,
-                                      tmp + (n - nb), ldt, 0);
+                                      tmp + (n - nb), ldt);
             } else {
                 for (size_t n = nb; n < ne; n += 4)
                     sgemm_nk_tile_512(am, a->lda, mr, a->B + n * a->ldb, a->ldb, SAMQ_MIN((size_t)4, ne - n), a->K,

@@ -553,10 +553,10 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
-    /// Deep [K][N] products (attention P·V: K = 4096) take the AVX-512
-    /// kernel's K-blocked path: against the double reference, and any row or
+    /// Deep [K][N] products (attention P·V: K = 4096 pixels, the decoder's
+    /// shapes among them): against the double reference, and any row or
     /// column range gives the bits of the whole product (the property every
-    /// parallel split relies on), across K chunks, row groups and column blocks.
+    /// parallel split relies on), across row tiles and column blocks.
     func testDeepKnSgemmWithinToleranceAndRangeIndependent() {
         var rng = XorShift()
         for (M, N, K) in [(1, 16, 600), (9, 33, 1300), (70, 100, 1025), (56, 256, 4096)] {
