@@ -5,11 +5,12 @@ import SAMQFormat
 /// int8 plus one scale per row, what `QuantizedLinear` would make of them)
 /// and, packed, as a GEMM "weight" with one column per row.
 ///
-/// The decoder's cross-attentions read the same `keys + PE` image rows both
-/// ways (token→image scores pack them, image→token scores quantize them as
-/// activations). Both use one rule (`samq_quantize_rows`), so quantizing once
-/// gives the same bytes while the f32 `keys + PE` never exists (4 MB for
-/// vit_b) and one of the two passes disappears.
+/// The decoder's cross-attentions both read the same `keys + PE` image rows
+/// as activations (token→image and image→token scores). Both use one rule
+/// (`samq_quantize_rows`), so quantizing once gives the same bytes while the
+/// f32 `keys + PE` never exists (4 MB for vit_b) and one of the two passes
+/// disappears. (`packed` gives the rows' weight form, the payload
+/// `PackedInt8Matrix(packingRows:)` makes from the f32 rows.)
 final class QuantizedRows: @unchecked Sendable {
     let rows: Int
     let cols: Int

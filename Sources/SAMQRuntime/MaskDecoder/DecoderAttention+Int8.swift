@@ -33,16 +33,46 @@ extension DecoderAttention {
     }
 
     /// token→image in int8 with the image rows (`keys + PE`) already
-    /// quantized: the same bytes and arithmetic as the f32-rows entry point.
+    /// quantized: the same int8 operands and arithmetic as the f32-rows entry
+    /// point, in the other orientation. The image rows are the GEMM's
+    /// activations (their quantized bytes and per-row scales as they are) and
+    /// the ≤ 56 token-side rows the packed "weight" (the same quantization
+    /// rule, `samq_quantize_rows`'), so every int32 sum and scale product is
+    /// the same and the scores come out transposed, `[P][8N]`: the shape the
+    /// int8 kernel runs ~3× faster than `[8N][P]` (4096 rows in row tiles
+    /// instead of ~7 tiles of few rows), and the 1 MB image rows are never
+    /// packed. The softmax reads them back by column.
     func accumulateTokenToImage(tokens: [Float], quantizedKeys: QuantizedRows, values: [Float],
                                 into residual: inout [Float], int8 context: Int8Context) throws {
         let dim = qProj.inFeatures
         let (a, beta) = tokenToImageScoreOperands(tokens: tokens)
-        let packedX = quantizedKeys.packed(name: "token→image keys", pool: context.pool)
-        var scores = try QuantizedLinear(weight: packedX, bias: nil, context: context)(a)
-        Self.addBiasAndSoftmax(&scores, rows: beta.count, beta: beta, pool: context.pool)
+        let rows = beta.count, pixels = quantizedKeys.rows
+        let packedA = try a.withUnsafeBufferPointer {
+            try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: rows, cols: dim, ld: dim, name: "token→image scores")
+        }
+        let transposed = try QuantizedLinear(weight: packedA, bias: nil, context: context)(quantizedKeys)
+        let scores = Self.biasAndSoftmax(columns: transposed, pixels: pixels, rows: rows, beta: beta, pool: context.pool)
         accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual,
                                  pool: context.pool)
+    }
+
+    /// `[rows][pixels]` from `[pixels][rows]` scores: row r is column r plus
+    /// `beta[r]`, softmaxed (the arithmetic of `addBiasAndSoftmax`).
+    static func biasAndSoftmax(columns transposed: [Float], pixels: Int, rows: Int, beta: [Float],
+                               pool: ThreadPool) -> [Float] {
+        precondition(transposed.count == pixels * rows && beta.count == rows, "internal: score sizes")
+        return [Float](unsafeUninitializedCapacity: rows * pixels) { out, initialized in
+            transposed.withUnsafeBufferPointer { src in
+                if let base = out.baseAddress, let s = src.baseAddress {
+                    pool.parallelFor(count: rows) { r, _ in
+                        let row = base + r * pixels, b = beta[r]
+                        for j in 0..<pixels { row[j] = s[j * rows + r] + b }
+                        Softmax.apply(row, count: pixels)
+                    }
+                }
+            }
+            initialized = rows * pixels
+        }
     }
 
     /// image→token in int8 (8 heads) with the image rows already quantized:
