@@ -574,6 +574,55 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
+    /// Deep [K][N] products (attention P·V: K = 4096 pixels, the decoder's
+    /// shapes among them): against the double reference, and any row or
+    /// column range gives the bits of the whole product (the property every
+    /// parallel split relies on), across row tiles and column blocks.
+    func testDeepKnSgemmWithinToleranceAndRangeIndependent() {
+        var rng = XorShift()
+        for (M, N, K) in [(1, 16, 600), (9, 33, 1300), (70, 100, 1025), (56, 256, 4096)] {
+            let lda = K + 3, ldb = N + 1, ldc = N + 2
+            let A = Buf<Float>(M * lda, 0), B = Buf<Float>(K * ldb, 0), bias = Buf<Float>(N, 0), res = Buf<Float>(M * ldc, 0)
+            for i in 0 ..< A.count { A[i] = rng.f() }
+            for i in 0 ..< B.count { B[i] = rng.f() }
+            for i in 0 ..< N { bias[i] = rng.f() }
+            for i in 0 ..< res.count { res[i] = rng.f() }
+            for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+                func product(rows: Range<Int>, cols: Range<Int>, into C: Buf<Float>) {
+                    var a = samq_sgemm_args()
+                    a.M = M; a.N = N; a.K = K
+                    a.A = UnsafePointer(A.p); a.lda = lda; a.B = UnsafePointer(B.p); a.ldb = ldb
+                    a.bias = UnsafePointer(bias.p); a.residual = UnsafePointer(res.p); a.ldr = ldc
+                    a.C = C.p; a.ldc = ldc
+                    a.flags = UInt32(SAMQ_SGEMM_B_KN)
+                    a.m_begin = rows.lowerBound; a.m_end = rows.upperBound
+                    a.n_begin = cols.lowerBound; a.n_end = cols.upperBound
+                    XCTAssertEqual(samq_sgemm(isa, &a), 0)
+                }
+                let whole = Buf<Float>(M * ldc, .nan), pieces = Buf<Float>(M * ldc, .nan)
+                product(rows: 0 ..< M, cols: 0 ..< N, into: whole)
+                let mSplit = M / 3, nSplit = N / 2 + 1
+                for rows in [0 ..< mSplit, mSplit ..< M] {
+                    for cols in [0 ..< nSplit, nSplit ..< N] { product(rows: rows, cols: cols, into: pieces) }
+                }
+                var worst = 0.0, sameBits = true
+                for m in 0 ..< M {
+                    for n in 0 ..< N {
+                        var s = Double(bias[n]) + Double(res[m * ldc + n]), g = abs(s)
+                        for k in 0 ..< K {
+                            let p = Double(A[m * lda + k]) * Double(B[k * ldb + n])
+                            s += p; g += abs(p)
+                        }
+                        worst = max(worst, abs(Double(whole[m * ldc + n]) - s) / (g + 1e-3))
+                        if whole[m * ldc + n].bitPattern != pieces[m * ldc + n].bitPattern { sameBits = false }
+                    }
+                }
+                XCTAssertLessThanOrEqual(worst, 1e-5, "deep kn sgemm \(isaName(isa)) M=\(M) N=\(N) K=\(K)")
+                XCTAssertTrue(sameBits, "deep kn sgemm \(isaName(isa)) M=\(M) N=\(N) K=\(K): ranges change bits")
+            }
+        }
+    }
+
     func testPeakLoopCountsMACs() {
         for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
             XCTAssertGreaterThan(samq_peak_i8(isa, 1000), 0, isaName(isa))

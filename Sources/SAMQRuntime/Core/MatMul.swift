@@ -60,7 +60,10 @@ enum MatMul {
                            accumulate: Bool = false) {
         guard m > 0, n > 0 else { return }
         let kernel = Backend.current
-        split(m: m, n: n, k: k, parallel: true) { rows, cols in
+        // These are the decoder's token-side layers (~7 rows): below ~2 M MACs
+        // (tens of µs) a hand-off to a second thread costs about what it saves,
+        // and far more when the other core is busy (the caller waits for it).
+        split(m: m, n: n, k: k, parallel: m * n * max(k, 1) >= 1 << 21) { rows, cols in
             switch kernel {
             case .swift:
                 // The portable fallback (tests): widen this range's weight rows, then the f32 loops.

@@ -5,11 +5,12 @@ import SAMQFormat
 /// int8 plus one scale per row, what `QuantizedLinear` would make of them)
 /// and, packed, as a GEMM "weight" with one column per row.
 ///
-/// The decoder's cross-attentions read the same `keys + PE` image rows both
-/// ways (token→image scores pack them, image→token scores quantize them as
-/// activations). Both use one rule (`samq_quantize_rows`), so quantizing once
-/// gives the same bytes while the f32 `keys + PE` never exists (4 MB for
-/// vit_b) and one of the two passes disappears.
+/// The decoder's cross-attentions both read the same `keys + PE` image rows
+/// as activations (token→image and image→token scores). Both use one rule
+/// (`samq_quantize_rows`), so quantizing once gives the same bytes while the
+/// f32 `keys + PE` never exists (4 MB for vit_b) and one of the two passes
+/// disappears. (`packed` gives the rows' weight form, the payload
+/// `PackedInt8Matrix(packingRows:)` makes from the f32 rows.)
 final class QuantizedRows: @unchecked Sendable {
     let rows: Int
     let cols: Int
@@ -20,35 +21,54 @@ final class QuantizedRows: @unchecked Sendable {
 
     /// Quantizes the rows of `a + b` (both `[rows][cols]`, dense; `b` may be
     /// nil), in row chunks over `pool`.
-    init(quantizing a: UnsafePointer<Float>, plus b: UnsafePointer<Float>?, rows: Int, cols: Int, isa: KernelISA,
-         pool: ThreadPool) {
+    convenience init(quantizing a: UnsafePointer<Float>, plus b: UnsafePointer<Float>?, rows: Int, cols: Int,
+                     isa: KernelISA, pool: ThreadPool) {
+        self.init(uninitializedRows: rows, cols: cols)
+        let chunk = Self.chunkRows
+        pool.parallelFor(count: (rows + chunk - 1) / chunk) { task, _ in
+            let r0 = task * chunk
+            quantize(rows: r0..<min(rows, r0 + chunk), a + r0 * cols, plus: b.map { $0 + r0 * cols }, isa: isa)
+        }
+    }
+
+    /// Storage for `rows` rows, to be filled with `quantize(rows:_:plus:isa:)`
+    /// (e.g. chunk by chunk inside the loop that produces them).
+    init(uninitializedRows rows: Int, cols: Int) {
         self.rows = rows
         self.cols = cols
         paddedK = roundUp(cols, 8)
         storage = .allocate(byteCount: roundUp(rows * paddedK, 4) + 4 * rows, alignment: 64)
-        let q = storage.assumingMemoryBound(to: Int8.self)
-        let s = (storage + rows * paddedK).assumingMemoryBound(to: Float.self)
-        let chunk = 64, kp = paddedK
-        pool.parallelFor(count: (rows + chunk - 1) / chunk) { task, _ in
-            let r0 = task * chunk, n = min(chunk, rows - r0)
-            guard let b else {
-                samq_quantize_rows(isa.raw, a + r0 * cols, n, cols, cols, q + r0 * kp, kp, s + r0)
-                return
+    }
+
+    /// Rows per `quantize` call in the parallel initializer: their f32 sum
+    /// (64 KB for vit_b) stays in L2.
+    static let chunkRows = 64
+
+    /// Quantizes rows `range` from `a + b` (`a` and `b` point at the first of
+    /// them, `cols` floats apart; `b` may be nil); at most `chunkRows` rows
+    /// per call. The bytes do not depend on how the rows are chunked.
+    func quantize(rows range: Range<Int>, _ a: UnsafePointer<Float>, plus b: UnsafePointer<Float>?, isa: KernelISA) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows && range.count <= Self.chunkRows,
+                     "internal: quantized row range")
+        let q = storage.assumingMemoryBound(to: Int8.self) + range.lowerBound * paddedK
+        let s = (storage + rows * paddedK).assumingMemoryBound(to: Float.self) + range.lowerBound
+        let n = range.count, cols = self.cols, kp = paddedK
+        guard let b else {
+            samq_quantize_rows(isa.raw, a, n, cols, cols, q, kp, s)
+            return
+        }
+        // The chunk's sum in a small buffer, then one quantizer call.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { sum in
+            let t = sum.baseAddress!, count = n * cols
+            var j = 0
+            while j + 16 <= count {
+                let v = UnsafeRawPointer(a + j).loadUnaligned(as: SIMD16<Float>.self)
+                    + UnsafeRawPointer(b + j).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(t + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                j += 16
             }
-            // The chunk's sum in a small buffer (64 KB for vit_b, in L2), then one quantizer call.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { sum in
-                let t = sum.baseAddress!, count = n * cols
-                let x = a + r0 * cols, y = b + r0 * cols
-                var j = 0
-                while j + 16 <= count {
-                    let v = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
-                        + UnsafeRawPointer(y + j).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(t + j).storeBytes(of: v, as: SIMD16<Float>.self)
-                    j += 16
-                }
-                while j < count { t[j] = x[j] + y[j]; j += 1 }
-                samq_quantize_rows(isa.raw, t, n, cols, cols, q + r0 * kp, kp, s + r0)
-            }
+            while j < count { t[j] = a[j] + b[j]; j += 1 }
+            samq_quantize_rows(isa.raw, t, n, cols, cols, q, kp, s)
         }
     }
 

@@ -36,7 +36,11 @@ extension DecoderAttention {
 
     /// The token→image tail shared by the f32 and int8 paths:
     /// `z[h*N+i][c] = Σ_j p[j] · values[j][c]` (f32), then `residual += out_proj(z)`.
-    func accumulateWeightedValues(_ scores: [Float], values: [Float], tokenCount: Int, into residual: inout [Float]) {
+    /// With `pool` (the int8 path) the product's 64-column blocks run on it
+    /// (the pool does not wait for a worker that has not woken up, where the
+    /// default split does); the same blocks and bits either way.
+    func accumulateWeightedValues(_ scores: [Float], values: [Float], tokenCount: Int, into residual: inout [Float],
+                                  pool: ThreadPool? = nil) {
         let dim = qProj.inFeatures
         let pixels = values.count / dim
         let rows = scores.count / max(pixels, 1)
@@ -44,8 +48,18 @@ extension DecoderAttention {
         scores.withUnsafeBufferPointer { sb in
             values.withUnsafeBufferPointer { vb in
                 z.withUnsafeMutableBufferPointer { zb in
-                    MatMul.f32(m: rows, n: dim, k: pixels, a: sb.baseAddress!, lda: pixels, b: vb.baseAddress!, ldb: dim,
-                               layout: .kn, c: zb.baseAddress!, ldc: dim)
+                    let a = sb.baseAddress!, b = vb.baseAddress!, c = zb.baseAddress!
+                    guard let pool else {
+                        MatMul.f32(m: rows, n: dim, k: pixels, a: a, lda: pixels, b: b, ldb: dim, layout: .kn, c: c,
+                                   ldc: dim)
+                        return
+                    }
+                    let block = 64
+                    pool.parallelFor(count: (dim + block - 1) / block) { t, _ in
+                        let c0 = t * block, width = min(block, dim - c0)
+                        MatMul.f32(m: rows, n: width, k: pixels, a: a, lda: pixels, b: b + c0, ldb: dim, layout: .kn,
+                                   c: c + c0, ldc: dim, parallel: false)
+                    }
                 }
             }
         }
@@ -84,17 +98,19 @@ extension DecoderAttention {
         return (a, beta)
     }
 
-    /// Adds `beta[r]` to score row r and applies softmax along the row.
-    static func addBiasAndSoftmax(_ scores: inout [Float], rows: Int, beta: [Float]) {
+    /// Adds `beta[r]` to score row r and applies softmax along the row, on
+    /// `pool` if given.
+    static func addBiasAndSoftmax(_ scores: inout [Float], rows: Int, beta: [Float], pool: ThreadPool? = nil) {
         let pixels = scores.count / max(rows, 1)
         scores.withUnsafeMutableBufferPointer { sb in
             let base = sb.baseAddress!
-            Parallel.forEach(tasks: rows) { r, _ in
+            let body = { (r: Int, _: Int) in
                 let row = base + r * pixels
                 let b = beta[r]
                 for j in 0..<pixels { row[j] += b }
                 Softmax.apply(row, count: pixels)
             }
+            if let pool { pool.parallelFor(count: rows, body) } else { Parallel.forEach(tasks: rows, body) }
         }
     }
 

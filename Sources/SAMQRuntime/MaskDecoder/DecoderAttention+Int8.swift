@@ -22,32 +22,69 @@ extension DecoderAttention {
                                  name: "token→image keys", pool: context.pool)
         }
         var scores = try QuantizedLinear(weight: packedX, bias: nil, context: context)(a)
-        Self.addBiasAndSoftmax(&scores, rows: rows, beta: beta)
+        Self.addBiasAndSoftmax(&scores, rows: rows, beta: beta, pool: context.pool)
         // z = P·V stays f32: P is a softmax over all 4096 pixels, and on trained
         // weights it is peaked, so a per-row int8 P (127 levels) drops the tail
         // mass (measured on the demo model: best-mask IoU 0.972 → 0.981 against
         // f32, docs/ACCURACY.md). In f32 it needs no packing of V either, which
         // cost about as much as the product.
-        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
+        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual,
+                                 pool: context.pool)
     }
 
     /// token→image in int8 with the image rows (`keys + PE`) already
-    /// quantized: the same bytes and arithmetic as the f32-rows entry point.
+    /// quantized: the same int8 operands and arithmetic as the f32-rows entry
+    /// point, in the other orientation. The image rows are the GEMM's
+    /// activations (their quantized bytes and per-row scales as they are) and
+    /// the ≤ 56 token-side rows the packed "weight" (the same quantization
+    /// rule, `samq_quantize_rows`'), so every int32 sum and scale product is
+    /// the same and the scores come out transposed, `[P][8N]`: the shape the
+    /// int8 kernel runs ~3× faster than `[8N][P]` (4096 rows in row tiles
+    /// instead of ~7 tiles of few rows), and the 1 MB image rows are never
+    /// packed. The softmax reads them back by column.
     func accumulateTokenToImage(tokens: [Float], quantizedKeys: QuantizedRows, values: [Float],
                                 into residual: inout [Float], int8 context: Int8Context) throws {
         let dim = qProj.inFeatures
         let (a, beta) = tokenToImageScoreOperands(tokens: tokens)
-        let packedX = quantizedKeys.packed(name: "token→image keys", pool: context.pool)
-        var scores = try QuantizedLinear(weight: packedX, bias: nil, context: context)(a)
-        Self.addBiasAndSoftmax(&scores, rows: beta.count, beta: beta)
-        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual)
+        let rows = beta.count, pixels = quantizedKeys.rows
+        let packedA = try a.withUnsafeBufferPointer {
+            try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: rows, cols: dim, ld: dim, name: "token→image scores")
+        }
+        let transposed = try QuantizedLinear(weight: packedA, bias: nil, context: context)(quantizedKeys)
+        let scores = Self.biasAndSoftmax(columns: transposed, pixels: pixels, rows: rows, beta: beta, pool: context.pool)
+        accumulateWeightedValues(scores, values: values, tokenCount: tokens.count / dim, into: &residual,
+                                 pool: context.pool)
+    }
+
+    /// `[rows][pixels]` from `[pixels][rows]` scores: row r is column r plus
+    /// `beta[r]`, softmaxed (the arithmetic of `addBiasAndSoftmax`).
+    static func biasAndSoftmax(columns transposed: [Float], pixels: Int, rows: Int, beta: [Float],
+                               pool: ThreadPool) -> [Float] {
+        precondition(transposed.count == pixels * rows && beta.count == rows, "internal: score sizes")
+        return [Float](unsafeUninitializedCapacity: rows * pixels) { out, initialized in
+            transposed.withUnsafeBufferPointer { src in
+                if let base = out.baseAddress, let s = src.baseAddress {
+                    pool.parallelFor(count: rows) { r, _ in
+                        let row = base + r * pixels, b = beta[r]
+                        for j in 0..<pixels { row[j] = s[j * rows + r] + b }
+                        Softmax.apply(row, count: pixels)
+                    }
+                }
+            }
+            initialized = rows * pixels
+        }
     }
 
     /// image→token in int8 (8 heads) with the image rows already quantized:
     /// raw `keys + PE` rows (`projected == false`, width C) or rows projected
-    /// by `q_proj` (width I, cached per image). Same arithmetic as the f32-rows entry point.
+    /// by `q_proj` (width I, cached per image). Same arithmetic as the f32-rows
+    /// entry point; `keys` ends normalized by `norm` (the block's `norm4`).
+    /// With `pe`, also returns the new `keys + pe` quantized per row (what
+    /// `QuantizedImageRows.keysWithPE` would make of them), for the next
+    /// cross-attention.
     func accumulateImageToToken(quantizedImage x: QuantizedRows, projected: Bool, tokensWithPE: [Float],
-                                tokens: [Float], into keys: inout [Float], int8 context: Int8Context) throws {
+                                tokens: [Float], into keys: inout [Float], norm: LayerNorm, quantizingWith pe: [Float]?,
+                                int8 context: Int8Context) throws -> QuantizedRows? {
         guard heads == 8 else {
             throw Int8RuntimeError.invalidConfiguration("quantized image→token attention needs 8 heads, not \(heads)")
         }
@@ -62,37 +99,67 @@ extension DecoderAttention {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        scores.withUnsafeMutableBufferPointer {
-            Self.softmaxRowsAcrossVectors($0.baseAddress!, rows: pixels, columns: cols)
-        }
-        accumulateProbabilityValues(scores, u: u, columns: cols, into: &keys)
+        return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
+                                  context: context)
     }
 
-    /// `keys += P·U + bo` in f32 (see `accumulateImageToToken(image:tokensWithPE:tokens:into:int8:)`).
-    private func accumulateProbabilityValues(_ scores: [Float], u: [Float], columns cols: Int, into keys: inout [Float]) {
+    /// `keys = norm(keys + softmax(scores)·U + bo)` (softmax per head across
+    /// the token-major columns), in one pass over chunks of pixel rows: each
+    /// chunk's scores, keys and output stay in cache between the three steps,
+    /// and one parallel loop replaces three. Every step is per row, so the
+    /// values are exactly those of the three whole-tensor passes. With `pe`,
+    /// each chunk of new keys is also quantized with `pe` added (the next
+    /// cross-attention's input) while in cache: returns those rows.
+    ///
+    /// `keys += P·U + bo` stays f32 (k = 8N is tiny, U is L2-resident): one int8
+    /// scale per pixel row spans 8 heads' softmaxes, and the diffuse heads
+    /// lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
+    /// with this in f32, docs/ACCURACY.md).
+    private func finishImageToToken(_ scores: inout [Float], u: [Float], columns cols: Int, norm: LayerNorm,
+                                    into keys: inout [Float], quantizingWith pe: [Float]?,
+                                    context: Int8Context) -> QuantizedRows? {
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
-        scores.withUnsafeBufferPointer { sb in
+        precondition(pe.map { $0.count == keys.count } ?? true, "internal: keys and PE sizes")
+        let quantized = pe.map { _ in QuantizedRows(uninitializedRows: pixels, cols: dim) }
+        let chunk = QuantizedRows.chunkRows, isa = context.isa
+        scores.withUnsafeMutableBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
                 withOptional(outProj.bias) { bo in
-                    keys.withUnsafeMutableBufferPointer { kb in
-                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
-                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
+                    withOptional(pe) { peBase in
+                        keys.withUnsafeMutableBufferPointer { kb in
+                            let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
+                            context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
+                                let r0 = task * chunk, rows = min(chunk, pixels - r0)
+                                for r in r0..<(r0 + rows) { Self.softmaxAcrossVectors(s + r * cols, vectors: cols / 8) }
+                                MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase, ldb: dim,
+                                           layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo, accumulate: true,
+                                           parallel: false)
+                                DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false)
+                                if let quantized, let peBase {
+                                    quantized.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: peBase + r0 * dim,
+                                                       isa: isa)
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
+        return quantized
     }
 
     /// image→token in int8; see `accumulateImageToToken(image:tokensWithPE:tokens:into:)`.
+    /// `keys` ends normalized by `norm`, and the quantized `keys + pe` are
+    /// returned with `pe`, as above (not for other head counts: nil).
     func accumulateImageToToken(image: ImageQueries, tokensWithPE: [Float], tokens: [Float], into keys: inout [Float],
-                                int8 context: Int8Context) throws {
+                                norm: LayerNorm, quantizingWith pe: [Float]?,
+                                int8 context: Int8Context) throws -> QuantizedRows? {
         guard heads == 8 else {
             accumulateImageToToken(image: image, tokensWithPE: tokensWithPE, tokens: tokens, into: &keys)
-            return
+            DecoderLayerNorm.applyInPlace(norm, &keys)
+            return nil
         }
-        let dim = qProj.inFeatures
-        let pixels = keys.count / dim
         let (b, gamma, u, width) = imageToTokenOperands(projected: image.isProjected, tokensWithPE: tokensWithPE, tokens: tokens)
         let cols = gamma.count
         let x: [Float]
@@ -103,23 +170,7 @@ extension DecoderAttention {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        scores.withUnsafeMutableBufferPointer {
-            Self.softmaxRowsAcrossVectors($0.baseAddress!, rows: pixels, columns: cols)
-        }
-        // keys += P·U + bo stays f32 (k = 8N is tiny, U is L2-resident): one int8
-        // scale per pixel row spans 8 heads' softmaxes, and the diffuse heads
-        // lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
-        // with this in f32, docs/ACCURACY.md).
-        scores.withUnsafeBufferPointer { sb in
-            u.withUnsafeBufferPointer { ub in
-                withOptional(outProj.bias) { bo in
-                    keys.withUnsafeMutableBufferPointer { kb in
-                        MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
-                                   ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
-                    }
-                }
-            }
-        }
+        return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
+                                  context: context)
     }
 }
-

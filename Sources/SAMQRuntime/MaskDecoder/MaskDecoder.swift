@@ -82,9 +82,7 @@ final class MaskDecoder {
                 let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context)
                 let processed = keys
                 let hyper = hypernetworkWeights(hs, selected)
-                guard int8.upscaling != nil else {
-                    return (hs, maskPlanes(hyper, count: selected.count, upscaled: upscale(processed, side: side)))
-                }
+                // Fused and tiled, with int8 or f32 conv-transposes as the file says.
                 return (hs, try int8.upscaledMasks(processed, norm: upscaleNorm, hyper: hyper, count: selected.count,
                                                    side: side, context: context))
             }

@@ -44,9 +44,14 @@ struct TwoWayAttentionBlock {
     /// projections of `keys`, which must then be the `image + dense` they came from.
     /// With `int8`, the image-sized products of the cross-attentions run on
     /// the int8 kernels (W8A8) on that context's scratch; the token-sized
-    /// work stays f32.
+    /// work stays f32. There, `quantizedKeysWithPE` may carry `keys + keyPE`
+    /// already quantized (by the previous block), and the block returns its
+    /// new keys quantized the same way for the next cross-attention (nil when
+    /// it has none to give: f32, or not 8 heads).
+    @discardableResult
     func apply(queries: inout [Float], keys: inout [Float], queryPE: [Float], keyPE: [Float],
-               imagePrefix: TwoWayImagePrefix? = nil, int8: Int8Context? = nil) throws {
+               imagePrefix: TwoWayImagePrefix? = nil, int8: Int8Context? = nil,
+               quantizedKeysWithPE: QuantizedRows? = nil) throws -> QuantizedRows? {
         if skipFirstLayerPositionalEncoding {
             queries = selfAttention(q: queries, k: queries, v: queries)
         } else {
@@ -60,14 +65,16 @@ struct TwoWayAttentionBlock {
         // On the int8 path (8 heads, as in SAM) both read it quantized, so it is
         // quantized once and never stored as f32.
         let quantizedKeys = imagePrefix == nil && crossImageToToken.heads == 8
-            ? int8.map { QuantizedImageRows.keysWithPE(keys, keyPE, width: crossTokenToImage.qProj.inFeatures, context: $0) } : nil
+            ? int8.map { quantizedKeysWithPE
+                ?? QuantizedImageRows.keysWithPE(keys, keyPE, width: crossTokenToImage.qProj.inFeatures, context: $0) }
+            : nil
         let keysWithPE = imagePrefix == nil && quantizedKeys == nil ? Tensor.add(keys, keyPE) : []
         if let quantizedKeys, let int8 {
             try crossTokenToImage.accumulateTokenToImage(tokens: q, quantizedKeys: quantizedKeys, values: keys,
                                                          into: &queries, int8: int8)
         } else if let imagePrefix {
-            crossTokenToImage.accumulate(q: .raw(q), k: .projected(imagePrefix.tokenToImageKey),
-                                         v: .projected(imagePrefix.tokenToImageValue), into: &queries)
+            crossTokenToImage.accumulateTokenToImage(tokens: q, headKeys: imagePrefix.tokenToImageKey,
+                                                     headValues: imagePrefix.tokenToImageValue, into: &queries)
         } else if let int8 {
             try crossTokenToImage.accumulateTokenToImage(tokens: q, keysWithPE: keysWithPE, values: keys,
                                                          into: &queries, int8: int8)
@@ -83,16 +90,21 @@ struct TwoWayAttentionBlock {
 
         q = Tensor.add(queries, queryPE)
         let image: DecoderAttention.ImageQueries = imagePrefix.map { .projected($0.imageToTokenQuery) } ?? .raw(keysWithPE)
+        // The int8 entry points apply norm4 themselves, fused with P·U, and
+        // quantize the new keys + PE for the next cross-attention on the way.
         if let int8, let quantized = quantizedKeys ?? imagePrefix?.quantizedImageToTokenQuery {
-            try crossImageToToken.accumulateImageToToken(quantizedImage: quantized, projected: imagePrefix != nil,
-                                                         tokensWithPE: q, tokens: queries, into: &keys, int8: int8)
+            return try crossImageToToken.accumulateImageToToken(quantizedImage: quantized, projected: imagePrefix != nil,
+                                                                tokensWithPE: q, tokens: queries, into: &keys,
+                                                                norm: norm4, quantizingWith: keyPE, int8: int8)
         } else if let int8 {
-            try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys,
-                                                         int8: int8)
+            return try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries,
+                                                                into: &keys, norm: norm4, quantizingWith: keyPE,
+                                                                int8: int8)
         } else {
             crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys)
+            DecoderLayerNorm.applyInPlace(norm4, &keys)
+            return nil
         }
-        DecoderLayerNorm.applyInPlace(norm4, &keys)
     }
 }
 
@@ -108,7 +120,8 @@ struct TwoWayAttentionBlock {
 /// another image-sized array (4 MB for vit_b).
 struct TwoWayImagePrefix {
     let imagePE: [Float]
-    /// Layer 0 token→image `k_proj(source + pe)` and `v_proj(source)`.
+    /// Layer 0 token→image `k_proj(source + pe)` and `v_proj(source)`, per
+    /// head (`DecoderAttention.headKeys`, `headValues`).
     let tokenToImageKey: [Float]
     let tokenToImageValue: [Float]
     /// Layer 0 image→token `q_proj(source + pe)`; empty on the int8 path,
@@ -140,15 +153,22 @@ struct TwoWayTransformer {
     /// With `int8`, the image→token query rows are kept quantized only (8 heads).
     func imagePrefix(source: [Float], imagePE: [Float], int8: Int8Context? = nil) -> TwoWayImagePrefix {
         let first = layers[0]
-        let withPE = Tensor.add(source, imagePE)
-        let query = first.crossImageToToken.qProj(withPE)
-        let quantized = first.crossImageToToken.heads == 8 ? int8.map {
-            QuantizedImageRows.rows(query, width: first.crossImageToToken.internalDim, context: $0)
+        let tokenToImage = first.crossTokenToImage, imageToToken = first.crossImageToToken
+        // Scoped so that `source + pe` (4 MB for vit_b) is freed before the per-head copies are made.
+        var (query, key) = { () -> ([Float], [Float]) in
+            let withPE = Tensor.add(source, imagePE)
+            return (imageToToken.qProj(withPE), tokenToImage.kProj(withPE))
+        }()
+        let quantized = imageToToken.heads == 8 ? int8.map {
+            QuantizedImageRows.rows(query, width: imageToToken.internalDim, context: $0)
         } : nil
+        if quantized != nil { query = [] }
+        let headKeys = tokenToImage.headKeys(key)
+        key = []
         return TwoWayImagePrefix(imagePE: imagePE,
-                                 tokenToImageKey: first.crossTokenToImage.kProj(withPE),
-                                 tokenToImageValue: first.crossTokenToImage.vProj(source),
-                                 imageToTokenQuery: quantized == nil ? query : [],
+                                 tokenToImageKey: headKeys,
+                                 tokenToImageValue: tokenToImage.headValues(tokenToImage.vProj(source)),
+                                 imageToTokenQuery: query,
                                  quantizedImageToTokenQuery: quantized)
     }
 
@@ -161,13 +181,16 @@ struct TwoWayTransformer {
                int8: Int8Context? = nil) throws -> [Float] {
         let imagePE = prefix.imagePE
         var queries = tokens
+        var quantizedKeys: QuantizedRows?    // keys + PE, int8 path: quantized by the block that made them
         for (i, layer) in layers.enumerated() {
-            try layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
-                            imagePrefix: i == 0 ? prefix : nil, int8: int8)
+            quantizedKeys = try layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
+                                            imagePrefix: i == 0 ? prefix : nil, int8: int8,
+                                            quantizedKeysWithPE: quantizedKeys)
         }
         let q = Tensor.add(queries, tokens)
         if let int8 {
-            let k = QuantizedImageRows.keysWithPE(keys, imagePE, width: finalAttention.qProj.inFeatures, context: int8)
+            let k = quantizedKeys
+                ?? QuantizedImageRows.keysWithPE(keys, imagePE, width: finalAttention.qProj.inFeatures, context: int8)
             try finalAttention.accumulateTokenToImage(tokens: q, quantizedKeys: k, values: keys, into: &queries, int8: int8)
         } else {
             let k = Tensor.add(keys, imagePE)
