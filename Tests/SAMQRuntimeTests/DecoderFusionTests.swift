@@ -62,7 +62,7 @@ final class DecoderFusionTests: XCTestCase {
     /// Quantizing `a + b` once gives samq_quantize_rows' bytes, and its packed
     /// form the payload `PackedInt8Matrix(packingRows:)` makes from the f32
     /// sum; a layer on it gives the layer's output on the f32 rows, bit for bit.
-    func testQuantizedRowsMatchQuantizerAndPacker() throws {
+    func testQuantizedRowsMatchTheQuantizer() throws {
         var rng = Int8TestRandom(seed: 5)
         let context = Int8Context()
         for (rows, cols) in [(1, 8), (37, 44), (70, 129), (100, 256)] {
@@ -82,13 +82,6 @@ final class DecoderFusionTests: XCTestCase {
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: q.values, count: rows * kp)), expected)
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: q.scales, count: rows)).map(\.bitPattern),
                                scales.map(\.bitPattern))
-                let packed = q.packed(name: "test", pool: context.pool)
-                let reference = try source.withUnsafeBufferPointer {
-                    try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: rows, cols: cols, ld: cols, name: "ref")
-                }
-                let bytes = packed.layout.totalBytes
-                XCTAssertEqual(bytes, reference.layout.totalBytes)
-                XCTAssertEqual(memcmp(packed.payload, reference.payload, bytes), 0, "\(rows)×\(cols) packed payload")
                 // As activations of a layer.
                 let layer = try QuantizedLinear(weight: try PackedInt8Matrix(quantizing: rng.uniform(24 * cols), n: 24,
                                                                                k: cols, name: "w"),

@@ -74,48 +74,6 @@ final class QuantizedRows: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
-    /// The rows as a packed GEMM weight (n = rows, k = cols): the 4-byte k
-    /// groups of each row copied to its panel slot, column sums added up;
-    /// the same payload `PackedInt8Matrix(packingRows:)` makes from the f32 rows.
-    func packed(name: String, pool: ThreadPool) -> PackedInt8Matrix {
-        let layout = PackedInt8Layout(n: rows, k: cols)
-        let bytes = UnsafeMutableRawPointer.allocate(byteCount: layout.totalBytes, alignment: 64)
-        let groups = layout.paddedK / 4, panelBytes = layout.paddedK * 16
-        let scaleOut = (bytes + layout.scalesOffset).assumingMemoryBound(to: Float.self)
-        let sums = (bytes + layout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
-        let panels = layout.paddedN / 16
-        let source = UnsafeRawPointer(values), kp = paddedK, inputScales = scales
-        let chunks = min(panels, pool.threads)
-        let perChunk = (panels + max(chunks, 1) - 1) / max(chunks, 1)
-        pool.parallelFor(count: max(chunks, 1)) { chunk, _ in
-            for column in (chunk * perChunk * 16)..<min(panels, (chunk + 1) * perChunk) * 16 {
-                let slot = bytes + (column >> 4) * panelBytes + (column & 15) * 4
-                guard column < rows else {
-                    for g in 0..<groups { (slot + g * 64).storeBytes(of: UInt32(0), as: UInt32.self) }
-                    scaleOut[column] = 0
-                    sums[column] = 0
-                    continue
-                }
-                let row = source + column * kp
-                var sum: Int32 = 0
-                for g in 0..<groups {
-                    (slot + g * 64).storeBytes(of: row.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self),
-                                               as: UInt32.self)
-                }
-                var k = 0
-                var sumV = SIMD16<Int32>()
-                while k + 16 <= kp {
-                    sumV &+= SIMD16<Int32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: k, as: SIMD16<Int8>.self))
-                    k += 16
-                }
-                for lane in 0..<16 { sum &+= sumV[lane] }
-                while k < kp { sum &+= Int32(row.load(fromByteOffset: k, as: Int8.self)); k += 1 }
-                scaleOut[column] = inputScales[column]
-                sums[column] = sum
-            }
-        }
-        return PackedInt8Matrix(adopting: bytes, layout: layout, name: name)
-    }
 }
 
 extension QuantizedLinear {
