@@ -43,6 +43,17 @@ public struct NumPyArray: Equatable, Sendable {
 
     /// The file contents: a version 1.0 header (version 2.0 if the header would not fit) and `<f4` data.
     public func encoded() throws -> [UInt8] {
+        var out = try preamble()
+        out.reserveCapacity(out.count + values.count * 4)
+        for value in values {
+            let bits = value.bitPattern.littleEndian
+            withUnsafeBytes(of: bits) { out.append(contentsOf: $0) }
+        }
+        return out
+    }
+
+    /// Magic, version, header length and the padded header: everything before the data.
+    private func preamble() throws -> [UInt8] {
         let count = try NumPyArray.elementCount(shape)
         guard count == values.count else { throw NumPyError.valueCountMismatch(shape: shape, count: values.count) }
         let shapeText: String
@@ -58,24 +69,34 @@ public struct NumPyArray: Equatable, Sendable {
         let padding = (64 - (prefixLength + header.count + 1) % 64) % 64
         header += [UInt8](repeating: 0x20, count: padding) + [0x0A]
         var out: [UInt8] = [0x93] + Array("NUMPY".utf8)
-        out.reserveCapacity(prefixLength + header.count + values.count * 4)
         if prefixLength == 10 {
             out += [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)]
         } else {
             let n = UInt32(header.count)
             out += [2, 0, UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
         }
-        out += header
-        for value in values {
-            let bits = value.bitPattern.littleEndian
-            withUnsafeBytes(of: bits) { out.append(contentsOf: $0) }
-        }
-        return out
+        return out + header
     }
 
-    /// Writes a version 1.0 `<f4` C-order file atomically (temporary file, fsync, rename).
+    /// Writes a version 1.0 `<f4` C-order file atomically (temporary file, fsync, rename),
+    /// straight from `values`: a second copy of a 4 MB embedding would be the
+    /// peak of a small-model `samq encode`.
     public func write(to path: String) throws {
-        try AtomicFile.write(try encoded(), to: path)
+        let file = try AtomicFile(path: path)
+        try file.write(try preamble())
+        if 1.littleEndian == 1 {
+            try values.withUnsafeBytes { try file.write($0) }
+        } else {
+            var chunk = [UInt8]()
+            for start in stride(from: 0, to: values.count, by: 16_384) {
+                chunk.removeAll(keepingCapacity: true)
+                for value in values[start..<min(values.count, start + 16_384)] {
+                    withUnsafeBytes(of: value.bitPattern.littleEndian) { chunk.append(contentsOf: $0) }
+                }
+                try file.write(chunk)
+            }
+        }
+        try file.commit()
     }
 
     static func elementCount(_ shape: [Int]) throws -> Int {

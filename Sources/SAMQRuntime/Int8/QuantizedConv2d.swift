@@ -7,7 +7,9 @@ import SAMQFormat
 /// index c·kh·kw + ky·kw + kx), so im2col rows are written in that order.
 /// A 1×1 stride-1 conv (the neck's first conv) is the linear itself; larger
 /// kernels gather `chunkRows` output pixels at a time so the im2col buffer
-/// stays a few MB whatever the image (a full 64×64×2304 one would be 38 MB).
+/// stays small whatever the image (a full 64×64×2304 one would be 38 MB).
+/// 128 rows of the neck's 3×3 conv are 1.2 MB of f32 columns plus their
+/// int8 copy; 512 were 6 MB, the peak of a vit_t `samq encode`, and no faster.
 public struct QuantizedConv2d: @unchecked Sendable {
     public let linear: QuantizedLinear
     public let inChannels: Int
@@ -16,7 +18,7 @@ public struct QuantizedConv2d: @unchecked Sendable {
     public let stride: Int
     public let padding: Int
     /// Output pixels per im2col chunk.
-    public var chunkRows = 512
+    public var chunkRows = 128
 
     public init(weight: PackedInt8Matrix, bias: [Float]?, inChannels: Int, kernel: Int, stride: Int = 1,
                 padding: Int = 0, context: Int8Context) throws(Int8RuntimeError) {
