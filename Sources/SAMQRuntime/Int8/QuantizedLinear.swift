@@ -77,11 +77,22 @@ public struct QuantizedLinear: @unchecked Sendable {
     public func forward(rows: Int, input: UnsafePointer<Float>, ldx: Int,
                         output: UnsafeMutablePointer<Float>, ldo: Int,
                         activation: FusedActivation = .none, accumulate: Bool = false) throws(Int8RuntimeError) {
+        try forward(rows: rows, input: input, ldx: ldx, output: output, ldo: ldo, activation: activation,
+                    residual: accumulate ? UnsafePointer(output) : nil, ldr: ldo)
+    }
+
+    /// `output = input·Wᵀ + b + residual` (rows of `residual` `ldr` apart),
+    /// added in the GEMM epilogue: the same bits as copying the residual into
+    /// `output` and accumulating, without the copy.
+    public func forward(rows: Int, input: UnsafePointer<Float>, ldx: Int,
+                        output: UnsafeMutablePointer<Float>, ldo: Int,
+                        activation: FusedActivation = .none,
+                        residual: UnsafePointer<Float>?, ldr: Int) throws(Int8RuntimeError) {
         guard rows > 0 else { return }
-        guard ldx >= inFeatures, ldo >= outFeatures else {
-            throw .invalidConfiguration("leading dimensions \(ldx), \(ldo) are smaller than \(inFeatures), \(outFeatures)")
+        guard ldx >= inFeatures, ldo >= outFeatures, residual == nil || ldr >= outFeatures else {
+            throw .invalidConfiguration("leading dimensions \(ldx), \(ldo), \(ldr) are smaller than \(inFeatures), \(outFeatures)")
         }
-        guard !(accumulate && activation != .none) else {
+        guard !(residual != nil && activation != .none) else {
             throw .invalidConfiguration("an activation before the residual add is not supported")
         }
         let k = inFeatures, n = outFeatures
@@ -114,7 +125,7 @@ public struct QuantizedLinear: @unchecked Sendable {
                 }
                 let status = Int8GEMM.run(isa: isa, m: rows, n: n, k: k, a: quantized, lda: kp, rowScales: scales,
                                           weights: payload, bias: bias,
-                                          residual: accumulate ? UnsafePointer(output) : nil, ldr: ldo,
+                                          residual: residual, ldr: ldr,
                                           c: output, ldc: ldo, gelu: gelu, rows: rowRange, columns: columnRange)
                 if status != 0 { space.status[worker] = status }
                 if activation == .relu { Int8GEMM.relu(output, ldc: ldo, rows: rowRange, columns: columnRange) }

@@ -40,15 +40,16 @@ struct MBConv {
         let first = try conv2.runWholeStrip(input: expanded, inputRows: inputRows, width: width, stride: 1,
                                             output: strip, gelu: true, isa: isa, pool: pool)
         let middle = strip + (outputRows.lowerBound - first) * width * hidden
-        // The shortcut rows, then += conv3(...), then GELU.
+        // conv3(...) + the shortcut rows (read in place), then GELU.
         let n = outputRows.count * width * channels
-        var out = Array(UnsafeBufferPointer(start: input + (outputRows.lowerBound - inputRows.lowerBound) * width * channels,
-                                            count: n))
-        try out.withUnsafeMutableBufferPointer { o in
-            try conv3.forward(rows: outputRows.count * width, input: middle, output: o.baseAddress!, accumulate: true)
-            gelu(o.baseAddress!, count: n)
+        guard n > 0 else { return [] }
+        let shortcut = input + (outputRows.lowerBound - inputRows.lowerBound) * width * channels
+        return try [Float](unsafeUninitializedCapacity: n) { out, count in
+            try conv3.forward(rows: outputRows.count * width, input: middle, output: out.baseAddress!,
+                              residual: shortcut)
+            gelu(out.baseAddress!, count: n)
+            count = n
         }
-        return out
     }
 
     /// GELU over a strip with the C kernel (the GEMM epilogue's GELU, bit-exact

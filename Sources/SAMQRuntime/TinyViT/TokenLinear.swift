@@ -58,6 +58,23 @@ enum TokenLinear {
         }
     }
 
+    /// `output[r] = input[r]·Wᵀ + b + residual[r]`: `residual` is read, not
+    /// copied (int8: the GEMM epilogue adds it; f32: copied into `output`,
+    /// then accumulated, which gives the same bits).
+    func forward(rows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                 residual: UnsafePointer<Float>) throws {
+        guard rows > 0 else { return }
+        switch self {
+        case let .float32(l):
+            output.update(from: residual, count: rows * l.outFeatures)
+            l.forward(rows: rows, input: input, ldx: l.inFeatures, output: output, ldo: l.outFeatures,
+                      activation: .none, accumulate: true)
+        case let .int8(l):
+            try l.forward(rows: rows, input: input, ldx: l.inFeatures, output: output, ldo: l.outFeatures,
+                          residual: residual, ldr: l.outFeatures)
+        }
+    }
+
     /// Array form of `forward`.
     func callAsFunction(_ x: [Float], gelu: Bool = false) throws -> [Float] {
         let rows = x.count / inputs
