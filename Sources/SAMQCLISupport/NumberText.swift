@@ -12,15 +12,16 @@ import Darwin
 
 /// `value` with `decimals` digits after the point, like `%.Nf`.
 public func fixed(_ value: some BinaryFloatingPoint, _ decimals: Int) -> String {
-    printf("%.*f", Int32(max(0, min(decimals, 30))), Double(value))
+    vsnprintfText("%.*f", Int32(max(0, min(decimals, 30))), Double(value))
 }
 
 /// `value` in scientific notation with `digits` after the point, like `%.Ne`.
 public func scientific(_ value: some BinaryFloatingPoint, _ digits: Int = 2) -> String {
-    printf("%.*e", Int32(max(0, min(digits, 30))), Double(value))
+    vsnprintfText("%.*e", Int32(max(0, min(digits, 30))), Double(value))
 }
 
-private func printf(_ format: String, _ precision: Int32, _ value: Double) -> String {
+/// One `%.*f`-style conversion of `value` through the C library.
+private func vsnprintfText(_ format: String, _ precision: Int32, _ value: Double) -> String {
     var buffer = [CChar](repeating: 0, count: 352)  // %f of 1e308 is 309 digits + 30 decimals
     let written = withVaList([precision, value]) { arguments in
         buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, format, arguments) }
