@@ -96,7 +96,3 @@ struct ModelSummary: Encodable {
         if let verifiedTensors { print("verified     all \(verifiedTensors) tensor checksums match") }
     }
 }
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}

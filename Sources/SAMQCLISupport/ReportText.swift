@@ -6,9 +6,9 @@ import Musl
 import Darwin
 #endif
 
-// printf-style numbers for reports. `String(format:)` lives in the full
+// Numbers and columns for reports (printf-style numbers: `String(format:)` lives in the full
 // Foundation, whose ICU-backed libraries cost every `samq` process about
-// 6.5 MB of resident memory; the CLI links only FoundationEssentials.
+// 6.5 MB of resident memory; the CLI links only FoundationEssentials).
 
 /// `value` with `decimals` digits after the point, like `%.Nf`.
 public func fixed(_ value: some BinaryFloatingPoint, _ decimals: Int) -> String {
@@ -28,6 +28,13 @@ private func vsnprintfText(_ format: String, _ precision: Int32, _ value: Double
     }
     guard written >= 0 else { return "\(value)" }
     return String(decoding: buffer.prefix(Int(min(written, 351))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+extension String {
+    /// Right-aligned in `width` columns (never cut), for numbers in tables.
+    public func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }
 
 /// `text` cut or space-padded to exactly `width` characters, like
