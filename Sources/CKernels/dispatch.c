@@ -197,6 +197,24 @@ void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size
     }
 }
 
+void samq_softmax_partial(samq_isa isa, float *s, size_t pixels, size_t rows, size_t group, const float *v,
+                          size_t ldv, size_t hd, float *mx, float *sum, float *acc) {
+    if (rows == 0 || group == 0) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_softmax_partial_avx2(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+    case SAMQ_ISA_AVX512VNNI: samq_softmax_partial_avx512(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_softmax_partial_neon(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+#endif
+    default: samq_softmax_partial_scalar(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+    }
+}
+
 static int samq_check_ranges(size_t M, size_t N, size_t mb, size_t me, size_t nb, size_t ne) {
     if (mb > me || me > M || nb > ne || ne > N) return -1;
     return 0;

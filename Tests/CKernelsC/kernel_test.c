@@ -166,6 +166,45 @@ static void test_relpos_fill(void) {
         }
 }
 
+/* ---- streamed softmax partial ------------------------------------------ */
+/* Every ISA against scalar: max and exponentials bit for bit; sums within
+ * 1e-6 relative (gcc may contract the scalar mul+add into FMAs on aarch64). */
+static int close_rel(const float *a, const float *b, size_t n, float tol) {
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(a[i] - b[i]) <= tol * fmaxf(1.0f, fabsf(b[i])))) return 0;
+    return 1;
+}
+static void test_softmax_partial(void) {
+    static const size_t pixels_[] = {0, 1, 3, 17, 128};
+    static const size_t rows_[][2] = {{1, 1}, {3, 1}, {9, 3}, {17, 17}, {56, 7}};
+    static const size_t hds[] = {1, 8, 12, 16};
+    for (size_t pi = 0; pi < COUNT(pixels_); pi++)
+        for (size_t ri = 0; ri < COUNT(rows_); ri++)
+            for (size_t hi = 0; hi < COUNT(hds); hi++) {
+                size_t pixels = pixels_[pi], rows = rows_[ri][0], group = rows_[ri][1], hd = hds[hi];
+                size_t ldv = (rows + group - 1) / group * hd + 3;
+                float *s0 = malloc((pixels * rows + 1) * sizeof(float)), *v = malloc((pixels * ldv + 1) * sizeof(float));
+                float *s = malloc((pixels * rows + 1) * sizeof(float)), *rs = malloc((pixels * rows + 1) * sizeof(float));
+                float *mx = malloc(rows * sizeof(float)), *sum = malloc(rows * sizeof(float));
+                float *acc = malloc(rows * hd * sizeof(float));
+                float *rmx = malloc(rows * sizeof(float)), *rsum = malloc(rows * sizeof(float));
+                float *racc = malloc(rows * hd * sizeof(float));
+                for (size_t i = 0; i < pixels * rows; i++) s0[i] = 12.0f * rnd_f();
+                for (size_t i = 0; i < pixels * ldv; i++) v[i] = rnd_f();
+                memcpy(rs, s0, pixels * rows * sizeof(float));
+                samq_softmax_partial(SAMQ_ISA_SCALAR, rs, pixels, rows, group, v, ldv, hd, rmx, rsum, racc);
+                for (int i = 0; i < g_nisa; i++) {
+                    memcpy(s, s0, pixels * rows * sizeof(float));
+                    samq_softmax_partial(g_isas[i], s, pixels, rows, group, v, ldv, hd, mx, sum, acc);
+                    int ok = same_bits(mx, rmx, rows) && same_bits(s, rs, pixels * rows) &&
+                             close_rel(sum, rsum, rows, 1e-6f) && close_rel(acc, racc, rows * hd, 1e-6f);
+                    CHECK(ok, "softmax_partial %s pixels=%zu rows=%zu group=%zu hd=%zu", samq_isa_name(g_isas[i]),
+                          pixels, rows, group, hd);
+                }
+                free(s0), free(v), free(s), free(rs), free(mx), free(sum), free(acc), free(rmx), free(rsum), free(racc);
+            }
+}
+
 /* ---- quantize ---------------------------------------------------------- */
 static void test_quantize(void) {
     const size_t Kq[] = {0, 1, 3, 7, 8, 13, 15, 16, 17, 31, 64, 100, 257};
@@ -1201,6 +1240,7 @@ int main(int argc, char **argv) {
     test_quantize();
     test_pack_columns();
     test_relpos_fill();
+    test_softmax_partial();
     test_softmax_q8();
     test_gelu();
     test_gelu_inplace();

@@ -110,6 +110,21 @@ void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols
  * rel_w[r·size + kw]. One add per element: identical bits on every ISA. */
 void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size_t size, const float *rel_h,
                       const float *rel_w);
+/* One chunk of a streamed softmax-weighted sum. `s` holds `pixels` rows of
+ * `rows` scores ([pixels][rows]); for every score column r, with head
+ * h = r / group and values v ([pixels][ldv], head h in columns
+ * [h·hd, (h+1)·hd)):
+ *   mx[r]  = max_j s[j][r]            (x > m ? x : m from −inf: NaN never wins)
+ *   s[j][r] = e_jr = exp(s[j][r] − mx[r])    (samq_exp_ref: clamped at −87)
+ *   sum[r] = Σ_j e_jr                 (in pixel order)
+ *   acc[r·hd + d] = Σ_j e_jr · v[j][h·hd + d]   (in pixel order, mul then add)
+ * Every ISA follows this per lane; only FMA contraction of the scalar code
+ * by a compiler can change the last bits. Merging chunks t is the caller's:
+ * with M = max_t mx_t, Σ_t e^(mx_t − M)·acc_t / Σ_t e^(mx_t − M)·sum_t. An
+ * ISA this CPU lacks falls back to scalar; pixels == 0 gives mx = −inf and
+ * zero sums. Requires group >= 1 and ldv >= (rows / group)·hd columns' reach. */
+void samq_softmax_partial(samq_isa isa, float *s, size_t pixels, size_t rows, size_t group, const float *v,
+                          size_t ldv, size_t hd, float *mx, float *sum, float *acc);
 /* Per row: amax = max |x| over finite x. If amax < 1e-30 (all zero, no finite
  * values, or only denormal-scale values) the row scale is 0 and q = 0.
  * Else inv = 127.0f / amax, q = clamp(rint_nearest_even(x * inv), -127, 127),

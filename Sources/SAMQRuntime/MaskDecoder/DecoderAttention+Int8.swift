@@ -81,10 +81,12 @@ extension DecoderAttention {
     /// entry point; `keys` ends normalized by `norm` (the block's `norm4`).
     /// With `pe`, also returns the new `keys + pe` quantized per row (what
     /// `QuantizedImageRows.keysWithPE` would make of them), for the next
-    /// cross-attention.
+    /// cross-attention; with `quantizingPlain` too, the new keys themselves
+    /// (the values of a streamed token→image attention).
     func accumulateImageToToken(quantizedImage x: QuantizedRows, projected: Bool, tokensWithPE: [Float],
                                 tokens: [Float], into keys: inout [Float], norm: LayerNorm, quantizingWith pe: [Float]?,
-                                int8 context: Int8Context) throws -> QuantizedRows? {
+                                quantizingPlain: Bool = false,
+                                int8 context: Int8Context) throws -> QuantizedImageKeys? {
         guard heads == 8 else {
             throw Int8RuntimeError.invalidConfiguration("quantized image→token attention needs 8 heads, not \(heads)")
         }
@@ -100,7 +102,7 @@ extension DecoderAttention {
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
         return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
-                                  context: context)
+                                  quantizingPlain: quantizingPlain, context: context)
     }
 
     /// `keys = norm(keys + softmax(scores)·U + bo)` (softmax per head across
@@ -116,12 +118,13 @@ extension DecoderAttention {
     /// lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
     /// with this in f32, docs/ACCURACY.md).
     private func finishImageToToken(_ scores: inout [Float], u: [Float], columns cols: Int, norm: LayerNorm,
-                                    into keys: inout [Float], quantizingWith pe: [Float]?,
-                                    context: Int8Context) -> QuantizedRows? {
+                                    into keys: inout [Float], quantizingWith pe: [Float]?, quantizingPlain: Bool,
+                                    context: Int8Context) -> QuantizedImageKeys? {
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
         precondition(pe.map { $0.count == keys.count } ?? true, "internal: keys and PE sizes")
         let quantized = pe.map { _ in QuantizedRows(uninitializedRows: pixels, cols: dim) }
+        let plain = quantized != nil && quantizingPlain ? QuantizedRows(uninitializedRows: pixels, cols: dim) : nil
         let chunk = QuantizedRows.chunkRows, isa = context.isa
         scores.withUnsafeMutableBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
@@ -140,21 +143,22 @@ extension DecoderAttention {
                                     quantized.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: peBase + r0 * dim,
                                                        isa: isa)
                                 }
+                                plain?.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: nil, isa: isa)
                             }
                         }
                     }
                 }
             }
         }
-        return quantized
+        return quantized.map { QuantizedImageKeys(withPE: $0, plain: plain) }
     }
 
     /// image→token in int8; see `accumulateImageToToken(image:tokensWithPE:tokens:into:)`.
     /// `keys` ends normalized by `norm`, and the quantized `keys + pe` are
     /// returned with `pe`, as above (not for other head counts: nil).
     func accumulateImageToToken(image: ImageQueries, tokensWithPE: [Float], tokens: [Float], into keys: inout [Float],
-                                norm: LayerNorm, quantizingWith pe: [Float]?,
-                                int8 context: Int8Context) throws -> QuantizedRows? {
+                                norm: LayerNorm, quantizingWith pe: [Float]?, quantizingPlain: Bool = false,
+                                int8 context: Int8Context) throws -> QuantizedImageKeys? {
         guard heads == 8 else {
             accumulateImageToToken(image: image, tokensWithPE: tokensWithPE, tokens: tokens, into: &keys)
             DecoderLayerNorm.applyInPlace(norm, &keys)
@@ -171,6 +175,6 @@ extension DecoderAttention {
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
         return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
-                                  context: context)
+                                  quantizingPlain: quantizingPlain, context: context)
     }
 }

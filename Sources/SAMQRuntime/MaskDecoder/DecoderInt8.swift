@@ -23,13 +23,15 @@ final class DecoderInt8: @unchecked Sendable {
     /// `output_upscaling.0` and `.3` as GEMMs whose columns are (dy·2 + dx, out):
     /// each input pixel's four output pixels come out as four consecutive rows.
     let upscaling: (first: QuantizedLinear, second: QuantizedLinear)?
+    /// The transformer's int8 projections over image rows.
+    let attention: TwoWayInt8Projections
     /// The same layers in f32, run when `upscaling` is nil.
     let floatUpscaling: (first: ConvTranspose2x2, second: ConvTranspose2x2)
     private let base: Int8Context
     private let lock = Lock()
     private var idle: [Int8Context]
 
-    init(upscale1: ConvTranspose2x2, upscale2: ConvTranspose2x2, prefix: String, int8Upscaling: Bool,
+    init(transformer: TwoWayTransformer, upscale1: ConvTranspose2x2, upscale2: ConvTranspose2x2, prefix: String, int8Upscaling: Bool,
          context: Int8Context) throws {
         func gemm(_ layer: ConvTranspose2x2, _ name: String) throws -> QuantizedLinear {
             let matrix = try PackedInt8Matrix(quantizing: layer.weight, n: 4 * layer.outChannels, k: layer.inChannels,
@@ -40,6 +42,7 @@ final class DecoderInt8: @unchecked Sendable {
             ? (try gemm(upscale1, prefix + ".output_upscaling.0.weight"), try gemm(upscale2, prefix + ".output_upscaling.3.weight"))
             : nil
         floatUpscaling = (upscale1, upscale2)
+        attention = try TwoWayInt8Projections(transformer: transformer, context: context)
         base = context
         idle = [context]
     }

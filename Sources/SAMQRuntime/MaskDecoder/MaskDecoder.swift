@@ -58,7 +58,8 @@ final class MaskDecoder {
         let precision = try precision ?? EncoderPrecision.automatic(for: weights)
         let int8Upscaling = (weights as? SAMQFileWeights)?.file.metadata.quantization.decoderUpscaling != "f32"
         int8 = precision == .int8
-            ? try DecoderInt8(upscale1: upscale1, upscale2: upscale2, prefix: p, int8Upscaling: int8Upscaling,
+            ? try DecoderInt8(transformer: transformer, upscale1: upscale1, upscale2: upscale2, prefix: p,
+                              int8Upscaling: int8Upscaling,
                               context: try Int8Context.fromEnvironment())
             : nil
     }
@@ -79,7 +80,8 @@ final class MaskDecoder {
         let hs: [Float], masks: [Float]
         if let int8 {
             (hs, masks) = try int8.withContext { context in
-                let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context)
+                let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context,
+                                               projections: int8.attention)
                 let processed = keys
                 let hyper = hypernetworkWeights(hs, selected)
                 // Fused and tiled, with int8 or f32 conv-transposes as the file says.

@@ -44,14 +44,19 @@ struct TwoWayAttentionBlock {
     /// projections of `keys`, which must then be the `image + dense` they came from.
     /// With `int8`, the image-sized products of the cross-attentions run on
     /// the int8 kernels (W8A8) on that context's scratch; the token-sized
-    /// work stays f32. There, `quantizedKeysWithPE` may carry `keys + keyPE`
+    /// work stays f32. There, `quantizedKeys` may carry `keys + keyPE` (and `keys`)
     /// already quantized (by the previous block), and the block returns its
     /// new keys quantized the same way for the next cross-attention (nil when
     /// it has none to give: f32, or not 8 heads).
+    /// `valueProjection` (int8, layers after the first, given with
+    /// `incoming.plain`) runs token→image streamed, with the values projected
+    /// on the int8 kernels; `nextProjectsValues` asks for the returned keys'
+    /// plain rows too.
     @discardableResult
     func apply(queries: inout [Float], keys: inout [Float], queryPE: [Float], keyPE: [Float],
                imagePrefix: TwoWayImagePrefix? = nil, int8: Int8Context? = nil,
-               quantizedKeysWithPE: QuantizedRows? = nil) throws -> QuantizedRows? {
+               quantizedKeys incoming: QuantizedImageKeys? = nil, valueProjection: QuantizedLinear? = nil,
+               nextProjectsValues: Bool = false) throws -> QuantizedImageKeys? {
         if skipFirstLayerPositionalEncoding {
             queries = selfAttention(q: queries, k: queries, v: queries)
         } else {
@@ -65,11 +70,14 @@ struct TwoWayAttentionBlock {
         // On the int8 path (8 heads, as in SAM) both read it quantized, so it is
         // quantized once and never stored as f32.
         let quantizedKeys = imagePrefix == nil && crossImageToToken.heads == 8
-            ? int8.map { quantizedKeysWithPE
+            ? int8.map { incoming?.withPE
                 ?? QuantizedImageRows.keysWithPE(keys, keyPE, width: crossTokenToImage.qProj.inFeatures, context: $0) }
             : nil
         let keysWithPE = imagePrefix == nil && quantizedKeys == nil ? Tensor.add(keys, keyPE) : []
-        if let quantizedKeys, let int8 {
+        if let quantizedKeys, let int8, let valueProjection, let plain = incoming?.plain {
+            try crossTokenToImage.accumulateTokenToImage(tokens: q, quantizedKeys: quantizedKeys, quantizedValues: plain,
+                                                         valueProjection: valueProjection, into: &queries, int8: int8)
+        } else if let quantizedKeys, let int8 {
             try crossTokenToImage.accumulateTokenToImage(tokens: q, quantizedKeys: quantizedKeys, values: keys,
                                                          into: &queries, int8: int8)
         } else if let imagePrefix {
@@ -95,17 +103,27 @@ struct TwoWayAttentionBlock {
         if let int8, let quantized = quantizedKeys ?? imagePrefix?.quantizedImageToTokenQuery {
             return try crossImageToToken.accumulateImageToToken(quantizedImage: quantized, projected: imagePrefix != nil,
                                                                 tokensWithPE: q, tokens: queries, into: &keys,
-                                                                norm: norm4, quantizingWith: keyPE, int8: int8)
+                                                                norm: norm4, quantizingWith: keyPE,
+                                                                quantizingPlain: nextProjectsValues, int8: int8)
         } else if let int8 {
             return try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries,
                                                                 into: &keys, norm: norm4, quantizingWith: keyPE,
-                                                                int8: int8)
+                                                                quantizingPlain: nextProjectsValues, int8: int8)
         } else {
             crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries, into: &keys)
             DecoderLayerNorm.applyInPlace(norm4, &keys)
             return nil
         }
     }
+}
+
+/// Image rows a block leaves quantized for the next cross-attention (int8 path).
+struct QuantizedImageKeys {
+    /// `keys + PE`, read by both cross-attentions' scores.
+    let withPE: QuantizedRows
+    /// `keys`, for a next token→image attention that projects its values on
+    /// the int8 kernels (streamed); nil otherwise.
+    let plain: QuantizedRows?
 }
 
 /// The prompt-independent part of the first block's work for one image
@@ -175,23 +193,32 @@ struct TwoWayTransformer {
     /// Runs the transformer from a precomputed `imagePrefix(source:imagePE:)`,
     /// with `keys` entering as that `source` (`[h*w][C]`, updated in place:
     /// pass a uniquely referenced array, or it is copied) and `tokens` `[N][C]`;
-    /// the image-sized products run on the int8 kernels when `int8` is given.
+    /// the image-sized products run on the int8 kernels when `int8` is given
+    /// (with `projections`, also the token→image value projections).
     /// Returns the processed tokens; `keys` ends as the processed image.
     func apply(prefix: TwoWayImagePrefix, keys: inout [Float], tokens: [Float],
-               int8: Int8Context? = nil) throws -> [Float] {
+               int8: Int8Context? = nil, projections: TwoWayInt8Projections? = nil) throws -> [Float] {
         let imagePE = prefix.imagePE
         var queries = tokens
-        var quantizedKeys: QuantizedRows?    // keys + PE, int8 path: quantized by the block that made them
+        var quantizedKeys: QuantizedImageKeys?    // int8 path: quantized by the block that made them
         for (i, layer) in layers.enumerated() {
             quantizedKeys = try layer.apply(queries: &queries, keys: &keys, queryPE: tokens, keyPE: imagePE,
                                             imagePrefix: i == 0 ? prefix : nil, int8: int8,
-                                            quantizedKeysWithPE: quantizedKeys)
+                                            quantizedKeys: quantizedKeys,
+                                            valueProjection: projections?.tokenToImageValue[i],
+                                            nextProjectsValues: projections?.tokenToImageValue[i + 1] != nil)
         }
         let q = Tensor.add(queries, tokens)
         if let int8 {
-            let k = quantizedKeys
+            let k = quantizedKeys?.withPE
                 ?? QuantizedImageRows.keysWithPE(keys, imagePE, width: finalAttention.qProj.inFeatures, context: int8)
-            try finalAttention.accumulateTokenToImage(tokens: q, quantizedKeys: k, values: keys, into: &queries, int8: int8)
+            if let valueProjection = projections?.tokenToImageValue[layers.count], let plain = quantizedKeys?.plain {
+                try finalAttention.accumulateTokenToImage(tokens: q, quantizedKeys: k, quantizedValues: plain,
+                                                          valueProjection: valueProjection, into: &queries, int8: int8)
+            } else {
+                try finalAttention.accumulateTokenToImage(tokens: q, quantizedKeys: k, values: keys, into: &queries,
+                                                          int8: int8)
+            }
         } else {
             let k = Tensor.add(keys, imagePE)
             finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)

@@ -1,0 +1,172 @@
+/* One chunk of a streamed softmax-weighted sum (samq_softmax_partial in
+ * samq_kernels.h): the mask decoder's token→image attention, computed pixel
+ * chunk by pixel chunk so that no [rows][pixels] probability matrix exists.
+ *
+ * Why C: the package's Swift is built for the x86-64 baseline (4-lane SSE,
+ * no FMA units used), where this loop cost ~7% of a vit_b decode.
+ *
+ * Every ISA mirrors the scalar reference per lane: the exponential is
+ * samq_exp_ref's op sequence, and each sum runs over the pixels in order
+ * with a separate multiply and add, so results differ from the reference
+ * only where a compiler contracts the scalar code into FMAs. */
+#include "samq_internal.h"
+#include "samq_simd.h"
+
+#include <math.h>
+
+/* Maximum, exponentials and their sum of score column r. */
+static inline void sp_column_scalar(float *s, size_t pixels, size_t rows, size_t r, float *mx, float *sum) {
+    float m = -INFINITY;
+    for (size_t j = 0; j < pixels; j++) m = s[j * rows + r] > m ? s[j * rows + r] : m;
+    float t = 0.0f;
+    for (size_t j = 0; j < pixels; j++) {
+        float e = samq_exp_ref(s[j * rows + r] - m);
+        s[j * rows + r] = e;
+        t = t + e;
+    }
+    mx[r] = m;
+    sum[r] = t;
+}
+
+/* acc[r][d] = Σ_j e[j][r] · v[j][head(r)·hd + d] for d in [from, hd). */
+static inline void sp_weighted_scalar(const float *s, size_t pixels, size_t rows, size_t r, const float *col,
+                                      size_t ldv, size_t from, size_t hd, float *out) {
+    for (size_t d = from; d < hd; d++) {
+        float a = 0.0f;
+        for (size_t j = 0; j < pixels; j++) {
+            float x = s[j * rows + r] * col[j * ldv + d];
+            a = a + x;
+        }
+        out[d] = a;
+    }
+}
+
+void samq_softmax_partial_scalar(float *s, size_t pixels, size_t rows, size_t group, const float *v, size_t ldv,
+                                 size_t hd, float *mx, float *sum, float *acc) {
+    for (size_t r = 0; r < rows; r++) sp_column_scalar(s, pixels, rows, r, mx, sum);
+    for (size_t r = 0; r < rows; r++) sp_weighted_scalar(s, pixels, rows, r, v + (r / group) * hd, ldv, 0, hd, acc + r * hd);
+}
+
+/* One body per ISA. Columns go W at a time through max and exp (a scalar
+ * tail after); the weighted sums take four score rows at once, so four
+ * independent add chains hide the add latency, in vectors of WV lanes over
+ * the head dimension (a scalar tail after). */
+#define SP_KERNEL(NAME, TGT, V, W, LD, ST, DUP, ZERO, ADD, SUB, MAX, EXP, VV, WV, LDV, STV, DUPV, ZEROV, ADDV,     \
+                  MULV)                                                                                         \
+    TGT void NAME(float *s, size_t pixels, size_t rows, size_t group, const float *v, size_t ldv, size_t hd,      \
+                  float *mx, float *sum, float *acc) {                                                          \
+        size_t r = 0;                                                                                           \
+        for (; r + W <= rows; r += W) {                                                                         \
+            V m = DUP(-INFINITY);                                                                               \
+            for (size_t j = 0; j < pixels; j++) m = MAX(LD(s + j * rows + r), m);                               \
+            V t = ZERO();                                                                                       \
+            for (size_t j = 0; j < pixels; j++) {                                                               \
+                V e = EXP(SUB(LD(s + j * rows + r), m));                                                        \
+                ST(s + j * rows + r, e);                                                                        \
+                t = ADD(t, e);                                                                                  \
+            }                                                                                                   \
+            ST(mx + r, m);                                                                                      \
+            ST(sum + r, t);                                                                                     \
+        }                                                                                                       \
+        for (; r < rows; r++) sp_column_scalar(s, pixels, rows, r, mx, sum);                                    \
+        const size_t hv = hd / WV * WV;                                                                         \
+        for (r = 0; r + 4 <= rows; r += 4) {                                                                    \
+            const float *c0 = v + (r / group) * hd, *c1 = v + ((r + 1) / group) * hd;                           \
+            const float *c2 = v + ((r + 2) / group) * hd, *c3 = v + ((r + 3) / group) * hd;                     \
+            for (size_t d = 0; d < hv; d += WV) {                                                               \
+                VV a0 = ZEROV(), a1 = ZEROV(), a2 = ZEROV(), a3 = ZEROV();                                      \
+                for (size_t j = 0; j < pixels; j++) {                                                           \
+                    const float *e = s + j * rows + r;                                                          \
+                    const size_t o = j * ldv + d;                                                               \
+                    a0 = ADDV(a0, MULV(DUPV(e[0]), LDV(c0 + o)));                                               \
+                    a1 = ADDV(a1, MULV(DUPV(e[1]), LDV(c1 + o)));                                               \
+                    a2 = ADDV(a2, MULV(DUPV(e[2]), LDV(c2 + o)));                                               \
+                    a3 = ADDV(a3, MULV(DUPV(e[3]), LDV(c3 + o)));                                               \
+                }                                                                                               \
+                STV(acc + r * hd + d, a0);                                                                      \
+                STV(acc + (r + 1) * hd + d, a1);                                                                \
+                STV(acc + (r + 2) * hd + d, a2);                                                                \
+                STV(acc + (r + 3) * hd + d, a3);                                                                \
+            }                                                                                                   \
+            for (size_t k = 0; k < 4; k++)                                                                      \
+                sp_weighted_scalar(s, pixels, rows, r + k, v + ((r + k) / group) * hd, ldv, hv, hd,            \
+                                   acc + (r + k) * hd);                                                         \
+        }                                                                                                       \
+        for (; r < rows; r++) {                                                                                 \
+            const float *c = v + (r / group) * hd;                                                              \
+            for (size_t d = 0; d < hv; d += WV) {                                                               \
+                VV a = ZEROV();                                                                                 \
+                for (size_t j = 0; j < pixels; j++) a = ADDV(a, MULV(DUPV(s[j * rows + r]), LDV(c + j * ldv + d))); \
+                STV(acc + r * hd + d, a);                                                                       \
+            }                                                                                                   \
+            sp_weighted_scalar(s, pixels, rows, r, c, ldv, hv, hd, acc + r * hd);                               \
+        }                                                                                                       \
+    }
+
+#if defined(SAMQ_X86)
+/* samq_exp_ref op for op: clamp (NaN -> the bound, as maxps returns its
+ * second operand), Cody-Waite reduction, degree-7 polynomial, no FMA. */
+#define SP_EXP_BODY(V, P)                                                                                       \
+    z = P##_max_ps(z, P##_set1_ps(SAMQ_EXP_ZMIN));                                                            \
+    const V shift = P##_set1_ps(SAMQ_EXP_SHIFT), one = P##_set1_ps(1.0f);                                     \
+    V n = P##_sub_ps(P##_add_ps(P##_mul_ps(z, P##_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);                   \
+    V r = P##_sub_ps(P##_sub_ps(z, P##_mul_ps(n, P##_set1_ps(SAMQ_EXP_LN2HI))),                               \
+                     P##_mul_ps(n, P##_set1_ps(SAMQ_EXP_LN2LO)));                                             \
+    V p = P##_set1_ps(SAMQ_EXP_C7);                                                                           \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C6));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C5));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C4));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C3));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C2));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), one);                                                                    \
+    p = P##_add_ps(P##_mul_ps(p, r), one);
+
+TGT_AVX2 INLINE __m256 sp_exp_avx2(__m256 z) {
+    SP_EXP_BODY(__m256, _mm256)
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+TGT_512 INLINE __m512 sp_exp_512(__m512 z) {
+    SP_EXP_BODY(__m512, _mm512)
+    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+SP_KERNEL(samq_softmax_partial_avx2, TGT_AVX2, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps,
+          _mm256_setzero_ps, _mm256_add_ps, _mm256_sub_ps, _mm256_max_ps, sp_exp_avx2, __m256, 8, _mm256_loadu_ps,
+          _mm256_storeu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_add_ps, _mm256_mul_ps)
+/* AVX-512: 16 columns per step for the exponentials; the weighted sums stay
+ * 8 lanes wide, so a head dimension of 8 (the demo model) still vectorizes
+ * and 16 (SAM) makes eight chains. */
+SP_KERNEL(samq_softmax_partial_avx512, TGT_512, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps,
+          _mm512_setzero_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_max_ps, sp_exp_512, __m256, 8, _mm256_loadu_ps,
+          _mm256_storeu_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_add_ps, _mm256_mul_ps)
+#endif /* SAMQ_X86 */
+
+#if defined(SAMQ_ARM64)
+INLINE float32x4_t sp_exp_neon(float32x4_t z) {
+    const float32x4_t zmin = vdupq_n_f32(SAMQ_EXP_ZMIN), one = vdupq_n_f32(1.0f);
+    z = vbslq_f32(vcgtq_f32(z, zmin), z, zmin); /* not vmaxq: FMAX propagates NaN, the ref does not */
+    const float32x4_t shift = vdupq_n_f32(SAMQ_EXP_SHIFT);
+    float32x4_t n = vsubq_f32(vaddq_f32(vmulq_f32(z, vdupq_n_f32(SAMQ_EXP_LOG2E)), shift), shift);
+    float32x4_t r = vsubq_f32(vsubq_f32(z, vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2HI))),
+                              vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2LO)));
+    float32x4_t p = vdupq_n_f32(SAMQ_EXP_C7);
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C6));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C5));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C4));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C3));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C2));
+    p = vaddq_f32(vmulq_f32(p, r), one);
+    p = vaddq_f32(vmulq_f32(p, r), one);
+    int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(bits));
+}
+/* Column maximum as the reference: x > m ? x : m (a NaN score never wins). */
+INLINE float32x4_t sp_max_neon(float32x4_t x, float32x4_t m) { return vbslq_f32(vcgtq_f32(x, m), x, m); }
+INLINE float32x4_t sp_zero_neon(void) { return vdupq_n_f32(0.0f); }
+
+SP_KERNEL(samq_softmax_partial_neon, , float32x4_t, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, sp_zero_neon, vaddq_f32,
+          vsubq_f32, sp_max_neon, sp_exp_neon, float32x4_t, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, sp_zero_neon,
+          vaddq_f32, vmulq_f32)
+#endif /* SAMQ_ARM64 */
