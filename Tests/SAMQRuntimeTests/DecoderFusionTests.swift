@@ -94,12 +94,15 @@ final class DecoderFusionTests: XCTestCase {
     /// The one-vector dense embedding adds exactly like the materialized grid.
     func testBroadcastDenseEmbeddingAddsLikeTheGrid() {
         var rng = Int8TestRandom(seed: 9)
-        let c = 24, cells = 30
+        let c = 24, cells = 1500   // several row chunks, so the pooled split is exercised
         let image = rng.normal(cells * c), vector = rng.uniform(c)
         let dense = DenseEmbedding.broadcast(vector)
         XCTAssertEqual(dense.added(to: image), Tensor.add(image, dense.materialized(cells: cells)))
         let grid = DenseEmbedding.grid(rng.uniform(cells * c))
         XCTAssertEqual(grid.added(to: image), Tensor.add(image, grid.materialized(cells: cells)))
+        let pool = ThreadPool(threads: 2)
+        XCTAssertEqual(dense.added(to: image, pool: pool), dense.added(to: image))
+        XCTAssertEqual(grid.added(to: image, pool: pool), grid.added(to: image))
         XCTAssertNotEqual(dense, .broadcast(vector.map { $0 + 1 }))
     }
 

@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -25,6 +24,12 @@ enum Parallel {
     /// `ComputeThreads.count` workers. Tasks are handed out dynamically (a shared
     /// counter), so a worker slowed by other processes does not hold up the rest;
     /// `worker` (0..<workerCount) indexes per-worker scratch memory.
+    ///
+    /// The workers are `ThreadPool.shared`'s threads, the ones the int8
+    /// kernels run on: with a second set (GCD's) the two competed for the
+    /// same cores, and a decode alternates between both kinds of loop. Called
+    /// while the pool is busy (nested, or from another thread), the loop runs
+    /// on the calling thread.
     static func forEach(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
         guard tasks > 0 else { return }
         let workers = workerCount(tasks: tasks)
@@ -33,7 +38,9 @@ enum Parallel {
             return
         }
         let counter = TaskCounter()
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        // Each pool task is one virtual worker draining the counter, so `w`
+        // stays below `workers` whatever the pool's size.
+        ThreadPool.shared.parallelFor(count: workers) { w, _ in
             while let t = counter.next(below: tasks) { body(t, w) }
         }
     }

@@ -8,6 +8,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A persistent pool of worker threads for the int8 compute loops.
 ///
@@ -17,6 +18,12 @@ import Darwin
 /// no per-call allocation, and their fixed `worker` index lets callers keep
 /// per-worker scratch without locks (see `Int8Benchmarks` for the measured
 /// dispatch cost of both).
+///
+/// Between jobs the threads spin for a moment before sleeping (see
+/// `PoolState.spinBudget`): a mask decode is ~20 parallel loops of 0.1–1 ms
+/// with serial token work between them, and waking a sleeping thread took
+/// long enough that the caller had claimed most of a short loop's tasks
+/// before its partner arrived.
 ///
 /// Determinism: tasks are claimed dynamically (for load balance), but a task
 /// index always denotes the same output tile computed by the same kernel, so
@@ -34,7 +41,8 @@ public final class ThreadPool: @unchecked Sendable {
     /// is the remaining one.
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.threads = max(1, threads)
-        state = PoolState()
+        // Spinning only pays when every thread has a core of its own.
+        state = PoolState(spinning: self.threads <= ProcessInfo.processInfo.activeProcessorCount)
         // A worker the system refuses to start only costs parallelism: tasks
         // are claimed dynamically, so the others (and the caller) run them.
         for index in 1..<self.threads {
@@ -81,8 +89,19 @@ private final class PoolState: @unchecked Sendable {
     private var count = 0
     private var inFlight = 0
     private var stopping = false
+    /// Mirrors of `generation` and `inFlight`, read without the mutex while
+    /// spinning; written under it.
+    private let publishedGeneration = Atomic<UInt64>(0)
+    private let runningTasks = Atomic<Int>(0)
+    private let spinning: Bool
 
-    init() {
+    /// How long an idle thread polls before it sleeps on a condition
+    /// variable: long enough to bridge the serial gaps inside a decode, short
+    /// enough to cost nothing noticeable once work stops.
+    static let spinBudget: UInt64 = 100_000   // ns
+
+    init(spinning: Bool) {
+        self.spinning = spinning
         mutex.initialize(to: pthread_mutex_t())
         submission.initialize(to: pthread_mutex_t())
         workAvailable.initialize(to: pthread_cond_t())
@@ -116,8 +135,14 @@ private final class PoolState: @unchecked Sendable {
         self.count = count
         next = 0
         generation &+= 1
+        publishedGeneration.store(generation, ordering: .releasing)
         pthread_cond_broadcast(workAvailable)
         drain(worker: 0, body: body)
+        if inFlight > 0 && spinning {
+            pthread_mutex_unlock(mutex)
+            spin(until: { runningTasks.load(ordering: .acquiring) == 0 })
+            pthread_mutex_lock(mutex)
+        }
         while inFlight > 0 { pthread_cond_wait(workFinished, mutex) }
         self.body = nil
         self.count = 0
@@ -131,10 +156,12 @@ private final class PoolState: @unchecked Sendable {
             let task = next
             next += 1
             inFlight += 1
+            runningTasks.store(inFlight, ordering: .releasing)
             pthread_mutex_unlock(mutex)
             body(task, worker)
             pthread_mutex_lock(mutex)
             inFlight -= 1
+            runningTasks.store(inFlight, ordering: .releasing)
         }
         if inFlight == 0 { pthread_cond_broadcast(workFinished) }
     }
@@ -143,12 +170,34 @@ private final class PoolState: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         var seen = generation
         while true {
+            if generation == seen && !stopping && spinning {
+                pthread_mutex_unlock(mutex)
+                spin(until: { publishedGeneration.load(ordering: .acquiring) != seen })
+                pthread_mutex_lock(mutex)
+            }
             while generation == seen && !stopping { pthread_cond_wait(workAvailable, mutex) }
             if stopping { break }
             seen = generation
             if let body { drain(worker: index, body: body) }
         }
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Polls `done` until it holds or `spinBudget` has passed. Only a hint:
+    /// callers re-check their condition under the mutex afterwards.
+    private func spin(until done: () -> Bool) {
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        while true {
+            for _ in 0..<64 where done() { return }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let elapsed = (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec)
+            if elapsed >= Int(Self.spinBudget) { return }
+            // Give the core away if anything else wants it: a spinning thread
+            // must not delay the caller or another process on a busy machine.
+            sched_yield()
+        }
     }
 
     func shutdown() {

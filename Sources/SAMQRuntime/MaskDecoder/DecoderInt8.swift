@@ -28,6 +28,8 @@ final class DecoderInt8: @unchecked Sendable {
     /// The same layers in f32, run when `upscaling` is nil.
     let floatUpscaling: (first: ConvTranspose2x2, second: ConvTranspose2x2)
     private let base: Int8Context
+    /// The pool every context of this decoder shares.
+    var pool: ThreadPool { base.pool }
     private let lock = Lock()
     private var idle: [Int8Context]
 

@@ -73,7 +73,7 @@ final class MaskDecoder {
         // keys = image + dense, one uniquely owned array the transformer updates in place.
         var keys = [Float]()
         let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense, source: &keys)
-        if keys.isEmpty { keys = dense.added(to: image) }
+        if keys.isEmpty { keys = dense.added(to: image, pool: int8?.pool) }
         // Only the returned masks are computed: tokens 1... with multimask, else token 0.
         let selected = multimask ? 1..<maskTokenCount : 0..<1
         let pixels = 16 * side * side
