@@ -197,6 +197,40 @@ void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size
     }
 }
 
+void samq_add_f32(samq_isa isa, const float *a, const float *b, float *out, size_t n) {
+    if (n == 0) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2: samq_add_f32_avx2(a, b, out, n); return;
+    case SAMQ_ISA_AVX512VNNI: samq_add_f32_avx512(a, b, out, n); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_add_f32_neon(a, b, out, n); return;
+#endif
+    default: samq_add_f32_scalar(a, b, out, n); return;
+    }
+}
+
+void samq_softmax_lanes8(samq_isa isa, float *p, size_t rows, size_t groups, size_t ld) {
+    if (rows == 0 || groups == 0) return;
+    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
+    switch (isa) {
+#if defined(SAMQ_X86)
+    case SAMQ_ISA_AVX2:
+    case SAMQ_ISA_AVX512VNNI: samq_softmax_lanes8_avx2(p, rows, groups, ld); return;
+#endif
+#if defined(SAMQ_ARM64)
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: samq_softmax_lanes8_neon(p, rows, groups, ld); return;
+#endif
+    default: samq_softmax_lanes8_scalar(p, rows, groups, ld); return;
+    }
+}
+
 void samq_softmax_partial(samq_isa isa, float *s, size_t pixels, size_t rows, size_t group, const float *v,
                           size_t ldv, size_t hd, float *mx, float *sum, float *acc) {
     if (rows == 0 || group == 0) return;

@@ -179,6 +179,8 @@ static inline samq_packed_view samq_view(const void *packed, size_t N, size_t K)
 void samq_quantize_scalar(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
 void samq_pack_columns_scalar(const float *x, size_t rows, size_t cols, size_t ld, void *out);
 void samq_relpos_fill_scalar(float *s, size_t lds, size_t rows, size_t size, const float *rel_h, const float *rel_w);
+void samq_add_f32_scalar(const float *a, const float *b, float *out, size_t n);
+void samq_softmax_lanes8_scalar(float *p, size_t rows, size_t groups, size_t ld);
 void samq_softmax_partial_scalar(float *s, size_t pixels, size_t rows, size_t group, const float *v, size_t ldv,
                                  size_t hd, float *mx, float *sum, float *acc);
 void samq_softmax_q8_scalar(const float *s, size_t rows, size_t count, size_t lds, int8_t *q, size_t ldq,
@@ -197,6 +199,9 @@ void samq_pack_columns_avx2(const float *x, size_t rows, size_t cols, size_t ld,
 void samq_pack_columns_avx512(const float *x, size_t rows, size_t cols, size_t ld, void *out);
 void samq_relpos_fill_avx2(float *s, size_t lds, size_t rows, size_t size, const float *rel_h, const float *rel_w);
 void samq_relpos_fill_avx512(float *s, size_t lds, size_t rows, size_t size, const float *rel_h, const float *rel_w);
+void samq_add_f32_avx2(const float *a, const float *b, float *out, size_t n);
+void samq_add_f32_avx512(const float *a, const float *b, float *out, size_t n);
+void samq_softmax_lanes8_avx2(float *p, size_t rows, size_t groups, size_t ld);
 void samq_softmax_partial_avx2(float *s, size_t pixels, size_t rows, size_t group, const float *v, size_t ldv,
                                size_t hd, float *mx, float *sum, float *acc);
 void samq_softmax_partial_avx512(float *s, size_t pixels, size_t rows, size_t group, const float *v, size_t ldv,
@@ -224,6 +229,8 @@ uint64_t samq_peak_avx512vnni(uint64_t it);
 void samq_quantize_neon(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
 void samq_pack_columns_neon(const float *x, size_t rows, size_t cols, size_t ld, void *out);
 void samq_relpos_fill_neon(float *s, size_t lds, size_t rows, size_t size, const float *rel_h, const float *rel_w);
+void samq_add_f32_neon(const float *a, const float *b, float *out, size_t n);
+void samq_softmax_lanes8_neon(float *p, size_t rows, size_t groups, size_t ld);
 void samq_softmax_partial_neon(float *s, size_t pixels, size_t rows, size_t group, const float *v, size_t ldv,
                                size_t hd, float *mx, float *sum, float *acc);
 void samq_softmax_q8_neon(const float *s, size_t rows, size_t count, size_t lds, int8_t *q, size_t ldq,

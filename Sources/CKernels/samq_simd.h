@@ -16,6 +16,34 @@
 #define TGT_F16C __attribute__((target("avx2,fma,f16c")))
 #define TGT_512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma")))
 
+/* samq_exp_ref op for op: clamp (NaN -> the bound, as maxps returns its
+ * second operand), Cody-Waite reduction, degree-7 polynomial, no FMA. */
+#define SAMQ_EXP_REF_BODY(V, P)                                                                               \
+    z = P##_max_ps(z, P##_set1_ps(SAMQ_EXP_ZMIN));                                                            \
+    const V shift = P##_set1_ps(SAMQ_EXP_SHIFT), one = P##_set1_ps(1.0f);                                     \
+    V n = P##_sub_ps(P##_add_ps(P##_mul_ps(z, P##_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);                   \
+    V r = P##_sub_ps(P##_sub_ps(z, P##_mul_ps(n, P##_set1_ps(SAMQ_EXP_LN2HI))),                               \
+                     P##_mul_ps(n, P##_set1_ps(SAMQ_EXP_LN2LO)));                                             \
+    V p = P##_set1_ps(SAMQ_EXP_C7);                                                                           \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C6));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C5));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C4));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C3));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), P##_set1_ps(SAMQ_EXP_C2));                                               \
+    p = P##_add_ps(P##_mul_ps(p, r), one);                                                                    \
+    p = P##_add_ps(P##_mul_ps(p, r), one);
+
+TGT_AVX2 INLINE __m256 exp_ref_avx2(__m256 z) {
+    SAMQ_EXP_REF_BODY(__m256, _mm256)
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+TGT_512 INLINE __m512 exp_ref_512(__m512 z) {
+    SAMQ_EXP_REF_BODY(__m512, _mm512)
+    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
 /* Mirrors samq_gelu_ref op for op (no FMA: separate mul and add). */
 TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -87,6 +115,26 @@ TGT_512 INLINE __m512 gelu_512(__m512 y) {
 
 #if defined(SAMQ_ARM64)
 #include <arm_neon.h>
+
+/* samq_exp_ref op for op. */
+INLINE float32x4_t exp_ref_neon(float32x4_t z) {
+    const float32x4_t zmin = vdupq_n_f32(SAMQ_EXP_ZMIN), one = vdupq_n_f32(1.0f);
+    z = vbslq_f32(vcgtq_f32(z, zmin), z, zmin); /* not vmaxq: FMAX propagates NaN, the ref does not */
+    const float32x4_t shift = vdupq_n_f32(SAMQ_EXP_SHIFT);
+    float32x4_t n = vsubq_f32(vaddq_f32(vmulq_f32(z, vdupq_n_f32(SAMQ_EXP_LOG2E)), shift), shift);
+    float32x4_t r = vsubq_f32(vsubq_f32(z, vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2HI))),
+                              vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2LO)));
+    float32x4_t p = vdupq_n_f32(SAMQ_EXP_C7);
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C6));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C5));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C4));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C3));
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C2));
+    p = vaddq_f32(vmulq_f32(p, r), one);
+    p = vaddq_f32(vmulq_f32(p, r), one);
+    int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(bits));
+}
 
 /* Mirrors samq_gelu_ref op for op; explicit mul/add (never vmla/vfma). */
 INLINE float32x4_t gelu_neon(float32x4_t y) {

@@ -205,6 +205,44 @@ static void test_softmax_partial(void) {
             }
 }
 
+/* ---- elementwise: add, softmax across 8-lane groups --------------------- */
+static void test_add_and_softmax_lanes(void) {
+    static const size_t ns[] = {0, 1, 3, 7, 8, 17, 100};
+    for (size_t ni = 0; ni < COUNT(ns); ni++) {
+        size_t n = ns[ni];
+        float *a = malloc((n + 1) * sizeof(float)), *b = malloc((n + 1) * sizeof(float));
+        float *out = malloc((n + 4) * sizeof(float));
+        for (size_t i = 0; i < n; i++) a[i] = rnd_f(), b[i] = rnd_f();
+        for (int i = -1; i < g_nisa; i++) {
+            samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+            for (size_t j = 0; j < n + 4; j++) out[j] = -7.0f;
+            samq_add_f32(isa, a, b, out, n);
+            int ok = 1;
+            for (size_t j = 0; j < n; j++) ok &= out[j] == a[j] + b[j];
+            for (size_t j = n; j < n + 4; j++) ok &= out[j] == -7.0f;
+            CHECK(ok, "add_f32 %s n=%zu", samq_isa_name(isa), n);
+        }
+        free(a), free(b), free(out);
+    }
+    static const size_t groups_[] = {1, 2, 5, 13};
+    for (size_t gi = 0; gi < COUNT(groups_); gi++)
+        for (size_t rows = 0; rows < 4; rows++) {
+            size_t groups = groups_[gi], ld = groups * 8 + 5, total = rows * ld + 1;
+            float *x = malloc(total * sizeof(float)), *ref = malloc(total * sizeof(float));
+            float *p = malloc(total * sizeof(float));
+            for (size_t j = 0; j < total; j++) x[j] = 10.0f * rnd_f();
+            memcpy(ref, x, total * sizeof(float));
+            samq_softmax_lanes8(SAMQ_ISA_SCALAR, ref, rows, groups, ld);
+            for (int i = 0; i < g_nisa; i++) {
+                memcpy(p, x, total * sizeof(float));
+                samq_softmax_lanes8(g_isas[i], p, rows, groups, ld);
+                CHECK(same_bits(p, ref, total), "softmax_lanes8 %s groups=%zu rows=%zu", samq_isa_name(g_isas[i]),
+                      groups, rows);
+            }
+            free(x), free(ref), free(p);
+        }
+}
+
 /* ---- quantize ---------------------------------------------------------- */
 static void test_quantize(void) {
     const size_t Kq[] = {0, 1, 3, 7, 8, 13, 15, 16, 17, 31, 64, 100, 257};
@@ -1241,6 +1279,7 @@ int main(int argc, char **argv) {
     test_pack_columns();
     test_relpos_fill();
     test_softmax_partial();
+    test_add_and_softmax_lanes();
     test_softmax_q8();
     test_gelu();
     test_gelu_inplace();

@@ -110,6 +110,15 @@ void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols
  * rel_w[r·size + kw]. One add per element: identical bits on every ISA. */
 void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size_t size, const float *rel_h,
                       const float *rel_w);
+/* out[i] = a[i] + b[i] for n floats (out may alias a or b). Identical bits
+ * on every ISA; an ISA this CPU lacks falls back to scalar. */
+void samq_add_f32(samq_isa isa, const float *a, const float *b, float *out, size_t n);
+/* Softmax across groups of 8 lanes, per row: for every lane l of row r
+ * (row stride ld), over g in [0, groups): x = p[r·ld + 8g + l],
+ * m = max (x > m ? x : m from −inf), e = samq_exp_ref(x − m), sum in g order,
+ * p = e · (1 / sum). Every ISA gives the scalar bits. groups == 0 or
+ * rows == 0 is a no-op. */
+void samq_softmax_lanes8(samq_isa isa, float *p, size_t rows, size_t groups, size_t ld);
 /* One chunk of a streamed softmax-weighted sum. `s` holds `pixels` rows of
  * `rows` scores ([pixels][rows]); for every score column r, with head
  * h = r / group and values v ([pixels][ldv], head h in columns

@@ -59,15 +59,8 @@ final class QuantizedRows: @unchecked Sendable {
         }
         // The chunk's sum in a small buffer, then one quantizer call.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { sum in
-            let t = sum.baseAddress!, count = n * cols
-            var j = 0
-            while j + 16 <= count {
-                let v = UnsafeRawPointer(a + j).loadUnaligned(as: SIMD16<Float>.self)
-                    + UnsafeRawPointer(b + j).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(t + j).storeBytes(of: v, as: SIMD16<Float>.self)
-                j += 16
-            }
-            while j < count { t[j] = a[j] + b[j]; j += 1 }
+            let t = sum.baseAddress!
+            samq_add_f32(isa.raw, a, b, t, n * cols)
             samq_quantize_rows(isa.raw, t, n, cols, cols, q, kp, s)
         }
     }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Cross-attention between a few tokens (N ≈ 7) and the image (h·w = 4096
 /// rows), with the image-side projections folded into the token side.
 ///
@@ -265,48 +267,15 @@ extension DecoderAttention {
 }
 
 extension DecoderAttention {
-    /// `softmaxAcrossVectors` on every row of a `rows × columns` score matrix
-    /// (columns token-major, 8 heads per token), split over the workers.
+    /// Softmax per head on every row of a `rows × columns` score matrix
+    /// (columns token-major, 8 heads per token: each head across the tokens,
+    /// `samq_softmax_lanes8`), split over the workers.
     static func softmaxRowsAcrossVectors(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         let chunk = 256
         Parallel.forEach(tasks: (rows + chunk - 1) / chunk) { t, _ in
-            for r in (t * chunk)..<min(rows, (t + 1) * chunk) {
-                softmaxAcrossVectors(scores + r * columns, vectors: columns / 8)
-            }
+            let r0 = t * chunk
+            samq_softmax_lanes8(samq_isa_best(), scores + r0 * columns, min(chunk, rows - r0), columns / 8, columns)
         }
-    }
-
-    /// Softmax over `vectors` consecutive groups of 8 lanes, per lane: lane l
-    /// of group i is entry i of row l. Same operations as `Softmax.apply`.
-    static func softmaxAcrossVectors(_ p: UnsafeMutablePointer<Float>, vectors n: Int) {
-        #if DEBUG
-        for lane in 0..<8 {
-            var m = p[lane]
-            for i in 1..<n { m = max(m, p[i * 8 + lane]) }
-            var sum: Float = 0
-            for i in 0..<n { let e = Softmax.exp(p[i * 8 + lane] - m); p[i * 8 + lane] = e; sum += e }
-            let inverse = 1 / sum
-            for i in 0..<n { p[i * 8 + lane] *= inverse }
-        }
-        #else
-        typealias V = SIMD8<Float>
-        let raw = UnsafeMutableRawPointer(p)
-        var m = raw.loadUnaligned(as: V.self)
-        for i in 1..<n {
-            let v = raw.loadUnaligned(fromByteOffset: i * 32, as: V.self)
-            m.replace(with: v, where: v .> m)
-        }
-        var sum = V()
-        for i in 0..<n {
-            let e = Softmax.exp(raw.loadUnaligned(fromByteOffset: i * 32, as: V.self) - m)
-            raw.storeBytes(of: e, toByteOffset: i * 32, as: V.self)
-            sum += e
-        }
-        let inverse = 1 / sum
-        for i in 0..<n {
-            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 32, as: V.self) * inverse, toByteOffset: i * 32, as: V.self)
-        }
-        #endif
     }
 }
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// The folded cross-attentions (`DecoderAttention+Folded`) on the int8
 /// kernels: same operands and softmax, with the image-sized products of each
 /// attention in W8A8. Every image row gets its own int8 scale (as a per-row
@@ -134,7 +136,7 @@ extension DecoderAttention {
                             let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
                             context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
                                 let r0 = task * chunk, rows = min(chunk, pixels - r0)
-                                for r in r0..<(r0 + rows) { Self.softmaxAcrossVectors(s + r * cols, vectors: cols / 8) }
+                                samq_softmax_lanes8(isa.raw, s + r0 * cols, rows, cols / 8, cols)
                                 MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase, ldb: dim,
                                            layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo, accumulate: true,
                                            parallel: false)
