@@ -123,10 +123,11 @@ final class DecoderInt8: @unchecked Sendable {
                                     var status = Int8GEMM.run(isa: isa, m: rows, n: n1, k: dim, a: q1, lda: kp1, rowScales: s1,
                                                               weights: first.weight.payload, bias: b1.baseAddress, residual: nil,
                                                               ldr: n1, c: h, ldc: n1, gelu: false, rows: 0..<rows, columns: 0..<n1)
-                                    // .1 LayerNorm2d and .2 GELU per output pixel.
-                                    DecoderLayerNorm.applyRows(norm, h, rows: 4 * rows, gelu: true)
+                                    // .1 LayerNorm2d and .2 GELU per output pixel, each row quantized
+                                    // for .3 while it is in L1 (samq_quantize_rows' bytes).
+                                    DecoderLayerNorm.applyRows(norm, h, rows: 4 * rows, gelu: true, quantizingInto: q2,
+                                                               ldq: kp2, scales: s2)
                                     // .3 and .4 GELU: [4·rows][C/4] → [4·rows][4·C/8] = [16·rows][C/8].
-                                    samq_quantize_rows(isa.raw, h, 4 * rows, hidden, hidden, q2, kp2, s2)
                                     status |= Int8GEMM.run(isa: isa, m: 4 * rows, n: n2, k: hidden, a: q2, lda: kp2,
                                                            rowScales: s2, weights: second.weight.payload, bias: b2.baseAddress,
                                                            residual: nil, ldr: n2, c: u, ldc: n2, gelu: true,
