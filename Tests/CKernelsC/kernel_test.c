@@ -1179,7 +1179,7 @@ static void test_decoder_layernorm(void) {
     const size_t Cs[] = {1, 3, 7, 8, 9, 16, 24, 64, 100, 256};
     for (size_t ci = 0; ci < COUNT(Cs); ci++)
         for (uint32_t flags = 0; flags <= SAMQ_DLN_GELU; flags++) {
-            const size_t C = Cs[ci], rows = 5, ldx = C + 3, ldq = (C + 7) / 8 * 8 + 8;
+            const size_t C = Cs[ci], rows = 37, ldx = C + 3, ldq = (C + 7) / 8 * 8 + 8;
             float *x = malloc(rows * ldx * 4), *w = malloc(C * 4), *b = malloc(C * 4);
             float *ref = malloc(rows * ldx * 4), *y = malloc(rows * ldx * 4);
             float *rs = malloc(rows * 4), *rs2 = malloc(rows * 4), *rs3 = malloc(rows * 4);
