@@ -527,8 +527,12 @@ TGT_512 static void vnni_bias_rows(const int8_t *a, size_t lda, size_t mr, size_
     for (size_t r = 0; r < mr; r++) {
         const int8_t *src = a + r * lda + k0;
         uint8_t *dst = ab + r * VNNI_KC;
-        for (size_t k = 0; k < kc; k += 64) {
-            __mmask64 mk = kc - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (kc - k)) - 1);
+        size_t k = 0;
+        /* Plain loads and stores where a whole 64 bytes fit: masked byte stores
+         * are slow on Zen 4, and the small-K decoder GEMMs copy rows often. */
+        for (; k + 64 <= kc; k += 64) _mm512_storeu_si512(dst + k, _mm512_xor_si512(_mm512_loadu_si512(src + k), x80));
+        if (k < kc) {
+            __mmask64 mk = ((__mmask64)1 << (kc - k)) - 1;
             _mm512_mask_storeu_epi8(dst + k, mk, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mk, src + k), x80));
         }
     }

@@ -121,11 +121,18 @@ public enum MaskPostprocessing {
     }
 
     /// `postprocessMasks` then `> threshold`, computed one output row at a
-    /// time: the same values bit for bit (each row is the same
-    /// `samq_bilinear_row` calls on the same inputs), but neither the C × h × w
-    /// crop of the padded upscale nor the C × H × W float logits exist, only
-    /// the two crop rows an output row reads. For a 1024 × 768 photo that is
-    /// 9 + 9 MB of floats less at the peak of a prediction. Returns C × H × W bytes (1 above).
+    /// time: the same values bit for bit, but neither the C × h × w crop of
+    /// the padded upscale nor the C × H × W float logits exist.
+    ///
+    /// Each `samq_bilinear_row` call is its horizontal pass on two source
+    /// rows followed by a vertical pass; here the two halves run separately
+    /// (`samq_bilinear_h`, `samq_bilinear_v`: the same fused multiply-adds),
+    /// so a source row's horizontal pass is computed once and reused by every
+    /// output row that reads it (4 to 8 of them at SAM's 4× upscale, where it
+    /// was recomputed each time), the vertical passes run on contiguous rows
+    /// in SIMD, an identity axis needs no gather, and the last vertical pass
+    /// writes the thresholded bytes directly. Only the two rows of each pass
+    /// that an output row reads are held. Returns C × H × W bytes (1 above).
     public static func thresholdedMasks(_ lowRes: [Float], channels: Int, height: Int, width: Int, paddedSize: Int,
                                         resizedSize: ImageSize, originalSize: ImageSize,
                                         threshold: Float) throws -> [UInt8] {
@@ -140,48 +147,102 @@ public enum MaskPostprocessing {
         let (outTotal, o2) = outPlane.multipliedReportingOverflow(by: channels)
         guard !o1, !o2 else { throw ImageError.invalidArgument("output \(oh)x\(ow) is too large") }
         // First resize: low-res -> padded square, only the resized crop kept; second: crop -> original.
-        let ys1 = AxisWeights(inSize: height, outSize: paddedSize), xs1 = AxisWeights(inSize: width, outSize: paddedSize)
-        let ys2 = AxisWeights(inSize: rh, outSize: oh), xs2 = AxisWeights(inSize: rw, outSize: ow)
+        let ys1 = AxisWeights(inSize: height, outSize: paddedSize), ys2 = AxisWeights(inSize: rh, outSize: oh)
+        let xs1 = RowGather(AxisWeights(inSize: width, outSize: paddedSize), count: rw)
+        let xs2 = RowGather(AxisWeights(inSize: rw, outSize: ow), count: ow)
         var masks = [UInt8](repeating: 0, count: outTotal)
-        var cropRows = [Float](repeating: 0, count: 2 * rw)
-        var cached = [-1, -1]                       // crop row held by each slot
-        var outRow = [Float](repeating: 0, count: ow)
+        // Two horizontally resampled low-res rows (width rw), one crop row,
+        // two horizontally resampled crop rows (width ow).
+        var scratch = [Float](repeating: 0, count: 3 * rw + 2 * ow)
+        let isa = samq_isa_best()
         masks.withUnsafeMutableBufferPointer { mb in
         lowRes.withUnsafeBufferPointer { src in
-        cropRows.withUnsafeMutableBufferPointer { crop in
-        outRow.withUnsafeMutableBufferPointer { row in
-        xs1.index0.withUnsafeBufferPointer { a0 in xs1.index1.withUnsafeBufferPointer { a1 in
-        xs1.lambda0.withUnsafeBufferPointer { aw0 in xs1.lambda1.withUnsafeBufferPointer { aw1 in
-        xs2.index0.withUnsafeBufferPointer { b0 in xs2.index1.withUnsafeBufferPointer { b1 in
-        xs2.lambda0.withUnsafeBufferPointer { bw0 in xs2.lambda1.withUnsafeBufferPointer { bw1 in
+        scratch.withUnsafeMutableBufferPointer { sb in
+            let base = sb.baseAddress!
             let plane = height * width
             for c in 0..<channels {
-                cached = [-1, -1]
-                // Crop row `y` of channel c, computed as resizeBilinear's first pass does.
-                func cropRow(_ y: Int, preferring slot: Int) -> UnsafePointer<Float> {
-                    if cached[0] == y { return UnsafePointer(crop.baseAddress!) }
-                    if cached[1] == y { return UnsafePointer(crop.baseAddress! + rw) }
-                    let target = crop.baseAddress! + slot * rw
-                    let base = src.baseAddress! + c * plane
-                    samq_bilinear_row(base + ys1.index0[y] * width, base + ys1.index1[y] * width, ys1.lambda0[y],
-                                      ys1.lambda1[y], a0.baseAddress!, a1.baseAddress!, aw0.baseAddress!,
-                                      aw1.baseAddress!, target, rw)
-                    cached[slot] = y
-                    return UnsafePointer(target)
+                let channel = src.baseAddress! + c * plane
+                var lowRows = RowPair(storage: base, width: rw)
+                var cropRows = RowPair(storage: base + 2 * rw, width: ow)
+                let crop = base + 2 * rw + 2 * ow
+                // Crop row y resampled to the output width.
+                func cropRow(_ y: Int, keeping other: Int) -> UnsafePointer<Float> {
+                    cropRows.row(y, keeping: other) { target in
+                        let top = lowRows.row(ys1.index0[y], keeping: -1) { xs1.resample(channel + ys1.index0[y] * width, into: $0, isa: isa) }
+                        let bottom = lowRows.row(ys1.index1[y], keeping: ys1.index0[y]) {
+                            xs1.resample(channel + ys1.index1[y] * width, into: $0, isa: isa)
+                        }
+                        samq_bilinear_v(isa, top, bottom, ys1.lambda0[y], ys1.lambda1[y], crop, rw)
+                        xs2.resample(crop, into: target, isa: isa)
+                    }
                 }
                 for oy in 0..<oh {
-                    let top = cropRow(ys2.index0[oy], preferring: 0)
-                    // The second row must not evict the first.
-                    let bottomSlot = cached[0] == ys2.index0[oy] ? 1 : 0
-                    let bottom = cropRow(ys2.index1[oy], preferring: bottomSlot)
-                    samq_bilinear_row(top, bottom, ys2.lambda0[oy], ys2.lambda1[oy], b0.baseAddress!, b1.baseAddress!,
-                                      bw0.baseAddress!, bw1.baseAddress!, row.baseAddress!, ow)
-                    let out = mb.baseAddress! + c * outPlane + oy * ow
-                    for x in 0..<ow { out[x] = row[x] > threshold ? 1 : 0 }
+                    let top = cropRow(ys2.index0[oy], keeping: -1)
+                    let bottom = cropRow(ys2.index1[oy], keeping: ys2.index0[oy])
+                    samq_bilinear_v_threshold(isa, top, bottom, ys2.lambda0[oy], ys2.lambda1[oy], threshold,
+                                              mb.baseAddress! + c * outPlane + oy * ow, ow)
                 }
             }
-        } } } } } } } } } } } }
+        } } }
         return masks
+    }
+
+    /// The horizontal pass of one axis over its first `count` outputs, as the
+    /// C kernels take it (32-bit indexes).
+    private struct RowGather {
+        let x0: [Int32], x1: [Int32], w0: [Float], w1: [Float]
+        /// `in == out`: every output is fma(v, 1, v · 0) of its own input,
+        /// which the vertical kernel computes without a gather.
+        let identity: Bool
+
+        init(_ axis: AxisWeights, count: Int) {
+            x0 = axis.index0.prefix(count).map { Int32($0) }
+            x1 = axis.index1.prefix(count).map { Int32($0) }
+            w0 = Array(axis.lambda0.prefix(count))
+            w1 = Array(axis.lambda1.prefix(count))
+            identity = axis.index0.count == count && axis.index0.indices.allSatisfy {
+                axis.index0[$0] == $0 && axis.index1[$0] == $0 && axis.lambda0[$0] == 1 && axis.lambda1[$0] == 0
+            }
+        }
+
+        /// `out[i] = fma(row[x0[i]], w0[i], row[x1[i]] · w1[i])`; row holds every index.
+        func resample(_ row: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, isa: samq_isa) {
+            if identity {
+                samq_bilinear_v(isa, row, row, 1, 0, out, x0.count)
+                return
+            }
+            x0.withUnsafeBufferPointer { a in x1.withUnsafeBufferPointer { b in
+            w0.withUnsafeBufferPointer { wa in w1.withUnsafeBufferPointer { wb in
+                samq_bilinear_h(isa, row, a.baseAddress!, b.baseAddress!, wa.baseAddress!, wb.baseAddress!, out, x0.count)
+            } } } }
+        }
+    }
+
+    /// Two row slots over caller storage, keyed by source row: rows are
+    /// requested in nondecreasing order, two at a time, so two slots hold
+    /// every row that is read again.
+    private struct RowPair {
+        let storage: UnsafeMutablePointer<Float>
+        let width: Int
+        var keys = (-1, -1)
+
+        init(storage: UnsafeMutablePointer<Float>, width: Int) {
+            self.storage = storage
+            self.width = width
+        }
+
+        /// Row `key`, computed into a slot by `fill` unless held; the slot of
+        /// `other` (the row read with it) is never overwritten.
+        mutating func row(_ key: Int, keeping other: Int,
+                          fill: (UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
+            if keys.0 == key { return UnsafePointer(storage) }
+            if keys.1 == key { return UnsafePointer(storage + width) }
+            let slot = keys.0 == other && other >= 0 ? 1 : 0
+            let target = storage + slot * width
+            fill(target)
+            if slot == 0 { keys.0 = key } else { keys.1 = key }
+            return UnsafePointer(target)
+        }
     }
 
     /// `masks > threshold` (SAM's `mask_threshold` is 0).

@@ -11,6 +11,7 @@
 #include "samq_kernels.h"
 #include "samq_attention.h"
 #include "samq_layernorm.h"
+#include "samq_resize.h"
 
 #include <float.h>
 #include <math.h>
@@ -1248,6 +1249,114 @@ static void test_layernorm(void) {
 }
 
 
+/* samq_decoder_layernorm: scalar against a double formula, every ISA
+ * bit-identical to scalar (values, codes, scales), the codes equal to
+ * samq_quantize_rows of the result, on C not a multiple of 8 or 16. */
+static void test_decoder_layernorm(void) {
+    const size_t Cs[] = {1, 3, 7, 8, 9, 16, 24, 64, 100, 256};
+    for (size_t ci = 0; ci < COUNT(Cs); ci++)
+        for (uint32_t flags = 0; flags <= SAMQ_DLN_GELU; flags++) {
+            const size_t C = Cs[ci], rows = 37, ldx = C + 3, ldq = (C + 7) / 8 * 8 + 8;
+            float *x = malloc(rows * ldx * 4), *w = malloc(C * 4), *b = malloc(C * 4);
+            float *ref = malloc(rows * ldx * 4), *y = malloc(rows * ldx * 4);
+            float *rs = malloc(rows * 4), *rs2 = malloc(rows * 4), *rs3 = malloc(rows * 4);
+            int8_t *q = malloc(rows * ldq), *q2 = malloc(rows * ldq), *q3 = malloc(rows * ldq);
+            for (size_t i = 0; i < rows * ldx; i++) x[i] = rnd_f() * 4.0f + 1.5f;
+            for (size_t i = 0; i < C; i++) w[i] = rnd_f(), b[i] = rnd_f();
+            memcpy(ref, x, rows * ldx * 4);
+            memset(q, 0x5A, rows * ldq);
+            CHECK(samq_decoder_layernorm(SAMQ_ISA_SCALAR, ref, rows, C, ldx, w, b, 1e-6f, flags, q, ldq, rs) == 0,
+                  "decoder layernorm scalar rc");
+            double worst = 0;
+            for (size_t r = 0; r < rows; r++) {
+                double m = 0, v = 0;
+                for (size_t c = 0; c < C; c++) m += x[r * ldx + c];
+                m /= (double)C;
+                for (size_t c = 0; c < C; c++) v += (x[r * ldx + c] - m) * (x[r * ldx + c] - m);
+                v /= (double)C;
+                for (size_t c = 0; c < C; c++) {
+                    double e = (x[r * ldx + c] - m) / sqrt(v + 1e-6) * w[c] + b[c];
+                    if (flags) e = 0.5 * e * (1.0 + erf(e / sqrt(2.0)));
+                    double err = fabs(ref[r * ldx + c] - e) / (fabs(w[c]) * 4.0 + fabs(b[c]) + 1e-3);
+                    if (err > worst) worst = err;
+                }
+                CHECK(memcmp(ref + r * ldx + C, x + r * ldx + C, 3 * 4) == 0, "decoder layernorm wrote past C");
+            }
+            CHECK(worst < 2e-5, "decoder layernorm C=%zu flags=%u scalar vs formula %.3g", C, flags, worst);
+            samq_quantize_rows(SAMQ_ISA_SCALAR, ref, rows, C, ldx, q2, ldq, rs2);
+            int qsame = 1;
+            for (size_t r = 0; r < rows; r++)
+                qsame &= memcmp(q + r * ldq, q2 + r * ldq, (C + 7) / 8 * 8) == 0 && q[r * ldq + ldq - 1] == 0x5A;
+            CHECK(qsame && same_bits(rs, rs2, rows), "decoder layernorm C=%zu codes differ from samq_quantize_rows", C);
+            for (int i = 0; i < g_nisa; i++) {
+                memcpy(y, x, rows * ldx * 4);
+                memset(q3, 0x5A, rows * ldq);
+                CHECK(samq_decoder_layernorm(g_isas[i], y, rows, C, ldx, w, b, 1e-6f, flags, q3, ldq, rs3) == 0,
+                      "decoder layernorm %s rc", samq_isa_name(g_isas[i]));
+                CHECK(same_bits(y, ref, rows * ldx) && memcmp(q3, q, rows * ldq) == 0 && same_bits(rs3, rs, rows),
+                      "decoder layernorm %s C=%zu flags=%u differs from scalar", samq_isa_name(g_isas[i]), C, flags);
+                memcpy(y, x, rows * ldx * 4);
+                CHECK(samq_decoder_layernorm(g_isas[i], y, 1, C, ldx, w, b, 1e-6f, flags, NULL, 0, NULL) == 0 &&
+                          same_bits(y, ref, C) && same_bits(y + ldx, x + ldx, (rows - 1) * ldx),
+                      "decoder layernorm %s one row without codes", samq_isa_name(g_isas[i]));
+            }
+            CHECK(samq_decoder_layernorm(SAMQ_ISA_SCALAR, y, rows, C, C - 1, w, b, 1e-6f, 0, NULL, 0, NULL) == -1,
+                  "decoder layernorm ldx < C accepted");
+            CHECK(samq_decoder_layernorm(SAMQ_ISA_SCALAR, y, rows, C, ldx, NULL, b, 1e-6f, 0, NULL, 0, NULL) == -1,
+                  "decoder layernorm NULL weight accepted");
+            CHECK(samq_decoder_layernorm(SAMQ_ISA_SCALAR, y, rows, C, ldx, w, b, 1e-6f, 0, q, C - 1, rs) == -1,
+                  "decoder layernorm ldq < C accepted");
+            CHECK(samq_decoder_layernorm(SAMQ_ISA_SCALAR, y, rows, C, ldx, w, b, 1e-6f, 4, NULL, 0, NULL) == -1,
+                  "decoder layernorm unknown flag accepted");
+            CHECK(samq_decoder_layernorm(SAMQ_ISA_SCALAR, NULL, 0, C, ldx, w, b, 1e-6f, 0, NULL, 0, NULL) == 0,
+                  "decoder layernorm no rows");
+            free(x), free(w), free(b), free(ref), free(y), free(rs), free(rs2), free(rs3), free(q), free(q2), free(q3);
+        }
+}
+
+/* samq_bilinear_h/_v/_v_threshold: every ISA bit-identical to scalar on odd
+ * lengths, and h then v composing to samq_bilinear_row's bits. */
+static void test_bilinear_split(void) {
+    const size_t ns[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 33, 100};
+    const size_t L = 37;
+    for (size_t t = 0; t < COUNT(ns); t++) {
+        size_t n = ns[t];
+        float *r0 = malloc(L * 4), *r1 = malloc(L * 4), *w0 = malloc((n + 1) * 4), *w1 = malloc((n + 1) * 4);
+        int32_t *x0 = malloc((n + 1) * 4), *x1 = malloc((n + 1) * 4);
+        intptr_t *p0 = malloc((n + 1) * sizeof(intptr_t)), *p1 = malloc((n + 1) * sizeof(intptr_t));
+        float *h0 = malloc((n + 1) * 4), *h1 = malloc((n + 1) * 4), *v = malloc((n + 1) * 4), *row = malloc((n + 1) * 4);
+        float *y = malloc((n + 1) * 4);
+        uint8_t *m = malloc(n + 1), *m2 = malloc(n + 1);
+        for (size_t i = 0; i < L; i++) r0[i] = rnd_f() * 3, r1[i] = rnd_f() * 3;
+        for (size_t i = 0; i < n; i++) {
+            x0[i] = (int32_t)(rnd() % L), x1[i] = (int32_t)(rnd() % L), p0[i] = x0[i], p1[i] = x1[i];
+            w1[i] = (float)(rnd() % 1000) / 999.0f, w0[i] = 1.0f - w1[i];
+        }
+        const float a = 0.3f, bb = 0.7f, th = 0.05f;
+        samq_bilinear_h(SAMQ_ISA_SCALAR, r0, x0, x1, w0, w1, h0, n);
+        samq_bilinear_h(SAMQ_ISA_SCALAR, r1, x0, x1, w0, w1, h1, n);
+        samq_bilinear_v(SAMQ_ISA_SCALAR, h0, h1, a, bb, v, n);
+        samq_bilinear_row(r0, r1, a, bb, p0, p1, w0, w1, row, (intptr_t)n);
+        CHECK(same_bits(v, row, n), "bilinear h then v n=%zu differs from samq_bilinear_row", n);
+        samq_bilinear_v_threshold(SAMQ_ISA_SCALAR, h0, h1, a, bb, th, m, n);
+        int ok = 1;
+        for (size_t i = 0; i < n; i++) ok &= m[i] == (v[i] > th ? 1 : 0);
+        CHECK(ok, "bilinear threshold n=%zu", n);
+        for (int i = 0; i < g_nisa; i++) {
+            samq_isa isa = g_isas[i];
+            y[n] = SENT_F, m2[n] = 0x5A;
+            samq_bilinear_h(isa, r0, x0, x1, w0, w1, y, n);
+            CHECK(same_bits(y, h0, n) && y[n] == SENT_F, "bilinear_h %s n=%zu", samq_isa_name(isa), n);
+            samq_bilinear_v(isa, h0, h1, a, bb, y, n);
+            CHECK(same_bits(y, v, n) && y[n] == SENT_F, "bilinear_v %s n=%zu", samq_isa_name(isa), n);
+            samq_bilinear_v_threshold(isa, h0, h1, a, bb, th, m2, n);
+            CHECK(memcmp(m, m2, n) == 0 && m2[n] == 0x5A, "bilinear_v_threshold %s n=%zu", samq_isa_name(isa), n);
+        }
+        free(r0), free(r1), free(w0), free(w1), free(x0), free(x1), free(p0), free(p1);
+        free(h0), free(h1), free(v), free(row), free(y), free(m), free(m2);
+    }
+}
+
 static void test_peak(void) {
     for (int i = -1; i < g_nisa; i++) {
         samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
@@ -1294,6 +1403,8 @@ int main(int argc, char **argv) {
     test_dwconv_invalid();
     test_window_attention();
     test_layernorm();
+    test_decoder_layernorm();
+    test_bilinear_split();
     test_peak();
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

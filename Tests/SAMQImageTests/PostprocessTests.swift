@@ -52,6 +52,24 @@ final class PostprocessTests: XCTestCase {
                                                                 originalSize: original, threshold: 0.1)
             XCTAssertEqual(masks, logitsFull.map { $0 > 0.1 ? 1 : 0 }, "\(resized) -> \(original)")
         }
+        // Non-finite logits, and passes that are the identity (low-res == padded, crop == original): the same bytes.
+        var special = logits
+        special[5] = .infinity; special[40] = -.infinity; special[77] = .nan; special[300] = .nan
+        let specialCases: [(Int, Int, ImageSize, ImageSize)] = [
+            (low, padded, ImageSize(width: 64, height: 40), ImageSize(width: 50, height: 31)),
+            (low, low, ImageSize(width: 16, height: 11), ImageSize(width: 30, height: 21)),
+            (padded, padded, ImageSize(width: 64, height: 48), ImageSize(width: 64, height: 48)),
+        ]
+        for (size, paddedSize, resized, original) in specialCases {
+            let input = (0..<(3 * size * size)).map { special[$0 % special.count] }
+            let logitsFull = try MaskPostprocessing.postprocessMasks(input, channels: 3, height: size, width: size,
+                                                                     paddedSize: paddedSize, resizedSize: resized,
+                                                                     originalSize: original)
+            let masks = try MaskPostprocessing.thresholdedMasks(input, channels: 3, height: size, width: size,
+                                                                paddedSize: paddedSize, resizedSize: resized,
+                                                                originalSize: original, threshold: 0)
+            XCTAssertEqual(masks, logitsFull.map { $0 > 0 ? 1 : 0 }, "\(size) -> \(paddedSize): \(resized) -> \(original)")
+        }
         XCTAssertThrowsError(try MaskPostprocessing.thresholdedMasks(logits, channels: 3, height: low, width: low,
             paddedSize: padded, resizedSize: ImageSize(width: 65, height: 8), originalSize: ImageSize(width: 9, height: 8),
             threshold: 0))

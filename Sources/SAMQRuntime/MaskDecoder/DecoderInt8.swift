@@ -62,9 +62,10 @@ final class DecoderInt8: @unchecked Sendable {
         return try body(context)
     }
 
-    /// Input pixels per task of `upscaledMasks`: its scratch (≈ 110 KB for
-    /// vit_b) stays in L2, and 4096 pixels still make 128 tasks.
-    static let upscalingTile = 32
+    /// Input pixels per task of `upscaledMasks`: its scratch (≈ 170 KB for
+    /// vit_b) stays in L2, 4096 pixels still make 86 tasks, and both GEMMs
+    /// get whole 12-row VNNI tiles (48 and 192 rows; 32 left 8- and 8-row tails).
+    static let upscalingTile = 48
 
     /// `output_upscaling` (conv-transpose, LayerNorm2d, GELU, conv-transpose,
     /// GELU) of `[P][C]` image rows followed by the hypernetwork product
@@ -128,10 +129,11 @@ final class DecoderInt8: @unchecked Sendable {
                                     var status = Int8GEMM.run(isa: isa, m: rows, n: n1, k: dim, a: q1, lda: kp1, rowScales: s1,
                                                               weights: first.weight.payload, bias: b1.baseAddress, residual: nil,
                                                               ldr: n1, c: h, ldc: n1, gelu: false, rows: 0..<rows, columns: 0..<n1)
-                                    // .1 LayerNorm2d and .2 GELU per output pixel.
-                                    DecoderLayerNorm.applyRows(norm, h, rows: 4 * rows, gelu: true)
+                                    // .1 LayerNorm2d and .2 GELU per output pixel, each row quantized
+                                    // for .3 while it is in L1 (samq_quantize_rows' bytes).
+                                    DecoderLayerNorm.applyRows(norm, h, rows: 4 * rows, gelu: true, quantizingInto: q2,
+                                                               ldq: kp2, scales: s2)
                                     // .3 and .4 GELU: [4·rows][C/4] → [4·rows][4·C/8] = [16·rows][C/8].
-                                    samq_quantize_rows(isa.raw, h, 4 * rows, hidden, hidden, q2, kp2, s2)
                                     status |= Int8GEMM.run(isa: isa, m: 4 * rows, n: n2, k: hidden, a: q2, lda: kp2,
                                                            rowScales: s2, weights: second.weight.payload, bias: b2.baseAddress,
                                                            residual: nil, ldr: n2, c: u, ldc: n2, gelu: true,
