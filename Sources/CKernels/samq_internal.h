@@ -156,6 +156,8 @@ static inline void samq_dw_pixel_scalar(const samq_dwconv3x3_args *a, size_t oy,
  * so SAMQ_VNNI_MR is 12. */
 #define SAMQ_VNNI_MR 12
 #define SAMQ_AVX2_MR 4
+/* Rows of the AMX kernel's C block (two 16-row tiles; k_amx.c). */
+#define SAMQ_AMX_MR 32
 
 /* Views of a packed weight payload. */
 typedef struct {
@@ -211,6 +213,13 @@ void samq_dwconv3x3_avx2(const samq_dwconv3x3_args *a);
 void samq_dwconv3x3_avx512(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_avx2(uint64_t it);
 uint64_t samq_peak_avx512vnni(uint64_t it);
+/* The AVX-512 int32 -> f32 epilogue of one output row segment (k_x86.c),
+ * shared by the VNNI and AMX GEMMs so they give the same bits. */
+void samq_epi_i32_avx512(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
+                         const float *res, float *out, uint32_t flags);
+int samq_amx_usable(void);
+void samq_gemm_amx(const samq_gemm_args *a);
+uint64_t samq_peak_amx(uint64_t it);
 #endif
 
 #if defined(__aarch64__)
