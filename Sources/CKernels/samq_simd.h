@@ -20,6 +20,9 @@
 TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 ax = _mm256_mul_ps(_mm256_andnot_ps(sign, y), _mm256_set1_ps(SAMQ_GELU_RSQRT2));
+    const __m256 axmax = _mm256_set1_ps(SAMQ_GELU_AXMAX);
+    __m256 big = _mm256_cmp_ps(ax, axmax, _CMP_GT_OQ);
+    ax = _mm256_min_ps(axmax, ax); /* NaN -> second operand (NaN), like the ref */
     __m256 one = _mm256_set1_ps(1.0f);
     __m256 t = _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(_mm256_set1_ps(SAMQ_GELU_P), ax)));
     __m256 poly = _mm256_set1_ps(SAMQ_GELU_A5);
@@ -47,12 +50,16 @@ TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     __m256 erfc = _mm256_mul_ps(poly, e);
     __m256 pos = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GE_OQ);
     __m256 f = _mm256_blendv_ps(erfc, _mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), pos);
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), y), f);
+    __m256 g = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), y), f);
+    return _mm256_blendv_ps(g, _mm256_blendv_ps(sign, y, pos), big);
 }
 
 TGT_512 INLINE __m512 gelu_512(__m512 y) {
     const __m512i signi = _mm512_set1_epi32((int)0x80000000u);
     __m512 ax = _mm512_mul_ps(_mm512_abs_ps(y), _mm512_set1_ps(SAMQ_GELU_RSQRT2));
+    const __m512 axmax = _mm512_set1_ps(SAMQ_GELU_AXMAX);
+    __mmask16 big = _mm512_cmp_ps_mask(ax, axmax, _CMP_GT_OQ);
+    ax = _mm512_min_ps(axmax, ax); /* NaN -> second operand (NaN), like the ref */
     __m512 one = _mm512_set1_ps(1.0f);
     __m512 t = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(_mm512_set1_ps(SAMQ_GELU_P), ax)));
     __m512 poly = _mm512_set1_ps(SAMQ_GELU_A5);
@@ -80,7 +87,9 @@ TGT_512 INLINE __m512 gelu_512(__m512 y) {
     __m512 erfc = _mm512_mul_ps(poly, e);
     __mmask16 pos = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GE_OQ);
     __m512 f = _mm512_mask_blend_ps(pos, erfc, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc));
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), y), f);
+    __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), y), f);
+    __m512 tail = _mm512_mask_blend_ps(pos, _mm512_castsi512_ps(signi), y);
+    return _mm512_mask_blend_ps(big, g, tail);
 }
 
 #endif /* SAMQ_X86 */
@@ -92,6 +101,9 @@ TGT_512 INLINE __m512 gelu_512(__m512 y) {
 INLINE float32x4_t gelu_neon(float32x4_t y) {
     const float32x4_t one = vdupq_n_f32(1.0f);
     float32x4_t ax = vmulq_f32(vabsq_f32(y), vdupq_n_f32(SAMQ_GELU_RSQRT2));
+    const float32x4_t axmax = vdupq_n_f32(SAMQ_GELU_AXMAX);
+    uint32x4_t big = vcgtq_f32(ax, axmax);
+    ax = vbslq_f32(vcltq_f32(axmax, ax), axmax, ax); /* not vminq: the ref keeps NaN as is */
     float32x4_t t = vdivq_f32(one, vaddq_f32(one, vmulq_f32(vdupq_n_f32(SAMQ_GELU_P), ax)));
     float32x4_t poly = vdupq_n_f32(SAMQ_GELU_A5);
     poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A4));
@@ -119,7 +131,8 @@ INLINE float32x4_t gelu_neon(float32x4_t y) {
     float32x4_t erfc = vmulq_f32(poly, e);
     uint32x4_t pos = vcgeq_f32(y, vdupq_n_f32(0.0f));
     float32x4_t f = vbslq_f32(pos, vsubq_f32(vdupq_n_f32(2.0f), erfc), erfc);
-    return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), y), f);
+    float32x4_t g = vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), y), f);
+    return vbslq_f32(big, vbslq_f32(pos, y, vdupq_n_f32(-0.0f)), g);
 }
 
 #endif /* SAMQ_ARM64 */
