@@ -24,6 +24,11 @@ struct TinyViTMLP {
     /// fresh pages per call).
     func apply(_ x: inout [Float], scratch: StripScratch) throws {
         let tokens = x.count / dim
+        if case let .int8(first) = fc1, case let .int8(second) = fc2 {
+            let fused = FusedInt8MLP(norm: norm, fc1: first, fc2: second)
+            try x.withUnsafeMutableBufferPointer { try fused.apply($0.baseAddress!, tokens: tokens, scratch: scratch) }
+            return
+        }
         let normed = scratch.floats(.mlpNormed, min(tokens, Self.chunk) * dim)
         let hidden = scratch.floats(.mlpHidden, min(tokens, Self.chunk) * fc1.outputs)
         try x.withUnsafeMutableBufferPointer { xb in
