@@ -1,7 +1,9 @@
 import SAMQFormat
 
 /// TinyViT's `Mlp` with its residual: `x += fc2(GELU(fc1(LayerNorm(x))))`,
-/// over chunks of tokens so the 4×-wide hidden activations stay small.
+/// over chunks of tokens so the 4×-wide hidden activations stay small. Int8
+/// layers run fused per tile of tokens (`FusedInt8MLP`); f32 ones (or a mix)
+/// layer by layer over chunks.
 struct TinyViTMLP {
     let norm: LayerNorm
     let fc1: TokenLinear
