@@ -78,7 +78,9 @@ TGT_AMX static void amx_configure(int r0, int r1) {
         cfg.rows[t] = (uint8_t)rows[t];
         cfg.colsb[t] = rows[t] ? 64 : 0;
     }
-    _tile_loadconfig(&cfg);
+    /* Not _tile_loadconfig: GCC's macro declares only 8 bytes of the
+     * config as read, so the row and column stores above may be dropped. */
+    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
 
 TGT_AMX void samq_gemm_amx(const samq_gemm_args *a) {
