@@ -14,7 +14,7 @@
 int samq_kernels_version(void) { return 3; }
 
 static const char *const samq_isa_names[SAMQ_ISA_COUNT] = {
-    "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"};
+    "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm", "amx"};
 
 const char *samq_isa_name(samq_isa isa) {
     if ((int)isa < 0 || (int)isa >= SAMQ_ISA_COUNT) return "?";
@@ -39,6 +39,7 @@ int samq_isa_supported(samq_isa isa) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vnni");
+    case SAMQ_ISA_AMX: return samq_isa_supported(SAMQ_ISA_AVX512VNNI) && samq_amx_usable();
 #endif
 #if defined(SAMQ_ARM64)
     case SAMQ_ISA_NEON: return 1; /* Advanced SIMD is mandatory on AArch64 */
@@ -52,7 +53,7 @@ int samq_isa_supported(samq_isa isa) {
 }
 
 samq_isa samq_isa_best(void) {
-    static const samq_isa order[] = {SAMQ_ISA_AVX512VNNI, SAMQ_ISA_AVX2, SAMQ_ISA_I8MM,
+    static const samq_isa order[] = {SAMQ_ISA_AMX, SAMQ_ISA_AVX512VNNI, SAMQ_ISA_AVX2, SAMQ_ISA_I8MM,
                                      SAMQ_ISA_DOTPROD, SAMQ_ISA_NEON};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (samq_isa_supported(order[i])) return order[i];
@@ -69,6 +70,7 @@ void samq_gelu_inplace(samq_isa isa, float *x, size_t n) {
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_gelu_avx2(x, n); return;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_gelu_avx512(x, n); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -133,6 +135,7 @@ void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_quantize_avx2(x, M, K, ldx, q, ldq, row_scale); return;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_quantize_avx512(x, M, K, ldx, q, ldq, row_scale); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -151,6 +154,7 @@ void samq_softmax_q8_rows(samq_isa isa, const float *s, size_t rows, size_t coun
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_softmax_q8_avx2(s, rows, count, lds, q, ldq, padded, scale); return;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_softmax_q8_avx512(s, rows, count, lds, q, ldq, padded, scale); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -168,6 +172,7 @@ void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_pack_columns_avx2(x, rows, cols, ld, out); return;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_pack_columns_avx512(x, rows, cols, ld, out); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -186,6 +191,7 @@ void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_relpos_fill_avx2(scores, lds, rows, size, rel_h, rel_w); return;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_relpos_fill_avx512(scores, lds, rows, size, rel_h, rel_w); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -272,6 +278,7 @@ int samq_gemm_i8(samq_isa isa, const samq_gemm_args *a) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_gemm_avx2(a); return 0;
     case SAMQ_ISA_AVX512VNNI: samq_gemm_avx512vnni(a); return 0;
+    case SAMQ_ISA_AMX: samq_gemm_amx(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
     case SAMQ_ISA_NEON: samq_gemm_neon(a); return 0;
@@ -286,6 +293,7 @@ size_t samq_gemm_i8_row_tile(samq_isa isa) {
     switch (isa) {
     case SAMQ_ISA_AVX2: return SAMQ_AVX2_MR;
     case SAMQ_ISA_AVX512VNNI: return SAMQ_VNNI_MR;
+    case SAMQ_ISA_AMX: return SAMQ_AMX_MR;
     case SAMQ_ISA_NEON:
     case SAMQ_ISA_DOTPROD:
     case SAMQ_ISA_I8MM: return 4;
@@ -309,6 +317,7 @@ int samq_sgemm(samq_isa isa, const samq_sgemm_args *a) {
         switch (isa) {
 #if defined(SAMQ_X86)
         case SAMQ_ISA_AVX2: samq_hgemm_avx2(a); return 0;
+        case SAMQ_ISA_AMX:
         case SAMQ_ISA_AVX512VNNI: samq_hgemm_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
@@ -322,6 +331,7 @@ int samq_sgemm(samq_isa isa, const samq_sgemm_args *a) {
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_sgemm_avx2(a); return 0;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_sgemm_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
@@ -354,6 +364,7 @@ int samq_dwconv3x3(samq_isa isa, const samq_dwconv3x3_args *a) {
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_dwconv3x3_avx2(a); return 0;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_dwconv3x3_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
@@ -371,6 +382,7 @@ uint64_t samq_peak_i8(samq_isa isa, uint64_t iterations) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: return samq_peak_avx2(iterations);
     case SAMQ_ISA_AVX512VNNI: return samq_peak_avx512vnni(iterations);
+    case SAMQ_ISA_AMX: return samq_peak_amx(iterations);
 #endif
 #if defined(SAMQ_ARM64)
     case SAMQ_ISA_NEON: return samq_peak_neon(iterations);

@@ -230,6 +230,7 @@ int samq_window_attention(samq_isa isa, const samq_window_attention_args *a) {
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_window_attention_avx2(a); return 0;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_window_attention_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)

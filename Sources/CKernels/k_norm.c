@@ -164,6 +164,7 @@ int samq_layernorm(samq_isa isa, const samq_layernorm_args *a) {
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_layernorm_avx2(a); return 0;
+    case SAMQ_ISA_AMX:
     case SAMQ_ISA_AVX512VNNI: samq_layernorm_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)

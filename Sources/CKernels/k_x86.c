@@ -352,8 +352,8 @@ TGT_AVX2 uint64_t samq_peak_avx2(uint64_t it) {
 /* AVX-512                                                                */
 /* ===================================================================== */
 
-TGT_512 static void epi_i32_512(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
-                                const float *res, float *out, uint32_t flags) {
+TGT_512 void samq_epi_i32_avx512(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
+                                 const float *res, float *out, uint32_t flags) {
     size_t j = 0;
     __m512 vrs = _mm512_set1_ps(rs);
     for (; j + 16 <= n; j += 16) {
@@ -568,7 +568,7 @@ TGT_512 void samq_gemm_avx512vnni(const samq_gemm_args *a) {
                 if (raw)
                     memcpy(a->C_i32 + row * a->ldc + nb, tmp + r * I8_NBLK, width * 4);
                 else
-                    epi_i32_512(tmp + r * I8_NBLK, width, a->row_scale[row], v.scales + nb,
+                    samq_epi_i32_avx512(tmp + r * I8_NBLK, width, a->row_scale[row], v.scales + nb,
                                 a->bias ? a->bias + nb : NULL, a->residual ? a->residual + row * a->ldr + nb : NULL,
                                 a->C + row * a->ldc + nb, a->flags);
             }

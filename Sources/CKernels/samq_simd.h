@@ -45,70 +45,61 @@ TGT_512 INLINE __m512 exp_ref_512(__m512 z) {
 }
 
 /* Mirrors samq_gelu_ref op for op (no FMA: separate mul and add). */
+#define SAMQ_GELU_STEP(ADD, MUL, SET, v, u, c) v = ADD(MUL(v, u), SET(c))
 TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 ax = _mm256_mul_ps(_mm256_andnot_ps(sign, y), _mm256_set1_ps(SAMQ_GELU_RSQRT2));
-    __m256 one = _mm256_set1_ps(1.0f);
-    __m256 t = _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(_mm256_set1_ps(SAMQ_GELU_P), ax)));
-    __m256 poly = _mm256_set1_ps(SAMQ_GELU_A5);
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A4));
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A3));
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A2));
-    poly = _mm256_add_ps(_mm256_mul_ps(poly, t), _mm256_set1_ps(SAMQ_GELU_A1));
-    poly = _mm256_mul_ps(poly, t);
-    __m256 z = _mm256_xor_ps(_mm256_mul_ps(ax, ax), sign);
-    z = _mm256_max_ps(z, _mm256_set1_ps(SAMQ_EXP_ZMIN)); /* NaN -> second operand, like the ref */
-    const __m256 shift = _mm256_set1_ps(SAMQ_EXP_SHIFT);
-    __m256 n = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(z, _mm256_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);
-    __m256 r = _mm256_sub_ps(_mm256_sub_ps(z, _mm256_mul_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2HI))),
-                             _mm256_mul_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2LO)));
-    __m256 p = _mm256_set1_ps(SAMQ_EXP_C7);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C6));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C5));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C4));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C3));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(SAMQ_EXP_C2));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), one);
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
-    __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-    __m256 erfc = _mm256_mul_ps(poly, e);
+    __m256 a = _mm256_andnot_ps(sign, y);
+    const __m256 umax = _mm256_set1_ps(SAMQ_GELU_UMAX);
+    __m256 big = _mm256_cmp_ps(a, umax, _CMP_GT_OQ);
+    __m256 u = _mm256_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
+    __m256 p = _mm256_set1_ps(SAMQ_GELU_P6);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P5);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P4);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P3);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P2);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P1);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P0);
+    __m256 q = _mm256_set1_ps(SAMQ_GELU_Q7);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q6);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q5);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q4);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q3);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q2);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q1);
+    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, 1.0f);
+    __m256 h = _mm256_div_ps(p, q);
     __m256 pos = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GE_OQ);
-    __m256 f = _mm256_blendv_ps(erfc, _mm256_sub_ps(_mm256_set1_ps(2.0f), erfc), pos);
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), y), f);
+    __m256 f = _mm256_blendv_ps(h, _mm256_sub_ps(_mm256_set1_ps(1.0f), h), pos);
+    __m256 g = _mm256_mul_ps(y, f);
+    return _mm256_blendv_ps(g, _mm256_blendv_ps(sign, y, pos), big);
 }
 
 TGT_512 INLINE __m512 gelu_512(__m512 y) {
-    const __m512i signi = _mm512_set1_epi32((int)0x80000000u);
-    __m512 ax = _mm512_mul_ps(_mm512_abs_ps(y), _mm512_set1_ps(SAMQ_GELU_RSQRT2));
-    __m512 one = _mm512_set1_ps(1.0f);
-    __m512 t = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(_mm512_set1_ps(SAMQ_GELU_P), ax)));
-    __m512 poly = _mm512_set1_ps(SAMQ_GELU_A5);
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A4));
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A3));
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A2));
-    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(SAMQ_GELU_A1));
-    poly = _mm512_mul_ps(poly, t);
-    __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(ax, ax)), signi));
-    z = _mm512_max_ps(z, _mm512_set1_ps(SAMQ_EXP_ZMIN));
-    const __m512 shift = _mm512_set1_ps(SAMQ_EXP_SHIFT);
-    __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(z, _mm512_set1_ps(SAMQ_EXP_LOG2E)), shift), shift);
-    __m512 r = _mm512_sub_ps(_mm512_sub_ps(z, _mm512_mul_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2HI))),
-                             _mm512_mul_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2LO)));
-    __m512 p = _mm512_set1_ps(SAMQ_EXP_C7);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C6));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C5));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C4));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C3));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(SAMQ_EXP_C2));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), one);
-    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
-    __m512 e = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-    __m512 erfc = _mm512_mul_ps(poly, e);
+    __m512 a = _mm512_abs_ps(y);
+    const __m512 umax = _mm512_set1_ps(SAMQ_GELU_UMAX);
+    __mmask16 big = _mm512_cmp_ps_mask(a, umax, _CMP_GT_OQ);
+    __m512 u = _mm512_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
+    __m512 p = _mm512_set1_ps(SAMQ_GELU_P6);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P5);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P4);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P3);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P2);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P1);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P0);
+    __m512 q = _mm512_set1_ps(SAMQ_GELU_Q7);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q6);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q5);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q4);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q3);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q2);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q1);
+    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, 1.0f);
+    __m512 h = _mm512_div_ps(p, q);
     __mmask16 pos = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GE_OQ);
-    __m512 f = _mm512_mask_blend_ps(pos, erfc, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfc));
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), y), f);
+    __m512 f = _mm512_mask_blend_ps(pos, h, _mm512_sub_ps(_mm512_set1_ps(1.0f), h));
+    __m512 g = _mm512_mul_ps(y, f);
+    __m512 tail = _mm512_mask_blend_ps(pos, _mm512_set1_ps(-0.0f), y);
+    return _mm512_mask_blend_ps(big, g, tail);
 }
 
 #endif /* SAMQ_X86 */
@@ -137,37 +128,32 @@ INLINE float32x4_t exp_ref_neon(float32x4_t z) {
 }
 
 /* Mirrors samq_gelu_ref op for op; explicit mul/add (never vmla/vfma). */
+#define SAMQ_GELU_STEP_NEON(v, u, c) v = vaddq_f32(vmulq_f32(v, u), vdupq_n_f32(c))
 INLINE float32x4_t gelu_neon(float32x4_t y) {
-    const float32x4_t one = vdupq_n_f32(1.0f);
-    float32x4_t ax = vmulq_f32(vabsq_f32(y), vdupq_n_f32(SAMQ_GELU_RSQRT2));
-    float32x4_t t = vdivq_f32(one, vaddq_f32(one, vmulq_f32(vdupq_n_f32(SAMQ_GELU_P), ax)));
-    float32x4_t poly = vdupq_n_f32(SAMQ_GELU_A5);
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A4));
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A3));
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A2));
-    poly = vaddq_f32(vmulq_f32(poly, t), vdupq_n_f32(SAMQ_GELU_A1));
-    poly = vmulq_f32(poly, t);
-    float32x4_t z = vnegq_f32(vmulq_f32(ax, ax));
-    const float32x4_t zmin = vdupq_n_f32(SAMQ_EXP_ZMIN);
-    z = vbslq_f32(vcgtq_f32(z, zmin), z, zmin); /* not vmaxq: FMAX propagates NaN, the ref does not */
-    const float32x4_t shift = vdupq_n_f32(SAMQ_EXP_SHIFT);
-    float32x4_t n = vsubq_f32(vaddq_f32(vmulq_f32(z, vdupq_n_f32(SAMQ_EXP_LOG2E)), shift), shift);
-    float32x4_t r = vsubq_f32(vsubq_f32(z, vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2HI))),
-                              vmulq_f32(n, vdupq_n_f32(SAMQ_EXP_LN2LO)));
-    float32x4_t p = vdupq_n_f32(SAMQ_EXP_C7);
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C6));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C5));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C4));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C3));
-    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(SAMQ_EXP_C2));
-    p = vaddq_f32(vmulq_f32(p, r), one);
-    p = vaddq_f32(vmulq_f32(p, r), one);
-    int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
-    float32x4_t e = vmulq_f32(p, vreinterpretq_f32_s32(bits));
-    float32x4_t erfc = vmulq_f32(poly, e);
+    float32x4_t a = vabsq_f32(y);
+    const float32x4_t umax = vdupq_n_f32(SAMQ_GELU_UMAX);
+    uint32x4_t big = vcgtq_f32(a, umax);
+    float32x4_t u = vbslq_f32(vcltq_f32(umax, a), umax, a); /* not vminq: the ref keeps NaN as is */
+    float32x4_t p = vdupq_n_f32(SAMQ_GELU_P6);
+    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P5);
+    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P4);
+    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P3);
+    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P2);
+    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P1);
+    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P0);
+    float32x4_t q = vdupq_n_f32(SAMQ_GELU_Q7);
+    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q6);
+    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q5);
+    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q4);
+    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q3);
+    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q2);
+    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q1);
+    SAMQ_GELU_STEP_NEON(q, u, 1.0f);
+    float32x4_t h = vdivq_f32(p, q);
     uint32x4_t pos = vcgeq_f32(y, vdupq_n_f32(0.0f));
-    float32x4_t f = vbslq_f32(pos, vsubq_f32(vdupq_n_f32(2.0f), erfc), erfc);
-    return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), y), f);
+    float32x4_t f = vbslq_f32(pos, vsubq_f32(vdupq_n_f32(1.0f), h), h);
+    float32x4_t g = vmulq_f32(y, f);
+    return vbslq_f32(big, vbslq_f32(pos, y, vdupq_n_f32(-0.0f)), g);
 }
 
 #endif /* SAMQ_ARM64 */

@@ -41,6 +41,6 @@ final class Int8ISATests: XCTestCase {
     }
 
     func testNamesRoundTrip() throws {
-        XCTAssertEqual(KernelISA.all.map(\.name), ["scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"])
+        XCTAssertEqual(KernelISA.all.map(\.name), ["scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm", "amx"])
     }
 }

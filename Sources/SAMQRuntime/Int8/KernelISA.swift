@@ -26,11 +26,14 @@ public struct KernelISA: Hashable, Sendable, CustomStringConvertible {
     public static let neon = KernelISA(raw: SAMQ_ISA_NEON)
     public static let dotprod = KernelISA(raw: SAMQ_ISA_DOTPROD)
     public static let i8mm = KernelISA(raw: SAMQ_ISA_I8MM)
+    /// avx512vnni with the int8 GEMM on AMX tiles (Sapphire Rapids and later;
+    /// the same integers, so the same bits).
+    public static let amx = KernelISA(raw: SAMQ_ISA_AMX)
 
     /// Every family the C library knows, supported here or not.
     public static let all: [KernelISA] = (0..<Int32(SAMQ_ISA_COUNT)).map { KernelISA(raw: samq_isa(rawValue: UInt32($0))) }
 
-    /// The name `SAMQ_ISA` accepts: "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm".
+    /// The name `SAMQ_ISA` accepts: "scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm", "amx".
     public var name: String { String(cString: samq_isa_name(raw)) }
     public var description: String { name }
 

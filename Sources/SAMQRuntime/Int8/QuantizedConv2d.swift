@@ -51,34 +51,54 @@ public struct QuantizedConv2d: @unchecked Sendable {
         guard height > 0, width > 0, x.count == height * width * inChannels else {
             throw .shapeMismatch(what: "conv input", expected: max(height, 0) * max(width, 0) * inChannels, actual: x.count)
         }
+        if kernel == 1 && stride == 1 && padding == 0 {
+            guard outputSize(height) > 0, outputSize(width) > 0 else {
+                throw .invalidConfiguration("conv output of \(height)×\(width) is empty")
+            }
+            return try linear(x, activation: activation)
+        }
+        return try x.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
+            try forward(source.baseAddress!, height: height, width: width, activation: activation)
+        }
+    }
+
+    /// The same from `x`, pointing at `height · width · inChannels` values (a
+    /// caller's strip buffer, not copied into an array first).
+    public func forward(_ x: UnsafePointer<Float>, height: Int, width: Int,
+                        activation: FusedActivation = .none) throws(Int8RuntimeError) -> [Float] {
         let oh = outputSize(height), ow = outputSize(width)
-        guard oh > 0, ow > 0 else { throw .invalidConfiguration("conv output of \(height)×\(width) is empty") }
-        if kernel == 1 && stride == 1 && padding == 0 { return try linear(x, activation: activation) }
+        guard height > 0, width > 0, oh > 0, ow > 0 else {
+            throw .invalidConfiguration("conv output of \(height)×\(width) is empty")
+        }
+        if kernel == 1 && stride == 1 && padding == 0 {
+            return try makeFloatArray(count: oh * ow * outChannels) { (out) throws(Int8RuntimeError) in
+                try linear.forward(rows: oh * ow, input: x, ldx: inChannels, output: out, ldo: outChannels,
+                                   activation: activation)
+            }
+        }
         let (cin, k, s, p) = (inChannels, kernel, stride, padding)
         // Padding taps read from a row of zeros, so the gather has no branch per value.
         let zeros = [Float](repeating: 0, count: cin)
-        return try x.withUnsafeBufferPointer { (source) throws(Int8RuntimeError) in
-            try zeros.withUnsafeBufferPointer { (zero) throws(Int8RuntimeError) in
-                let src = source.baseAddress!, pad = zero.baseAddress!
-                return try linear.forwardGathered(rows: oh * ow, chunkRows: chunkRows, activation: activation) { pixel, row in
-                    let oy = pixel / ow, ox = pixel % ow
-                    // The k² source pixels, then the row in (c, ky, kx) order —
-                    // channel c lands at c·k² + ky·k + kx — written sequentially
-                    // (a scatter with stride k² was the slow part of this gather).
-                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: k * k) { taps in
-                        for ky in 0..<k {
-                            let iy = oy * s + ky - p
-                            for kx in 0..<k {
-                                let ix = ox * s + kx - p
-                                let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                                taps[ky * k + kx] = inside ? src + (iy * width + ix) * cin : pad
-                            }
+        return try zeros.withUnsafeBufferPointer { (zero) throws(Int8RuntimeError) in
+            let src = x, pad = zero.baseAddress!
+            return try linear.forwardGathered(rows: oh * ow, chunkRows: chunkRows, activation: activation) { pixel, row in
+                let oy = pixel / ow, ox = pixel % ow
+                // The k² source pixels, then the row in (c, ky, kx) order —
+                // channel c lands at c·k² + ky·k + kx — written sequentially
+                // (a scatter with stride k² was the slow part of this gather).
+                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: k * k) { taps in
+                    for ky in 0..<k {
+                        let iy = oy * s + ky - p
+                        for kx in 0..<k {
+                            let ix = ox * s + kx - p
+                            let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                            taps[ky * k + kx] = inside ? src + (iy * width + ix) * cin : pad
                         }
-                        var dst = row
-                        for c in 0..<cin {
-                            for t in 0..<(k * k) { dst[t] = taps[t][c] }
-                            dst += k * k
-                        }
+                    }
+                    var dst = row
+                    for c in 0..<cin {
+                        for t in 0..<(k * k) { dst[t] = taps[t][c] }
+                        dst += k * k
                     }
                 }
             }

@@ -79,6 +79,20 @@ struct LayerNorm {
         }
     }
 
+    /// Runs `body` with `samq_layernorm` arguments for this norm (weights,
+    /// epsilon, dense rows of `dimension`); the caller sets `rows`, `x`, `y`
+    /// (callers that normalize rows inside their own parallel tasks).
+    func withArguments<R>(_ body: (samq_layernorm_args) throws -> R) rethrows -> R {
+        try weight.withUnsafeBufferPointer { w in
+            try bias.withUnsafeBufferPointer { b in
+                var a = samq_layernorm_args()
+                a.C = dimension; a.ldx = dimension; a.ldy = dimension
+                a.w = w.baseAddress; a.b = b.baseAddress; a.eps = epsilon
+                return try body(a)
+            }
+        }
+    }
+
     /// Normalizes one row with the C kernel (`applyRows`' arithmetic): the
     /// int8 ViT block gathers window rows one by one, and the Swift loop
     /// below ran scalar (3% of a vit_b encode). `isa` is valid for this CPU.

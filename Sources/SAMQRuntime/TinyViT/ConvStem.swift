@@ -59,7 +59,7 @@ struct ConvStem {
     static func outputSize(_ size: Int) -> Int { half(half(size)) }
 
     /// Output rows `rows` (`[rows][S/4][outChannels]`) of the `size × size` input.
-    func rows(_ rows: Range<Int>, of image: StemInput, size: Int, scratch: StripScratch) throws -> [Float] {
+    func rows(_ rows: Range<Int>, of image: StemInput, size: Int, scratch: StripScratch) throws -> ArraySlice<Float> {
         let s1 = Self.half(size), s2 = Self.half(s1)
         let (halfRows, dropOut) = Self.sourceRows(for: rows, inputHeight: s1)
         let (imageRows, dropHalf) = Self.sourceRows(for: halfRows, inputHeight: size)
@@ -70,17 +70,16 @@ struct ConvStem {
         precondition(firstRows >= halfRows.count + dropHalf, "internal stem strip of the wrong size")
         let firstOut = scratch.floats(.stemHalf, firstRows * s1 * first.outChannels)
         firstConv(slice, height: imageRows.count, width: size, into: firstOut, scratch: scratch)
-        let half = Array(UnsafeBufferPointer(start: firstOut + dropHalf * s1 * first.outChannels,
-                                             count: halfRows.count * s1 * first.outChannels))
-        var produced: [Float]
+        let half = firstOut + dropHalf * s1 * first.outChannels, halfCount = halfRows.count * s1 * first.outChannels
+        let produced: [Float]
         switch second {
-        case let .float32(conv): produced = conv(half, height: halfRows.count, width: s1)
-        case let .int8(conv): produced = try conv(half, height: halfRows.count, width: s1)
+        case let .float32(conv): produced = conv(Array(UnsafeBufferPointer(start: half, count: halfCount)),
+                                                 height: halfRows.count, width: s1)
+        case let .int8(conv): produced = try conv.forward(half, height: halfRows.count, width: s1)
         }
         let rowSize = s2 * outChannels
-        if dropOut > 0 { produced.removeFirst(dropOut * rowSize) }
-        precondition(produced.count == rows.count * rowSize, "internal stem strip of the wrong size")
-        return produced
+        precondition(produced.count == (rows.count + dropOut) * rowSize, "internal stem strip of the wrong size")
+        return produced[(dropOut * rowSize)...]   // a view: the caller copies it once, into its held rows
     }
 
     /// The first conv (3×3, stride 2, pad 1, GELU) of `x` = `[height][width][inChannels]`

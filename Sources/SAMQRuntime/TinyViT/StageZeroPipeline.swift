@@ -15,15 +15,23 @@ struct StageZeroPipeline {
     let blocks: [MBConv]
     let merge: PatchMerging
 
-    /// Consecutive rows of one level's map: rows `first..<end`.
+    /// Consecutive rows of one level's map: rows `first..<end`, stored from
+    /// `values[start]` on. Dropped rows only move `start`; the array is
+    /// compacted when an append would otherwise grow it (removing them at
+    /// every drop moved all the held rows each time, serially).
     private struct HeldRows {
         let rowSize: Int
         var values: [Float] = []
+        var start = 0
         var first = 0
         var end = 0
 
-        mutating func append(_ rows: [Float], upTo newEnd: Int) {
+        mutating func append<C: Collection<Float>>(_ rows: C, upTo newEnd: Int) {
             precondition(rows.count == (newEnd - end) * rowSize, "internal stage-0 strip of the wrong size")
+            if start > 0 && values.count + rows.count > values.capacity {
+                values.removeFirst(start)
+                start = 0
+            }
             values.append(contentsOf: rows)
             end = newEnd
         }
@@ -31,14 +39,16 @@ struct StageZeroPipeline {
         /// Forgets the rows above `row`.
         mutating func drop(below row: Int) {
             let k = min(max(0, row - first), end - first)
-            values.removeFirst(k * rowSize)
+            start += k * rowSize
             first += k
         }
 
         /// Pointer to map row `row` (which must be held).
         func withRows<R>(from rows: Range<Int>, _ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
             precondition(rows.lowerBound >= first && rows.upperBound <= end, "internal stage-0 rows \(rows) not held")
-            return try values.withUnsafeBufferPointer { try body($0.baseAddress! + (rows.lowerBound - first) * rowSize) }
+            return try values.withUnsafeBufferPointer {
+                try body($0.baseAddress! + start + (rows.lowerBound - first) * rowSize)
+            }
         }
     }
 

@@ -41,11 +41,11 @@ struct TinyViTBlock {
                     above.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: rowSize) }
                     dst += rowSize
                 }
-                dst.update(from: base + r0 * rowSize, count: (rows.upperBound - r0) * rowSize)
+                Parallel.copy(from: base + r0 * rowSize, to: dst, count: (rows.upperBound - r0) * rowSize)
                 try localConv.run(input: strip, inputRows: rows, height: height, width: width, stride: 1,
                                   output: result, outputRows: r0..<r1, gelu: false, scratch: scratch)
                 above.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: base + (r1 - 1) * rowSize, count: rowSize) }
-                (base + r0 * rowSize).update(from: result, count: (r1 - r0) * rowSize)
+                Parallel.copy(from: result, to: base + r0 * rowSize, count: (r1 - r0) * rowSize)
             }
             r0 = r1
         }

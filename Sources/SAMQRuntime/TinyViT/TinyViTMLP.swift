@@ -1,7 +1,9 @@
 import SAMQFormat
 
 /// TinyViT's `Mlp` with its residual: `x += fc2(GELU(fc1(LayerNorm(x))))`,
-/// over chunks of tokens so the 4×-wide hidden activations stay small.
+/// over chunks of tokens so the 4×-wide hidden activations stay small. Int8
+/// layers run fused per tile of tokens (`FusedInt8MLP`); f32 ones (or a mix)
+/// layer by layer over chunks.
 struct TinyViTMLP {
     let norm: LayerNorm
     let fc1: TokenLinear
@@ -24,6 +26,11 @@ struct TinyViTMLP {
     /// fresh pages per call).
     func apply(_ x: inout [Float], scratch: StripScratch) throws {
         let tokens = x.count / dim
+        if case let .int8(first) = fc1, case let .int8(second) = fc2 {
+            let fused = FusedInt8MLP(norm: norm, fc1: first, fc2: second)
+            try x.withUnsafeMutableBufferPointer { try fused.apply($0.baseAddress!, tokens: tokens, scratch: scratch) }
+            return
+        }
         let normed = scratch.floats(.mlpNormed, min(tokens, Self.chunk) * dim)
         let hidden = scratch.floats(.mlpHidden, min(tokens, Self.chunk) * fc1.outputs)
         try x.withUnsafeMutableBufferPointer { xb in

@@ -9,7 +9,8 @@ import SAMQFormat
 /// and the residual add on the unpadded tokens.
 ///
 /// One row of windows (a band of `window` map rows) is processed at a time,
-/// in raster order: the band is copied row by row (no per-token gather), the
+/// in raster order: the band is normalized row by row from the map into the
+/// band buffer (no per-token gather, no copy before the norm), the
 /// attention kernel (`samq_window_attention`, one window and head per call)
 /// addresses each window's tokens in place with a row stride, writes only the
 /// tokens inside the map, and the projection adds its output straight into
@@ -75,21 +76,32 @@ struct WindowAttention {
         let workerScratch = scratch.floats(.attentionWorkers, workers * perWorker)
         let scale = 1 / Float(hd).squareRoot()
         let failures = KernelFailures()
+        // A padding token normalizes to this (the kernel on a zero token, as
+        // the reference normalizes its zero padding).
+        var padToken = [Float](repeating: 0, count: c)
+        try padToken.withUnsafeMutableBufferPointer { try norm.applyRows($0.baseAddress!, into: $0.baseAddress!, rows: 1, isa: isa) }
         try x.withUnsafeMutableBufferPointer { xb in
             let base = xb.baseAddress!
             for wr in 0..<windowRows {
                 let y0 = wr * ws, validRows = min(ws, height - y0)
-                // The band, zero-padded to whole windows.
-                for r in 0..<ws {
-                    let dst = band + r * paddedWidth * c
-                    if r < validRows {
-                        dst.update(from: base + (y0 + r) * width * c, count: width * c)
-                        (dst + width * c).update(repeating: 0, count: (paddedWidth - width) * c)
-                    } else {
-                        dst.update(repeating: 0, count: paddedWidth * c)
+                // The normalized band, padded to whole windows: each map row is
+                // normalized straight from `x` into the band (no copy first), one
+                // row per task.
+                padToken.withUnsafeBufferPointer { pad in
+                    norm.withArguments { template in
+                        Parallel.forEach(tasks: ws) { r, _ in
+                            let dst = band + r * paddedWidth * c
+                            var first = 0
+                            if r < validRows {
+                                var a = template
+                                a.rows = width; a.x = UnsafePointer(base + (y0 + r) * width * c); a.y = dst
+                                if samq_layernorm(isa.raw, &a) != 0 { failures.add() }
+                                first = width
+                            }
+                            for t in first..<paddedWidth { (dst + t * c).update(from: pad.baseAddress!, count: c) }
+                        }
                     }
                 }
-                try norm.applyRows(band, into: band, rows: bandTokens, isa: isa)
                 try qkv.forward(rows: bandTokens, input: band, output: qkvOut)
                 // Head-major tasks: consecutive tasks share a head's bias block.
                 Parallel.forEach(tasks: tasks) { task, worker in
@@ -112,7 +124,7 @@ struct WindowAttention {
             }
         }
         if failures.count > 0 {
-            throw SAMRuntimeError.invalidConfig("the window attention kernel rejected a \(ws)×\(ws) window of \(heads) heads")
+            throw SAMRuntimeError.invalidConfig("the LayerNorm or window attention kernel rejected a \(ws)×\(ws) window of \(heads) heads")
         }
     }
 }
