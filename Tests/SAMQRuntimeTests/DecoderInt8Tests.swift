@@ -72,6 +72,30 @@ final class DecoderInt8Tests: XCTestCase {
         }
     }
 
+    /// A decode that reuses the cached image work builds `image + dense`
+    /// inside the first block (deferred keys); it must give the bits of the
+    /// decode that built it up front (the cache miss), with the broadcast
+    /// no-mask embedding and with a mask input's grid.
+    func testDeferredKeysGiveTheBitsOfUpFrontKeys() throws {
+        let s = try setup()
+        let weights = try fixture().weights
+        let p = s.predictor.promptEncoder
+        let size = Float(s.predictor.config.imageEncoder.imgSize)
+        let sparse = p.sparseEmbeddings(points: [PromptPoint(x: 0.4 * size, y: 0.6 * size, label: 1)], box: nil)
+        let lowRes = s.predictor.config.lowResMaskSize
+        let maskInput = (0..<(lowRes * lowRes)).map { Float($0 % 7 - 3) }
+        for dense in [p.denseEmbeddings(mask: nil), p.denseEmbeddings(mask: maskInput)] {
+            let decoder = try MaskDecoder(weights: weights, precision: .int8)
+            func decode() throws -> (masks: [Float], iou: [Float], count: Int) {
+                try decoder.predict(image: s.image, imagePE: p.densePositionalEncoding, sparse: sparse, dense: dense,
+                                    side: s.side, multimask: true)
+            }
+            let miss = try decode(), hit = try decode()
+            XCTAssertEqual(hit.masks, miss.masks)
+            XCTAssertEqual(hit.iou, miss.iou)
+        }
+    }
+
     /// Concurrent decodes (as the automatic mask generator runs them) each get
     /// their own scratch: results equal one-at-a-time decodes bit for bit.
     func testConcurrentInt8DecodesMatchSequentialOnes() throws {

@@ -87,7 +87,7 @@ extension DecoderAttention {
     /// (the values of a streamed token→image attention).
     func accumulateImageToToken(quantizedImage x: QuantizedRows, projected: Bool, tokensWithPE: [Float],
                                 tokens: [Float], into keys: inout [Float], norm: LayerNorm, quantizingWith pe: [Float]?,
-                                quantizingPlain: Bool = false,
+                                quantizingPlain: Bool = false, residualSource: DeferredKeys? = nil,
                                 int8 context: Int8Context) throws -> QuantizedImageKeys? {
         guard heads == 8 else {
             throw Int8RuntimeError.invalidConfiguration("quantized image→token attention needs 8 heads, not \(heads)")
@@ -104,7 +104,7 @@ extension DecoderAttention {
         }
         var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
         return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
-                                  quantizingPlain: quantizingPlain, context: context)
+                                  quantizingPlain: quantizingPlain, residualSource: residualSource, context: context)
     }
 
     /// `keys = norm(keys + softmax(scores)·U + bo)` (softmax per head across
@@ -119,12 +119,19 @@ extension DecoderAttention {
     /// scale per pixel row spans 8 heads' softmaxes, and the diffuse heads
     /// lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
     /// with this in f32, docs/ACCURACY.md).
+    ///
+    /// With `residualSource`, the keys entering are `image + dense`, built
+    /// per chunk here (`keys` need only have the right size): one 4 MB pass
+    /// less per prompt, and in parallel.
     private func finishImageToToken(_ scores: inout [Float], u: [Float], columns cols: Int, norm: LayerNorm,
                                     into keys: inout [Float], quantizingWith pe: [Float]?, quantizingPlain: Bool,
+                                    residualSource: DeferredKeys? = nil,
                                     context: Int8Context) -> QuantizedImageKeys? {
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
         precondition(pe.map { $0.count == keys.count } ?? true, "internal: keys and PE sizes")
+        precondition(residualSource.map { $0.image.count == keys.count } ?? true, "internal: deferred keys size")
+        let image = residualSource?.image ?? []
         let quantized = pe.map { _ in QuantizedRows(uninitializedRows: pixels, cols: dim) }
         let plain = quantized != nil && quantizingPlain ? QuantizedRows(uninitializedRows: pixels, cols: dim) : nil
         let chunk = QuantizedRows.chunkRows, isa = context.isa
@@ -132,10 +139,15 @@ extension DecoderAttention {
             u.withUnsafeBufferPointer { ub in
                 withOptional(outProj.bias) { bo in
                     withOptional(pe) { peBase in
+                        withOptional(image) { imageBase in
                         keys.withUnsafeMutableBufferPointer { kb in
                             let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
                             context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
                                 let r0 = task * chunk, rows = min(chunk, pixels - r0)
+                                if let residualSource, let imageBase {
+                                    residualSource.dense.add(to: imageBase, rows: r0..<(r0 + rows), width: dim, into: k,
+                                                             isa: isa)
+                                }
                                 samq_softmax_lanes8(isa.raw, s + r0 * cols, rows, cols / 8, cols)
                                 MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase, ldb: dim,
                                            layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo, accumulate: true,
@@ -147,6 +159,7 @@ extension DecoderAttention {
                                 }
                                 plain?.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: nil, isa: isa)
                             }
+                        }
                         }
                     }
                 }

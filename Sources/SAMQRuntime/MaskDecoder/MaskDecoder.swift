@@ -73,7 +73,8 @@ final class MaskDecoder {
         // keys = image + dense, one uniquely owned array the transformer updates in place.
         var keys = [Float]()
         let prefix = imagePrefix(image: image, imagePE: imagePE, dense: dense, source: &keys)
-        if keys.isEmpty { keys = dense.added(to: image, pool: int8?.pool) }
+        // On a cache hit `image + dense` is built where the transformer first reads it.
+        let deferred = keys.isEmpty ? DeferredKeys(image: image, dense: dense) : nil
         // Only the returned masks are computed: tokens 1... with multimask, else token 0.
         let selected = multimask ? 1..<maskTokenCount : 0..<1
         let pixels = 16 * side * side
@@ -81,7 +82,7 @@ final class MaskDecoder {
         if let int8 {
             (hs, masks) = try int8.withContext { context in
                 let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context,
-                                               projections: int8.attention)
+                                               projections: int8.attention, deferredKeys: deferred)
                 let processed = keys
                 let hyper = hypernetworkWeights(hs, selected)
                 // Fused and tiled, with int8 or f32 conv-transposes as the file says.
@@ -89,7 +90,7 @@ final class MaskDecoder {
                                                    side: side, context: context))
             }
         } else {
-            let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens)
+            let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, deferredKeys: deferred)
             let processed = keys
             (hs, masks) = (tokensOut, maskPlanes(hypernetworkWeights(tokensOut, selected), count: selected.count,
                                                  upscaled: upscale(processed, side: side)))

@@ -51,12 +51,16 @@ struct TwoWayAttentionBlock {
     /// `valueProjection` (int8, layers after the first, given with
     /// `incoming.plain`) runs token→image streamed, with the values projected
     /// on the int8 kernels; `nextProjectsValues` asks for the returned keys'
-    /// plain rows too.
+    /// plain rows too. `deferredKeys` (layer 0 of the int8 path, 8 heads):
+    /// `keys` entering are that `image + dense`, built inside the image→token
+    /// tail (its only reader) instead of beforehand; `keys` must have the size.
     @discardableResult
     func apply(queries: inout [Float], keys: inout [Float], queryPE: [Float], keyPE: [Float],
                imagePrefix: TwoWayImagePrefix? = nil, int8: Int8Context? = nil,
                quantizedKeys incoming: QuantizedImageKeys? = nil, valueProjection: QuantizedLinear? = nil,
-               nextProjectsValues: Bool = false) throws -> QuantizedImageKeys? {
+               nextProjectsValues: Bool = false, deferredKeys: DeferredKeys? = nil) throws -> QuantizedImageKeys? {
+        precondition(deferredKeys == nil || (int8 != nil && imagePrefix?.quantizedImageToTokenQuery != nil),
+                     "internal: deferred keys need the cached int8 layer-0 path")
         if skipFirstLayerPositionalEncoding {
             queries = selfAttention(q: queries, k: queries, v: queries)
         } else {
@@ -104,7 +108,8 @@ struct TwoWayAttentionBlock {
             return try crossImageToToken.accumulateImageToToken(quantizedImage: quantized, projected: imagePrefix != nil,
                                                                 tokensWithPE: q, tokens: queries, into: &keys,
                                                                 norm: norm4, quantizingWith: keyPE,
-                                                                quantizingPlain: nextProjectsValues, int8: int8)
+                                                                quantizingPlain: nextProjectsValues,
+                                                                residualSource: deferredKeys, int8: int8)
         } else if let int8 {
             return try crossImageToToken.accumulateImageToToken(image: image, tokensWithPE: q, tokens: queries,
                                                                 into: &keys, norm: norm4, quantizingWith: keyPE,
@@ -115,6 +120,12 @@ struct TwoWayAttentionBlock {
             return nil
         }
     }
+}
+
+/// `image + dense`, the keys entering the first block, not yet materialized.
+struct DeferredKeys {
+    let image: [Float]
+    let dense: DenseEmbedding
 }
 
 /// Image rows a block leaves quantized for the next cross-attention (int8 path).
@@ -196,9 +207,19 @@ struct TwoWayTransformer {
     /// the image-sized products run on the int8 kernels when `int8` is given
     /// (with `projections`, also the token→image value projections).
     /// Returns the processed tokens; `keys` ends as the processed image.
+    /// `deferredKeys`: `keys` enter as that `image + dense` instead (any
+    /// contents): built where first read on the int8 path, else here.
     func apply(prefix: TwoWayImagePrefix, keys: inout [Float], tokens: [Float],
-               int8: Int8Context? = nil, projections: TwoWayInt8Projections? = nil) throws -> [Float] {
+               int8: Int8Context? = nil, projections: TwoWayInt8Projections? = nil,
+               deferredKeys: DeferredKeys? = nil) throws -> [Float] {
         let imagePE = prefix.imagePE
+        var deferred = deferredKeys
+        if let source = deferred, int8 == nil || prefix.quantizedImageToTokenQuery == nil {
+            keys = source.dense.added(to: source.image, pool: int8?.pool)
+            deferred = nil
+        } else if let source = deferred, keys.count != source.image.count {
+            keys = [Float](unsafeUninitializedCapacity: source.image.count) { $1 = source.image.count }
+        }
         var queries = tokens
         var quantizedKeys: QuantizedImageKeys?    // int8 path: quantized by the block that made them
         for (i, layer) in layers.enumerated() {
@@ -206,7 +227,8 @@ struct TwoWayTransformer {
                                             imagePrefix: i == 0 ? prefix : nil, int8: int8,
                                             quantizedKeys: quantizedKeys,
                                             valueProjection: projections?.tokenToImageValue[i],
-                                            nextProjectsValues: projections?.tokenToImageValue[i + 1] != nil)
+                                            nextProjectsValues: projections?.tokenToImageValue[i + 1] != nil,
+                                            deferredKeys: i == 0 ? deferred : nil)
         }
         let q = Tensor.add(queries, tokens)
         if let int8 {
