@@ -209,6 +209,7 @@ void samq_add_f32(samq_isa isa, const float *a, const float *b, float *out, size
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_add_f32_avx2(a, b, out, n); return;
+    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
     case SAMQ_ISA_AVX512VNNI: samq_add_f32_avx512(a, b, out, n); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -226,6 +227,7 @@ void samq_softmax_lanes8(samq_isa isa, float *p, size_t rows, size_t groups, siz
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2:
+    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
     case SAMQ_ISA_AVX512VNNI: samq_softmax_lanes8_avx2(p, rows, groups, ld); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -244,6 +246,7 @@ void samq_softmax_partial(samq_isa isa, float *s, size_t pixels, size_t rows, si
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: samq_softmax_partial_avx2(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
     case SAMQ_ISA_AVX512VNNI: samq_softmax_partial_avx512(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
 #endif
 #if defined(SAMQ_ARM64)

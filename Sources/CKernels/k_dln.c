@@ -176,6 +176,7 @@ int samq_decoder_layernorm(samq_isa isa, float *x, size_t rows, size_t C, size_t
         case SAMQ_ISA_AVX2:
             for (size_t r = 0; r < n; r++) dln_avx2(rows0 + r * ldx, C, w, b, eps);
             break;
+        case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
         case SAMQ_ISA_AVX512VNNI: dln_rows_avx512(rows0, n, ldx, C, w, b, eps); break;
 #endif
 #if defined(SAMQ_ARM64)

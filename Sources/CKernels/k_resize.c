@@ -164,6 +164,7 @@ void samq_bilinear_h(samq_isa isa, const float *row, const int32_t *x0, const in
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: bilinear_h_avx2(row, x0, x1, w0, w1, out, n); return;
+    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
     case SAMQ_ISA_AVX512VNNI: bilinear_h_512(row, x0, x1, w0, w1, out, n); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -181,6 +182,7 @@ void samq_bilinear_v(samq_isa isa, const float *a, const float *b, float h0, flo
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: bilinear_v_avx2(a, b, h0, h1, out, n); return;
+    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
     case SAMQ_ISA_AVX512VNNI: bilinear_v_512(a, b, h0, h1, out, n); return;
 #endif
 #if defined(SAMQ_ARM64)
@@ -199,6 +201,7 @@ void samq_bilinear_v_threshold(samq_isa isa, const float *a, const float *b, flo
     switch (isa) {
 #if defined(SAMQ_X86)
     case SAMQ_ISA_AVX2: bilinear_vt_avx2(a, b, h0, h1, threshold, mask, n); return;
+    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
     case SAMQ_ISA_AVX512VNNI: bilinear_vt_512(a, b, h0, h1, threshold, mask, n); return;
 #endif
 #if defined(SAMQ_ARM64)
