@@ -10,8 +10,8 @@ let releaseSpeed: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configur
 
 let package = Package(
     name: "SAMQ",
-    // macOS 14: Hummingbird 2 requires it.
-    platforms: [.macOS(.v14)],
+    // macOS 15: Synchronization.Atomic (the thread pool's polling; Hummingbird 2 needs 14).
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "samq", targets: ["samq"]),
         .executable(name: "samq-convert", targets: ["samq-convert"]),
