@@ -13,8 +13,8 @@ enum DenseEmbedding: Equatable {
     /// adding the materialized grid element by element. Written in one pass
     /// (no copy of the image first), in row chunks on `pool` when given.
     func added(to image: [Float], pool: ThreadPool? = nil) -> [Float] {
-        let width = self.width(for: image.count)
         guard !image.isEmpty else { return [] }
+        let width = self.width(for: image.count)
         let rows = image.count / width, rowsPerChunk = max(1, 16_384 / width)
         return [Float](unsafeUninitializedCapacity: image.count) { out, initialized in
             image.withUnsafeBufferPointer { src in
