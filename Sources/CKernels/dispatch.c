@@ -62,21 +62,30 @@ samq_isa samq_isa_best(void) {
 
 float samq_gelu(float y) { return samq_gelu_ref(y); }
 
+samq_vec samq_vector_unit(samq_isa isa) {
+    if (!samq_isa_supported(isa)) return SAMQ_VEC_SCALAR;
+    switch (isa) {
+    case SAMQ_ISA_AVX2: return SAMQ_VEC_AVX2;
+    case SAMQ_ISA_AVX512VNNI:
+    case SAMQ_ISA_AMX: return SAMQ_VEC_AVX512;
+    case SAMQ_ISA_NEON:
+    case SAMQ_ISA_DOTPROD:
+    case SAMQ_ISA_I8MM: return SAMQ_VEC_NEON;
+    default: return SAMQ_VEC_SCALAR;
+    }
+}
+
 float samq_f16_to_f32(uint16_t h) { return samq_half_to_float(h); }
 
 void samq_gelu_inplace(samq_isa isa, float *x, size_t n) {
     if (n == 0 || !x) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* identical results anyway */
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_gelu_avx2(x, n); return;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_gelu_avx512(x, n); return;
+    case SAMQ_VEC_AVX2: samq_gelu_avx2(x, n); return;
+    case SAMQ_VEC_AVX512: samq_gelu_avx512(x, n); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_gelu_neon(x, n); return;
+    case SAMQ_VEC_NEON: samq_gelu_neon(x, n); return;
 #endif
     default:
         for (size_t i = 0; i < n; i++) x[i] = samq_gelu_ref(x[i]);
@@ -131,17 +140,13 @@ void samq_pack_panel_i8(const int8_t *q, size_t ldq, const float *scales, size_t
 void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t ldx,
                         int8_t *q, size_t ldq, float *row_scale) {
     if (M == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_quantize_avx2(x, M, K, ldx, q, ldq, row_scale); return;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_quantize_avx512(x, M, K, ldx, q, ldq, row_scale); return;
+    case SAMQ_VEC_AVX2: samq_quantize_avx2(x, M, K, ldx, q, ldq, row_scale); return;
+    case SAMQ_VEC_AVX512: samq_quantize_avx512(x, M, K, ldx, q, ldq, row_scale); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_quantize_neon(x, M, K, ldx, q, ldq, row_scale); return;
+    case SAMQ_VEC_NEON: samq_quantize_neon(x, M, K, ldx, q, ldq, row_scale); return;
 #endif
     default: samq_quantize_scalar(x, M, K, ldx, q, ldq, row_scale); return;
     }
@@ -150,17 +155,13 @@ void samq_quantize_rows(samq_isa isa, const float *x, size_t M, size_t K, size_t
 void samq_softmax_q8_rows(samq_isa isa, const float *s, size_t rows, size_t count, size_t lds,
                           int8_t *q, size_t ldq, size_t padded, float *scale) {
     if (rows == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_softmax_q8_avx2(s, rows, count, lds, q, ldq, padded, scale); return;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_softmax_q8_avx512(s, rows, count, lds, q, ldq, padded, scale); return;
+    case SAMQ_VEC_AVX2: samq_softmax_q8_avx2(s, rows, count, lds, q, ldq, padded, scale); return;
+    case SAMQ_VEC_AVX512: samq_softmax_q8_avx512(s, rows, count, lds, q, ldq, padded, scale); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_softmax_q8_neon(s, rows, count, lds, q, ldq, padded, scale); return;
+    case SAMQ_VEC_NEON: samq_softmax_q8_neon(s, rows, count, lds, q, ldq, padded, scale); return;
 #endif
     default: samq_softmax_q8_scalar(s, rows, count, lds, q, ldq, padded, scale); return;
     }
@@ -168,17 +169,13 @@ void samq_softmax_q8_rows(samq_isa isa, const float *s, size_t rows, size_t coun
 
 void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols, size_t ld, void *out) {
     if (cols == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_pack_columns_avx2(x, rows, cols, ld, out); return;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_pack_columns_avx512(x, rows, cols, ld, out); return;
+    case SAMQ_VEC_AVX2: samq_pack_columns_avx2(x, rows, cols, ld, out); return;
+    case SAMQ_VEC_AVX512: samq_pack_columns_avx512(x, rows, cols, ld, out); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_pack_columns_neon(x, rows, cols, ld, out); return;
+    case SAMQ_VEC_NEON: samq_pack_columns_neon(x, rows, cols, ld, out); return;
 #endif
     default: samq_pack_columns_scalar(x, rows, cols, ld, out); return;
     }
@@ -187,17 +184,13 @@ void samq_pack_columns_i8(samq_isa isa, const float *x, size_t rows, size_t cols
 void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size_t size, const float *rel_h,
                       const float *rel_w) {
     if (rows == 0 || size == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR; /* results are identical anyway */
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_relpos_fill_avx2(scores, lds, rows, size, rel_h, rel_w); return;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_relpos_fill_avx512(scores, lds, rows, size, rel_h, rel_w); return;
+    case SAMQ_VEC_AVX2: samq_relpos_fill_avx2(scores, lds, rows, size, rel_h, rel_w); return;
+    case SAMQ_VEC_AVX512: samq_relpos_fill_avx512(scores, lds, rows, size, rel_h, rel_w); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_relpos_fill_neon(scores, lds, rows, size, rel_h, rel_w); return;
+    case SAMQ_VEC_NEON: samq_relpos_fill_neon(scores, lds, rows, size, rel_h, rel_w); return;
 #endif
     default: samq_relpos_fill_scalar(scores, lds, rows, size, rel_h, rel_w); return;
     }
@@ -205,17 +198,13 @@ void samq_relpos_fill(samq_isa isa, float *scores, size_t lds, size_t rows, size
 
 void samq_add_f32(samq_isa isa, const float *a, const float *b, float *out, size_t n) {
     if (n == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_add_f32_avx2(a, b, out, n); return;
-    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
-    case SAMQ_ISA_AVX512VNNI: samq_add_f32_avx512(a, b, out, n); return;
+    case SAMQ_VEC_AVX2: samq_add_f32_avx2(a, b, out, n); return;
+    case SAMQ_VEC_AVX512: samq_add_f32_avx512(a, b, out, n); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_add_f32_neon(a, b, out, n); return;
+    case SAMQ_VEC_NEON: samq_add_f32_neon(a, b, out, n); return;
 #endif
     default: samq_add_f32_scalar(a, b, out, n); return;
     }
@@ -223,17 +212,13 @@ void samq_add_f32(samq_isa isa, const float *a, const float *b, float *out, size
 
 void samq_softmax_lanes8(samq_isa isa, float *p, size_t rows, size_t groups, size_t ld) {
     if (rows == 0 || groups == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2:
-    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
-    case SAMQ_ISA_AVX512VNNI: samq_softmax_lanes8_avx2(p, rows, groups, ld); return;
+    case SAMQ_VEC_AVX2:
+    case SAMQ_VEC_AVX512: samq_softmax_lanes8_avx2(p, rows, groups, ld); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_softmax_lanes8_neon(p, rows, groups, ld); return;
+    case SAMQ_VEC_NEON: samq_softmax_lanes8_neon(p, rows, groups, ld); return;
 #endif
     default: samq_softmax_lanes8_scalar(p, rows, groups, ld); return;
     }
@@ -242,17 +227,13 @@ void samq_softmax_lanes8(samq_isa isa, float *p, size_t rows, size_t groups, siz
 void samq_softmax_partial(samq_isa isa, float *s, size_t pixels, size_t rows, size_t group, const float *v,
                           size_t ldv, size_t hd, float *mx, float *sum, float *acc) {
     if (rows == 0 || group == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_softmax_partial_avx2(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
-    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
-    case SAMQ_ISA_AVX512VNNI: samq_softmax_partial_avx512(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+    case SAMQ_VEC_AVX2: samq_softmax_partial_avx2(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+    case SAMQ_VEC_AVX512: samq_softmax_partial_avx512(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_softmax_partial_neon(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
+    case SAMQ_VEC_NEON: samq_softmax_partial_neon(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
 #endif
     default: samq_softmax_partial_scalar(s, pixels, rows, group, v, ldv, hd, mx, sum, acc); return;
     }
@@ -317,30 +298,24 @@ int samq_sgemm(samq_isa isa, const samq_sgemm_args *a) {
         if ((a->flags & SAMQ_SGEMM_B_KN) ? a->ldb < a->N : a->ldb < a->K) return -1;
     }
     if (half) {
-        switch (isa) {
+        switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-        case SAMQ_ISA_AVX2: samq_hgemm_avx2(a); return 0;
-        case SAMQ_ISA_AMX:
-        case SAMQ_ISA_AVX512VNNI: samq_hgemm_avx512(a); return 0;
+        case SAMQ_VEC_AVX2: samq_hgemm_avx2(a); return 0;
+        case SAMQ_VEC_AVX512: samq_hgemm_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
-        case SAMQ_ISA_NEON:
-        case SAMQ_ISA_DOTPROD:
-        case SAMQ_ISA_I8MM: samq_hgemm_neon(a); return 0;
+        case SAMQ_VEC_NEON: samq_hgemm_neon(a); return 0;
 #endif
         default: samq_hgemm_scalar(a); return 0;
         }
     }
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_sgemm_avx2(a); return 0;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_sgemm_avx512(a); return 0;
+    case SAMQ_VEC_AVX2: samq_sgemm_avx2(a); return 0;
+    case SAMQ_VEC_AVX512: samq_sgemm_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_sgemm_neon(a); return 0;
+    case SAMQ_VEC_NEON: samq_sgemm_neon(a); return 0;
 #endif
     default: samq_sgemm_scalar(a); return 0;
     }
@@ -364,16 +339,13 @@ int samq_dwconv3x3(samq_isa isa, const samq_dwconv3x3_args *a) {
     if (samq_overlap(a->y, ny, a->x, a->H * a->W * a->C) || samq_overlap(a->y, ny, a->w, 9 * a->C) ||
         (a->bias && samq_overlap(a->y, ny, a->bias, a->C)))
         return -1;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_dwconv3x3_avx2(a); return 0;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_dwconv3x3_avx512(a); return 0;
+    case SAMQ_VEC_AVX2: samq_dwconv3x3_avx2(a); return 0;
+    case SAMQ_VEC_AVX512: samq_dwconv3x3_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_dwconv3x3_neon(a); return 0;
+    case SAMQ_VEC_NEON: samq_dwconv3x3_neon(a); return 0;
 #endif
     default: samq_dwconv3x3_scalar(a); return 0;
     }

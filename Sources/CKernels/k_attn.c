@@ -227,16 +227,13 @@ int samq_window_attention(samq_isa isa, const samq_window_attention_args *a) {
     if (a->out_rows == 0 || a->out_cols == 0 || a->head_dim == 0) return 0;
     if (!a->q || !a->k || !a->v || !a->out || !a->scratch) return -1;
     if ((a->cols > 1 && a->ld < a->head_dim) || (a->out_cols > 1 && a->out_ld < a->head_dim)) return -1;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_window_attention_avx2(a); return 0;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_window_attention_avx512(a); return 0;
+    case SAMQ_VEC_AVX2: samq_window_attention_avx2(a); return 0;
+    case SAMQ_VEC_AVX512: samq_window_attention_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_window_attention_neon(a); return 0;
+    case SAMQ_VEC_NEON: samq_window_attention_neon(a); return 0;
 #endif
     default: samq_window_attention_scalar(a); return 0;
     }

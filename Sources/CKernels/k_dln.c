@@ -168,21 +168,19 @@ int samq_decoder_layernorm(samq_isa isa, float *x, size_t rows, size_t C, size_t
      * sat behind the row's serial moment chain and ran ~2x slower), then
      * quantize the block (one call; per row it cost as much as the codes). */
     const size_t block = 16;
+    const samq_vec unit = samq_vector_unit(isa);
     for (size_t r0 = 0; r0 < rows; r0 += block) {
         const size_t n = SAMQ_MIN(block, rows - r0);
         float *rows0 = x + r0 * ldx;
-        switch (isa) {
+        switch (unit) {
 #if defined(SAMQ_X86)
-        case SAMQ_ISA_AVX2:
+        case SAMQ_VEC_AVX2:
             for (size_t r = 0; r < n; r++) dln_avx2(rows0 + r * ldx, C, w, b, eps);
             break;
-        case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
-        case SAMQ_ISA_AVX512VNNI: dln_rows_avx512(rows0, n, ldx, C, w, b, eps); break;
+        case SAMQ_VEC_AVX512: dln_rows_avx512(rows0, n, ldx, C, w, b, eps); break;
 #endif
 #if defined(SAMQ_ARM64)
-        case SAMQ_ISA_NEON:
-        case SAMQ_ISA_DOTPROD:
-        case SAMQ_ISA_I8MM:
+        case SAMQ_VEC_NEON:
             for (size_t r = 0; r < n; r++) dln_neon(rows0 + r * ldx, C, w, b, eps);
             break;
 #endif

@@ -161,16 +161,13 @@ int samq_layernorm(samq_isa isa, const samq_layernorm_args *a) {
     } else if (a->ldx != a->ldy) {
         return -1;
     }
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: samq_layernorm_avx2(a); return 0;
-    case SAMQ_ISA_AMX:
-    case SAMQ_ISA_AVX512VNNI: samq_layernorm_avx512(a); return 0;
+    case SAMQ_VEC_AVX2: samq_layernorm_avx2(a); return 0;
+    case SAMQ_VEC_AVX512: samq_layernorm_avx512(a); return 0;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: samq_layernorm_neon(a); return 0;
+    case SAMQ_VEC_NEON: samq_layernorm_neon(a); return 0;
 #endif
     default: samq_layernorm_scalar(a); return 0;
     }

@@ -160,17 +160,13 @@ static void bilinear_vt_neon(const float *a, const float *b, float h0, float h1,
 void samq_bilinear_h(samq_isa isa, const float *row, const int32_t *x0, const int32_t *x1, const float *w0,
                      const float *w1, float *out, size_t n) {
     if (n == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: bilinear_h_avx2(row, x0, x1, w0, w1, out, n); return;
-    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
-    case SAMQ_ISA_AVX512VNNI: bilinear_h_512(row, x0, x1, w0, w1, out, n); return;
+    case SAMQ_VEC_AVX2: bilinear_h_avx2(row, x0, x1, w0, w1, out, n); return;
+    case SAMQ_VEC_AVX512: bilinear_h_512(row, x0, x1, w0, w1, out, n); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: bilinear_h_neon(row, x0, x1, w0, w1, out, n); return;
+    case SAMQ_VEC_NEON: bilinear_h_neon(row, x0, x1, w0, w1, out, n); return;
 #endif
     default: bilinear_h_scalar(row, x0, x1, w0, w1, out, n); return;
     }
@@ -178,17 +174,13 @@ void samq_bilinear_h(samq_isa isa, const float *row, const int32_t *x0, const in
 
 void samq_bilinear_v(samq_isa isa, const float *a, const float *b, float h0, float h1, float *out, size_t n) {
     if (n == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: bilinear_v_avx2(a, b, h0, h1, out, n); return;
-    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
-    case SAMQ_ISA_AVX512VNNI: bilinear_v_512(a, b, h0, h1, out, n); return;
+    case SAMQ_VEC_AVX2: bilinear_v_avx2(a, b, h0, h1, out, n); return;
+    case SAMQ_VEC_AVX512: bilinear_v_512(a, b, h0, h1, out, n); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: bilinear_v_neon(a, b, h0, h1, out, n); return;
+    case SAMQ_VEC_NEON: bilinear_v_neon(a, b, h0, h1, out, n); return;
 #endif
     default: bilinear_v_scalar(a, b, h0, h1, out, n); return;
     }
@@ -197,17 +189,13 @@ void samq_bilinear_v(samq_isa isa, const float *a, const float *b, float h0, flo
 void samq_bilinear_v_threshold(samq_isa isa, const float *a, const float *b, float h0, float h1, float threshold,
                                uint8_t *mask, size_t n) {
     if (n == 0) return;
-    if (!samq_isa_supported(isa)) isa = SAMQ_ISA_SCALAR;
-    switch (isa) {
+    switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
-    case SAMQ_ISA_AVX2: bilinear_vt_avx2(a, b, h0, h1, threshold, mask, n); return;
-    case SAMQ_ISA_AMX: /* AMX replaces only the int8 GEMM */
-    case SAMQ_ISA_AVX512VNNI: bilinear_vt_512(a, b, h0, h1, threshold, mask, n); return;
+    case SAMQ_VEC_AVX2: bilinear_vt_avx2(a, b, h0, h1, threshold, mask, n); return;
+    case SAMQ_VEC_AVX512: bilinear_vt_512(a, b, h0, h1, threshold, mask, n); return;
 #endif
 #if defined(SAMQ_ARM64)
-    case SAMQ_ISA_NEON:
-    case SAMQ_ISA_DOTPROD:
-    case SAMQ_ISA_I8MM: bilinear_vt_neon(a, b, h0, h1, threshold, mask, n); return;
+    case SAMQ_VEC_NEON: bilinear_vt_neon(a, b, h0, h1, threshold, mask, n); return;
 #endif
     default: bilinear_vt_scalar(a, b, h0, h1, threshold, mask, n); return;
     }

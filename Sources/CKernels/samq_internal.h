@@ -202,6 +202,15 @@ static inline samq_packed_view samq_view(const void *packed, size_t N, size_t K)
     return v;
 }
 
+/* The vector unit a kernel other than the int8 GEMM runs on. Only the int8
+ * GEMM has a variant per ISA family (AMX, dotprod, i8mm); every other kernel
+ * has one per vector unit, so its dispatcher switches on this and a new GEMM
+ * family needs no edit there (session 5: five kernels written without an
+ * AMX case silently ran scalar under it). An ISA this CPU lacks maps to
+ * scalar: every kernel's results are identical across ISAs by contract. */
+typedef enum { SAMQ_VEC_SCALAR, SAMQ_VEC_AVX2, SAMQ_VEC_AVX512, SAMQ_VEC_NEON } samq_vec;
+samq_vec samq_vector_unit(samq_isa isa);
+
 /* Per-ISA entry points; arguments are validated and ranges non-empty. */
 void samq_quantize_scalar(const float *x, size_t M, size_t K, size_t ldx, int8_t *q, size_t ldq, float *rs);
 void samq_pack_columns_scalar(const float *x, size_t rows, size_t cols, size_t ld, void *out);

@@ -1,3 +1,5 @@
+import CKernels
+
 /// A dense f32 tensor: a shape and its values in C order.
 ///
 /// Activations inside the runtime are channels-last (`[tokens][channels]`),
@@ -65,11 +67,19 @@ extension Tensor {
         return out
     }
 
-    /// Elementwise sum of two equally sized arrays.
+    /// Elementwise sum of two equally sized arrays, in one vector pass
+    /// (`samq_add_f32`: the same additions on every ISA).
     static func add(_ a: [Float], _ b: [Float]) -> [Float] {
         precondition(a.count == b.count, "internal add of different sizes")
-        var out = a
-        for i in out.indices { out[i] += b[i] }
-        return out
+        return [Float](unsafeUninitializedCapacity: a.count) { out, initialized in
+            a.withUnsafeBufferPointer { x in
+                b.withUnsafeBufferPointer { y in
+                    if let o = out.baseAddress, let xp = x.baseAddress, let yp = y.baseAddress {
+                        samq_add_f32(samq_isa_best(), xp, yp, o, a.count)
+                    }
+                }
+            }
+            initialized = a.count
+        }
     }
 }

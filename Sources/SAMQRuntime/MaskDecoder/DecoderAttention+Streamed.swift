@@ -81,11 +81,12 @@ extension DecoderAttention {
         if space.failed { throw Int8RuntimeError.kernelRejected("streamed token→image gemm (\(pixels) pixels)") }
         // Merge the chunks: z_r = Σ_t e^(m_t − M) · w_t / Σ_t e^(m_t − M) · l_t.
         var attended = [Float](repeating: 0, count: n * inner)
+        var z = [Float](repeating: 0, count: hd)
         for r in 0..<rows {
             var top = -Float.infinity
             for t in 0..<tasks { top = max(top, maxima[t * rows + r]) }
             var total: Float = 0
-            var z = [Float](repeating: 0, count: hd)
+            for d in 0..<hd { z[d] = 0 }
             for t in 0..<tasks {
                 let factor = Softmax.exp(maxima[t * rows + r] - top)   // ≤ 1: the chunk's share of the row
                 total += factor * sums[t * rows + r]
