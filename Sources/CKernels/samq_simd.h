@@ -1,7 +1,8 @@
 /* SIMD building blocks shared by the kernel translation units: target
  * attributes and the vector GELUs. Each GELU mirrors samq_gelu_ref
- * (samq_internal.h) operation by operation, with separate multiplies and
- * adds (never FMA), so every ISA gives the scalar bits; change them together. */
+ * (samq_internal.h) operation by operation, fused multiply-adds exactly
+ * where it calls fmaf and separate operations elsewhere, so every ISA gives
+ * the scalar bits; change them together. */
 #ifndef SAMQ_SIMD_H
 #define SAMQ_SIMD_H
 
@@ -44,8 +45,15 @@ TGT_512 INLINE __m512 exp_ref_512(__m512 z) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
 }
 
-/* Mirrors samq_gelu_ref op for op (no FMA: separate mul and add). */
-#define SAMQ_GELU_STEP(ADD, MUL, SET, v, u, c) v = ADD(MUL(v, u), SET(c))
+/* Mirrors samq_gelu_ref op for op: FMA where it uses fmaf. */
+#define SAMQ_GELU_STEP(FMA, SET, v, u, c) v = FMA(v, u, SET(c))
+TGT_AVX2 INLINE __m256 rcp_avx2(__m256 q) { /* samq_rcp_ref */
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 r = _mm256_castsi256_ps(
+        _mm256_sub_epi32(_mm256_set1_epi32((int)SAMQ_RCP_MAGIC), _mm256_castps_si256(q)));
+    r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, one), r);
+    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, one), r);
+}
 TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 a = _mm256_andnot_ps(sign, y);
@@ -53,48 +61,59 @@ TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     __m256 big = _mm256_cmp_ps(a, umax, _CMP_GT_OQ);
     __m256 u = _mm256_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
     __m256 p = _mm256_set1_ps(SAMQ_GELU_P6);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P5);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P4);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P3);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P2);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P1);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P0);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P5);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P4);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P3);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P2);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P1);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P0);
     __m256 q = _mm256_set1_ps(SAMQ_GELU_Q7);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q6);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q5);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q4);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q3);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q2);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q1);
-    SAMQ_GELU_STEP(_mm256_add_ps, _mm256_mul_ps, _mm256_set1_ps, q, u, 1.0f);
-    __m256 h = _mm256_div_ps(p, q);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q6);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q5);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q4);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q3);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q2);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q1);
+    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, 1.0f);
+    __m256 r = rcp_avx2(q);
+    __m256 h0 = _mm256_mul_ps(p, r);
+    __m256 h = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, h0, p), h0);
     __m256 pos = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GE_OQ);
     __m256 f = _mm256_blendv_ps(h, _mm256_sub_ps(_mm256_set1_ps(1.0f), h), pos);
     __m256 g = _mm256_mul_ps(y, f);
     return _mm256_blendv_ps(g, _mm256_blendv_ps(sign, y, pos), big);
 }
 
+TGT_512 INLINE __m512 rcp_512(__m512 q) { /* samq_rcp_ref */
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 r = _mm512_castsi512_ps(
+        _mm512_sub_epi32(_mm512_set1_epi32((int)SAMQ_RCP_MAGIC), _mm512_castps_si512(q)));
+    r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(q, r, one), r);
+    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(q, r, one), r);
+}
 TGT_512 INLINE __m512 gelu_512(__m512 y) {
     __m512 a = _mm512_abs_ps(y);
     const __m512 umax = _mm512_set1_ps(SAMQ_GELU_UMAX);
     __mmask16 big = _mm512_cmp_ps_mask(a, umax, _CMP_GT_OQ);
     __m512 u = _mm512_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
     __m512 p = _mm512_set1_ps(SAMQ_GELU_P6);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P5);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P4);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P3);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P2);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P1);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P0);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P5);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P4);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P3);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P2);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P1);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P0);
     __m512 q = _mm512_set1_ps(SAMQ_GELU_Q7);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q6);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q5);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q4);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q3);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q2);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q1);
-    SAMQ_GELU_STEP(_mm512_add_ps, _mm512_mul_ps, _mm512_set1_ps, q, u, 1.0f);
-    __m512 h = _mm512_div_ps(p, q);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q6);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q5);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q4);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q3);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q2);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q1);
+    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, 1.0f);
+    __m512 r = rcp_512(q);
+    __m512 h0 = _mm512_mul_ps(p, r);
+    __m512 h = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(q, h0, p), h0);
     __mmask16 pos = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GE_OQ);
     __m512 f = _mm512_mask_blend_ps(pos, h, _mm512_sub_ps(_mm512_set1_ps(1.0f), h));
     __m512 g = _mm512_mul_ps(y, f);
@@ -127,8 +146,14 @@ INLINE float32x4_t exp_ref_neon(float32x4_t z) {
     return vmulq_f32(p, vreinterpretq_f32_s32(bits));
 }
 
-/* Mirrors samq_gelu_ref op for op; explicit mul/add (never vmla/vfma). */
-#define SAMQ_GELU_STEP_NEON(v, u, c) v = vaddq_f32(vmulq_f32(v, u), vdupq_n_f32(c))
+/* Mirrors samq_gelu_ref op for op: vfmaq (fused) where it uses fmaf. */
+#define SAMQ_GELU_STEP_NEON(v, u, c) v = vfmaq_f32(vdupq_n_f32(c), v, u)
+INLINE float32x4_t rcp_neon(float32x4_t q) { /* samq_rcp_ref */
+    const float32x4_t one = vdupq_n_f32(1.0f);
+    float32x4_t r = vreinterpretq_f32_u32(vsubq_u32(vdupq_n_u32(SAMQ_RCP_MAGIC), vreinterpretq_u32_f32(q)));
+    r = vfmaq_f32(r, r, vfmsq_f32(one, q, r));
+    return vfmaq_f32(r, r, vfmsq_f32(one, q, r));
+}
 INLINE float32x4_t gelu_neon(float32x4_t y) {
     float32x4_t a = vabsq_f32(y);
     const float32x4_t umax = vdupq_n_f32(SAMQ_GELU_UMAX);
@@ -149,7 +174,9 @@ INLINE float32x4_t gelu_neon(float32x4_t y) {
     SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q2);
     SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q1);
     SAMQ_GELU_STEP_NEON(q, u, 1.0f);
-    float32x4_t h = vdivq_f32(p, q);
+    float32x4_t r = rcp_neon(q);
+    float32x4_t h0 = vmulq_f32(p, r);
+    float32x4_t h = vfmaq_f32(h0, r, vfmsq_f32(p, q, h0));
     uint32x4_t pos = vcgeq_f32(y, vdupq_n_f32(0.0f));
     float32x4_t f = vbslq_f32(pos, vsubq_f32(vdupq_n_f32(1.0f), h), h);
     float32x4_t g = vmulq_f32(y, f);
