@@ -30,9 +30,10 @@ struct MBConv {
 
     /// Output rows `outputRows` of the block over a `height × width` map, from
     /// `input` holding the map's rows `inputRows` (one more row on each side
-    /// of `outputRows` unless at the map's edge).
+    /// of `outputRows` unless at the map's edge), written to `output`
+    /// (`outputRows.count × width × channels`; it must not overlap `input`).
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
-              outputRows: Range<Int>, scratch: StripScratch) throws -> [Float] {
+              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch) throws {
         let expanded = scratch.floats(.expanded, inputRows.count * width * hidden)
         let strip = scratch.floats(.middle, inputRows.count * width * hidden)
         try conv1.forward(rows: inputRows.count * width, input: input, output: expanded, gelu: true)
@@ -42,14 +43,10 @@ struct MBConv {
         let middle = strip + (outputRows.lowerBound - first) * width * hidden
         // conv3(...) + the shortcut rows (read in place), then GELU.
         let n = outputRows.count * width * channels
-        guard n > 0 else { return [] }
+        guard n > 0 else { return }
         let shortcut = input + (outputRows.lowerBound - inputRows.lowerBound) * width * channels
-        return try [Float](unsafeUninitializedCapacity: n) { out, count in
-            try conv3.forward(rows: outputRows.count * width, input: middle, output: out.baseAddress!,
-                              residual: shortcut)
-            gelu(out.baseAddress!, count: n)
-            count = n
-        }
+        try conv3.forward(rows: outputRows.count * width, input: middle, output: output, residual: shortcut)
+        gelu(output, count: n)
     }
 
     /// GELU over a strip with the C kernel (the GEMM epilogue's GELU, bit-exact

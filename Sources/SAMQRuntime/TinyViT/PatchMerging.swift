@@ -61,7 +61,8 @@ struct PatchMerging {
         precondition(x.count == height * width * inChannels, "internal PatchMerging input of the wrong size")
         let oh = outputSize(height), ow = outputSize(width)
         let band = max(1, min(oh, stripPixels / max(ow, 1)))
-        var out = [Float](repeating: 0, count: oh * ow * outChannels)
+        // Every row is written below (a GEMM output): no serial 8 MB zero fill first.
+        var out = [Float](unsafeUninitializedCapacity: oh * ow * outChannels) { $1 = oh * ow * outChannels }
         try x.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
                 var o0 = 0

@@ -16,39 +16,63 @@ struct StageZeroPipeline {
     let merge: PatchMerging
 
     /// Consecutive rows of one level's map: rows `first..<end`, stored from
-    /// `values[start]` on. Dropped rows only move `start`; the array is
-    /// compacted when an append would otherwise grow it (removing them at
-    /// every drop moved all the held rows each time, serially).
-    private struct HeldRows {
+    /// `storage[start]` on. Producers write new rows straight into the
+    /// storage (`append(upTo:_:)`): appending a returned array moved every
+    /// row of stage 0 once more, serially (~16 MB per level for vit_t).
+    /// Dropped rows only move `start`; the held rows (a halo and the last
+    /// strip) are moved to the front when an append would not fit.
+    private final class HeldRows {
         let rowSize: Int
-        var values: [Float] = []
-        var start = 0
-        var first = 0
-        var end = 0
+        private var storage: UnsafeMutablePointer<Float>
+        private var capacity = 0
+        private var count = 0
+        private(set) var start = 0
+        private(set) var first = 0
+        private(set) var end = 0
 
-        mutating func append<C: Collection<Float>>(_ rows: C, upTo newEnd: Int) {
-            precondition(rows.count == (newEnd - end) * rowSize, "internal stage-0 strip of the wrong size")
-            if start > 0 && values.count + rows.count > values.capacity {
-                values.removeFirst(start)
+        init(rowSize: Int) {
+            self.rowSize = rowSize
+            storage = .allocate(capacity: 0)
+        }
+
+        deinit { storage.deallocate() }
+
+        /// Appends rows `end..<newEnd`, which `produce` writes to the pointer it is given.
+        func append(upTo newEnd: Int, _ produce: (UnsafeMutablePointer<Float>) throws -> Void) rethrows {
+            let needed = (newEnd - end) * rowSize, held = count - start
+            if count + needed > capacity {
+                if held + needed > capacity {
+                    // Exactly what is held plus two rows: later strips need
+                    // about as much as the first (the encode's peak RSS is
+                    // within 1 MB of vit_t's 48 MB budget).
+                    let size = held + needed + 2 * rowSize
+                    let grown = UnsafeMutablePointer<Float>.allocate(capacity: size)
+                    grown.moveInitialize(from: storage + start, count: held)
+                    storage.deallocate()
+                    storage = grown
+                    capacity = size
+                } else {
+                    storage.moveInitialize(from: storage + start, count: held)   // overlapping: memmove
+                }
+                count = held
                 start = 0
             }
-            values.append(contentsOf: rows)
+            try produce(storage + count)
+            count += needed
             end = newEnd
         }
 
         /// Forgets the rows above `row`.
-        mutating func drop(below row: Int) {
+        func drop(below row: Int) {
             let k = min(max(0, row - first), end - first)
             start += k * rowSize
             first += k
         }
 
-        /// Pointer to map row `row` (which must be held).
-        func withRows<R>(from rows: Range<Int>, _ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        /// Pointer to map row `rows.lowerBound` (the rows must be held).
+        func pointer(from rows: Range<Int>) -> UnsafeMutablePointer<Float> {
             precondition(rows.lowerBound >= first && rows.upperBound <= end, "internal stage-0 rows \(rows) not held")
-            return try values.withUnsafeBufferPointer {
-                try body($0.baseAddress! + start + (rows.lowerBound - first) * rowSize)
-            }
+            return storage + start + (rows.lowerBound - first) * rowSize
         }
     }
 
@@ -60,8 +84,9 @@ struct StageZeroPipeline {
         let channels = merge.outChannels
         let band = max(1, min(side, stripPixels / max(side, 1)))
         // levels[0]: stem output; levels[k + 1]: block k's output.
-        var levels = [HeldRows](repeating: HeldRows(rowSize: side0 * stem.outChannels), count: blocks.count + 1)
-        var out = [Float](repeating: 0, count: side * side * channels)
+        let levels = (0...blocks.count).map { _ in HeldRows(rowSize: side0 * stem.outChannels) }
+        // Every row is written below (a GEMM output): no serial 8 MB zero fill first.
+        var out = [Float](unsafeUninitializedCapacity: side * side * channels) { $1 = side * side * channels }
         try out.withUnsafeMutableBufferPointer { dst in
             var m0 = 0
             while m0 < side {
@@ -73,24 +98,26 @@ struct StageZeroPipeline {
                 ends[blocks.count] = mergeRows.upperBound
                 for k in stride(from: blocks.count - 1, through: 0, by: -1) { ends[k] = min(side0, ends[k + 1] + 1) }
                 if ends[0] > levels[0].end {
-                    levels[0].append(try stem.rows(levels[0].end..<ends[0], of: image, size: size, scratch: scratch),
-                                     upTo: ends[0])
+                    let produced = try stem.rows(levels[0].end..<ends[0], of: image, size: size, scratch: scratch)
+                    produced.withUnsafeBufferPointer { rows in
+                        levels[0].append(upTo: ends[0]) {
+                            Parallel.copy(from: rows.baseAddress!, to: $0, count: rows.count)
+                        }
+                    }
                 }
                 for (k, block) in blocks.enumerated() where ends[k + 1] > levels[k + 1].end {
                     let rows = levels[k + 1].end..<ends[k + 1]
                     let input = max(0, rows.lowerBound - 1)..<min(side0, rows.upperBound + 1)
-                    let produced = try levels[k].withRows(from: input) {
-                        try block.rows(input: $0, inputRows: input, height: side0, width: side0, outputRows: rows,
-                                       scratch: scratch)
+                    let source = levels[k].pointer(from: input)
+                    try levels[k + 1].append(upTo: rows.upperBound) {
+                        try block.rows(input: source, inputRows: input, height: side0, width: side0, outputRows: rows,
+                                       into: $0, scratch: scratch)
                     }
-                    levels[k + 1].append(produced, upTo: rows.upperBound)
                     levels[k].drop(below: rows.upperBound - 1)   // the next rows' upper halo
                 }
-                try levels[blocks.count].withRows(from: mergeRows) {
-                    try merge.rows(input: $0, inputRows: mergeRows, height: side0, width: side0,
-                                   outputRows: m0..<m1, into: dst.baseAddress! + m0 * side * channels,
-                                   scratch: scratch)
-                }
+                try merge.rows(input: levels[blocks.count].pointer(from: mergeRows), inputRows: mergeRows,
+                               height: side0, width: side0, outputRows: m0..<m1,
+                               into: dst.baseAddress! + m0 * side * channels, scratch: scratch)
                 if m1 < side {
                     levels[blocks.count].drop(below: merge.inputRows(for: m1..<(m1 + 1), height: side0).lowerBound)
                 }

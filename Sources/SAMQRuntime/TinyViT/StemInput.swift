@@ -20,14 +20,20 @@ enum StemInput {
                 }
             }
         case let .image(image, mean, std):
-            dst.update(repeating: 0, count: rows.count * size * channels)
+            // Row-parallel: serially this was ~2% of a vit_t encode.
+            let rowLength = size * channels, lower = rows.lowerBound
             image.pixels.withUnsafeBufferPointer { px in
-                for y in rows where y < image.height {
-                    let out = dst + (y - rows.lowerBound) * size * channels
+                Parallel.forEach(tasks: rows.count) { i, _ in
+                    let y = lower + i, out = dst + i * rowLength
+                    guard y < image.height else {
+                        out.update(repeating: 0, count: rowLength)
+                        return
+                    }
                     let src = px.baseAddress! + y * image.width * 3
                     for x in 0..<image.width {
                         for c in 0..<channels { out[x * channels + c] = (Float(src[x * 3 + c]) - mean[c]) / std[c] }
                     }
+                    (out + image.width * channels).update(repeating: 0, count: (size - image.width) * channels)
                 }
             }
         }
