@@ -88,7 +88,7 @@ struct SegmentCommand: ParsableCommand {
             points: points.map { .init(x: $0.x, y: $0.y, label: $0.label) }, box: box?.values,
             maskInput: maskInput, embedding: embedding,
             masks: files.masks.enumerated().map { .init(file: $1, iouPrediction: prediction.iouPredictions[$0],
-                                                        area: prediction.area(of: $0)) },
+                                                        area: files.areas[$0]) },
             best: prediction.bestMaskIndex,
             overlay: files.overlay, logits: logits,
             timingsMs: .init(load: loadMs, encode: embedding == nil ? encodeMs : 0, embeddingLoad: embedding == nil ? 0 : encodeMs,

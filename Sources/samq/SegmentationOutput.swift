@@ -19,7 +19,9 @@ struct SegmentationOutput {
     /// share the other threads. Each file is still written atomically
     /// (temporary file, fsync, rename), and its bytes do not depend on the
     /// thread that made it. With one thread the jobs run one after another.
-    func write(points: [PointArgument], box: [Float]?) throws -> (masks: [String], overlay: String) {
+    /// Returns the file names and each mask's foreground area (counted while
+    /// the mask is converted, on the thread that writes it).
+    func write(points: [PointArgument], box: [Float]?) throws -> (masks: [String], areas: [Int], overlay: String) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -28,16 +30,19 @@ struct SegmentationOutput {
         let maskFiles = (0..<prediction.maskCount).map { "mask_\($0).png" }
         let jobs = 1 + prediction.maskCount
         var failures = [(any Error)?](repeating: nil, count: jobs)
+        var areas = [Int](repeating: 0, count: prediction.maskCount)
         failures.withUnsafeMutableBufferPointer { slots in
-            ThreadPool.shared.parallelFor(count: jobs) { task, _ in
-                do {
-                    if task == 0 {
-                        try writeOverlay(points: points, box: box, to: directory + "/overlay.png")
-                    } else {
-                        try writeMask(task - 1, to: directory + "/" + maskFiles[task - 1])
+            areas.withUnsafeMutableBufferPointer { areaSlots in
+                ThreadPool.shared.parallelFor(count: jobs) { task, _ in
+                    do {
+                        if task == 0 {
+                            try writeOverlay(points: points, box: box, to: directory + "/overlay.png")
+                        } else {
+                            areaSlots[task - 1] = try writeMask(task - 1, to: directory + "/" + maskFiles[task - 1])
+                        }
+                    } catch {
+                        slots[task] = error
                     }
-                } catch {
-                    slots[task] = error
                 }
             }
         }
@@ -45,20 +50,28 @@ struct SegmentationOutput {
         for task in Array(1..<jobs) + [0] {
             if let error = failures[task] { throw error }
         }
-        return (maskFiles, "overlay.png")
+        return (maskFiles, areas, "overlay.png")
     }
 
-    /// Mask `index` as a 0/255 gray PNG, converted in one pass from the prediction.
-    private func writeMask(_ index: Int, to path: String) throws {
+    /// Mask `index` as a 0/255 gray PNG, converted in one pass from the
+    /// prediction; returns its foreground area (its
+    /// nonzero pixels, as `result.json` reports).
+    private func writeMask(_ index: Int, to path: String) throws -> Int {
         let n = prediction.height * prediction.width
+        var area = 0
         let pixels = [UInt8](unsafeUninitializedCapacity: n) { out, initialized in
             prediction.masks.withUnsafeBufferPointer { masks in
                 let plane = masks.baseAddress! + index * n
-                for i in 0..<n { out[i] = plane[i] == 0 ? 0 : 255 }
+                for i in 0..<n {
+                    let inside = plane[i] != 0
+                    out[i] = inside ? 255 : 0
+                    area += inside ? 1 : 0
+                }
             }
             initialized = n
         }
         try GrayImage(width: prediction.width, height: prediction.height, pixels: pixels).writePNG(to: path)
+        return area
     }
 
     /// The overlay shows the mask the model rates best, as SAM's demo does.
@@ -86,17 +99,6 @@ extension Prediction {
     /// The mask with the highest predicted IoU (the first of equals), 0 when there is none.
     var bestMaskIndex: Int {
         iouPredictions.indices.max { iouPredictions[$0] < iouPredictions[$1] } ?? 0
-    }
-
-    /// Foreground pixels of mask `index`.
-    func area(of index: Int) -> Int {
-        let n = height * width
-        return masks.withUnsafeBufferPointer { all in
-            let plane = all.baseAddress! + index * n
-            var count = 0
-            for i in 0..<n where plane[i] != 0 { count += 1 }
-            return count
-        }
     }
 }
 

@@ -34,8 +34,8 @@ struct PositionEmbeddingRandom {
     /// channels-last `[h*w][2*features]`.
     func dense(height h: Int, width w: Int) -> [Float] {
         let c = 2 * features
-        var out = [Float](repeating: 0, count: h * w * c)
-        out.withUnsafeMutableBufferPointer { buffer in
+        // Every value is written below: no zero fill first.
+        return [Float](unsafeUninitializedCapacity: h * w * c) { buffer, initialized in
             for y in 0..<h {
                 for x in 0..<w {
                     // cumsum(ones) - 0.5 is exactly index + 0.5 in float32.
@@ -43,8 +43,8 @@ struct PositionEmbeddingRandom {
                            into: buffer.baseAddress! + (y * w + x) * c)
                 }
             }
+            initialized = h * w * c
         }
-        return out
     }
 
     /// `forward_with_coords`: pixel coordinates in the model input frame,
