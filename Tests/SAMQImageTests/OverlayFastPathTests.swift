@@ -52,7 +52,11 @@ final class OverlayFastPathTests: XCTestCase {
         mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
     }
 
-    private static let alphas: [Double] = (0...20).map { Double($0) / 20 } + [0.45, 1.0 / 3, 2.0 / 3, 0.123456789, 0.999]
+    private static let alphas: [Double] = {
+        let steps: [Double] = (0...20).map { Double($0) / 20 }
+        let odd: [Double] = [0.45, 1.0 / 3, 2.0 / 3, 0.123456789, 0.999]
+        return steps + odd
+    }()
 
     func testBlendTableEqualsTheFormulaForEveryValueAndChannel() {
         var checked = 0, mismatches: [String] = []
