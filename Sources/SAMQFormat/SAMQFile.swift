@@ -91,6 +91,24 @@ public final class SAMQFile: @unchecked Sendable {
         if verify { try check(entry, UnsafeRawBufferPointer(output)) }
     }
 
+    /// Copies the tensor's raw bytes into `output` (exactly `rawSize` bytes,
+    /// caller owned), checksum verified: zstd tensors decompress straight
+    /// into it, raw ones are copied from the map. No scratch buffer.
+    public func readVerified(_ entry: TensorEntry, into output: UnsafeMutableRawBufferPointer,
+                             context: Zstd.DecompressionContext? = nil) throws {
+        switch entry.codec {
+        case .zstd:
+            try decompress(entry, into: output, context: context)
+        case .raw:
+            guard output.count == entry.rawSize else {
+                throw SAMQFormatError.tensor(name: entry.name, fault: "needs \(entry.rawSize) bytes, buffer has \(output.count)")
+            }
+            let stored = try map.bytes(entry.offset..<entry.offset + entry.storedSize)
+            try check(entry, stored)
+            output.copyMemory(from: stored)
+        }
+    }
+
     /// A copy of the tensor's raw bytes, checksum verified.
     public func rawBytes(of name: String) throws -> [UInt8] {
         var scratch: [UInt8] = []
@@ -101,6 +119,15 @@ public final class SAMQFile: @unchecked Sendable {
     /// dequantized back to `[n][k]` GEMM order mapped onto the logical shape.
     public func floats(_ name: String) throws -> [Float] {
         let entry = try entry(named: name)
+        if entry.layout == .plain, entry.dtype == .f32, UInt32(littleEndian: 1) == 1 {
+            // The stored bytes are the values (what `TensorDecoding` would
+            // copy out of a scratch buffer): read them into the result.
+            let count = entry.rawSize / 4
+            return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                try readVerified(entry, into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: entry.rawSize))
+                initialized = count
+            }
+        }
         var scratch: [UInt8] = []
         return try withRawBytes(of: entry, scratch: &scratch) { raw in
             try TensorDecoding.floats(entry: entry, raw: raw)

@@ -49,9 +49,11 @@ enum PNGDecoder {
                 return convert16(samples, width: width, height: height, color: hasColor, alpha: hasAlpha)
             } else {
                 image.format = (hasColor ? flagColor : 0) | (hasAlpha ? flagAlpha : 0)
-                var samples = [UInt8](repeating: 0, count: count)
-                let ok = samples.withUnsafeMutableBytes {
-                    png_image_finish_read(&image, nil, $0.baseAddress, 0, nil)
+                // libpng fills every sample on success; on failure the buffer is dropped.
+                var ok: Int32 = 0
+                let samples = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    ok = png_image_finish_read(&image, nil, buffer.baseAddress, 0, nil)
+                    initialized = ok != 0 ? count : 0
                 }
                 guard ok != 0 else { throw ImageError.corrupt(format: "PNG", reason: message(of: &image)) }
                 return convert8(samples, width: width, height: height, channels: channels, color: hasColor)

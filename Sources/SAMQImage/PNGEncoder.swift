@@ -33,12 +33,15 @@ public enum PNGEncoder {
         var capacity = rawSize + rawSize / 256 + 4096
         return try pixels.withUnsafeBytes { source -> [UInt8] in
             for _ in 0..<2 {
-                var out = [UInt8](repeating: 0, count: capacity)
+                // libpng writes the file's `size` bytes into the buffer, which
+                // becomes the result as is: no zero fill first, no copy after.
                 var size = capacity
-                let ok = out.withUnsafeMutableBytes {
-                    png_image_write_to_memory(&image, $0.baseAddress, &size, 0, source.baseAddress, 0, nil)
+                var ok: Int32 = 0
+                let out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                    ok = png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, source.baseAddress, 0, nil)
+                    initialized = ok != 0 ? size : 0
                 }
-                if ok != 0 { return Array(out.prefix(size)) }
+                if ok != 0 { return out }
                 // Too small (should not happen): libpng reports the size it needs.
                 guard size > capacity else { break }
                 image.warning_or_error = 0

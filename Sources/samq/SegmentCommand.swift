@@ -43,8 +43,18 @@ struct SegmentCommand: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        let predictor = try ModelLoading.predictor(path: model, global: global, decoderOnly: embedding != nil)
-        let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)
+        // The image decode (libpng's inflate) and the model load are both
+        // single-threaded and independent: decode on another core meanwhile.
+        // A bad model is still reported before a bad image, as before.
+        let decoding = BackgroundTask { [image, maxPixels] in try ModelLoading.image(path: image, maxPixels: maxPixels) }
+        let predictor: SamPredictor
+        do {
+            predictor = try ModelLoading.predictor(path: model, global: global, decoderOnly: embedding != nil)
+        } catch {
+            _ = try? decoding.value()
+            throw error
+        }
+        let picture = try decoding.value()
         let loadMs = ModelLoading.milliseconds(since: start)
 
         let encodeStart = DispatchTime.now()
@@ -78,8 +88,8 @@ struct SegmentCommand: ParsableCommand {
             points: points.map { .init(x: $0.x, y: $0.y, label: $0.label) }, box: box?.values,
             maskInput: maskInput, embedding: embedding,
             masks: files.masks.enumerated().map { .init(file: $1, iouPrediction: prediction.iouPredictions[$0],
-                                                        area: prediction.area(of: $0)) },
-            best: prediction.iouPredictions.indices.max { prediction.iouPredictions[$0] < prediction.iouPredictions[$1] } ?? 0,
+                                                        area: files.areas[$0]) },
+            best: prediction.bestMaskIndex,
             overlay: files.overlay, logits: logits,
             timingsMs: .init(load: loadMs, encode: embedding == nil ? encodeMs : 0, embeddingLoad: embedding == nil ? 0 : encodeMs,
                              decode: decodeMs, total: ModelLoading.milliseconds(since: start)))

@@ -20,12 +20,20 @@ public final class SAMQFileWeights: WeightProvider {
 
     public func shape(_ name: String) -> [Int]? { try? file.entry(named: name).shape }
 
+    /// The stored little-endian f16 bits, decompressed (checksum verified)
+    /// straight into the returned array: no scratch buffer, and on a
+    /// little-endian host no per-element pass (a per-element map was ~10 ms of
+    /// a vit_t load). A big-endian host swaps in place.
     public func halfPrecisionBits(_ name: String) throws -> [UInt16]? {
         let entry = try file.entry(named: name)
         guard entry.dtype == .f16, entry.layout == .plain else { return nil }
-        var scratch: [UInt8] = []
-        let bits = try file.withRawBytes(of: entry, scratch: &scratch) { raw in
-            raw.bindMemory(to: UInt16.self).map { UInt16(littleEndian: $0) }
+        let count = entry.rawSize / 2   // the table's raw size is 2 bytes per element (checked at open)
+        var bits = try [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try file.readVerified(entry, into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: entry.rawSize))
+            initialized = count
+        }
+        if UInt16(littleEndian: 1) != 1 {
+            for i in bits.indices { bits[i] = UInt16(littleEndian: bits[i]) }
         }
         file.release(entry)
         return bits
