@@ -2,11 +2,15 @@
 """Train the SAMQ demo model: a small SAM built from the official
 segment_anything.modeling classes, on procedurally generated scenes (scenes.py).
 
-The committed model is two stages (MODEL_CARD.md; defaults = stage 1):
+The committed model is four stages (MODEL_CARD.md has every command; defaults = stage 1):
 
     nice -n 10 /work/venv/bin/python Models/demo/train.py --out R1 --steps 1000 --time-limit 43 --target 0.88
     nice -n 10 /work/venv/bin/python Models/demo/train.py --out R2 --resume R1/samq_demo_256.pth \
         --scene-offset 100000 --seed 1 --steps 900 --lr 4e-4 --bce-steps 0 --time-limit 17 --target 0.88
+    ...
+    nice -n 10 /work/venv/bin/python Models/demo/train.py --out R4 --resume R3/samq_demo_256.pth \
+        --scene-offset 300000 --seed 3 --bce-steps 0 --lr 2e-4 --steps 8000 --lr-by-time --time-limit 114 \
+        --singles 8 --interior-prob 0.5 --val-every 100   # committed: its step-2000 snapshot
 
 Writes <out>/samq_demo_256.pth (torch.save(model.state_dict()) — the official
 checkpoint format) every --save-every steps and at the end, plus <out>/log.jsonl.
@@ -162,14 +166,31 @@ def negative_point(rng, masks, obj, h, w):
     return sample_in(rng, ring)
 
 
-def make_prompts(rng, masks, elig, h, w, n_single, npos, nneg):
+def interior(mask, frac=0.5):
+    """The pixels of mask at least frac of its maximum erosion depth from the boundary: where a
+    person clicks to select an object (and where the held-out rule's deepest point lies)."""
+    depth = scenes.erosion_depth(mask)
+    return depth >= max(1, int(math.ceil(frac * depth.max())))
+
+
+def make_prompts(rng, masks, elig, h, w, n_single, npos, nneg, interior_prob=0.0):
     """Prompt groups for one image; each group is decoded in one call (same structure).
     Returns list of dicts: kind, objs, coords (B×P×2 original px) or None, labels, boxes (B×4) or None,
-    multimask."""
+    multimask. With interior_prob > 0, each single point is drawn from the object's interior
+    (see interior) with that probability, else uniformly; 0 keeps the stage 1-3 random stream."""
     pick = lambda: elig[int(rng.integers(0, len(elig)))]  # noqa: E731
     groups = []
     objs = [pick() for _ in range(n_single)]
-    groups.append(dict(kind="point", objs=objs, coords=[[sample_in(rng, masks[o])] for o in objs],
+    cores = {}
+
+    def single(o):
+        if interior_prob > 0 and rng.random() < interior_prob:
+            if o not in cores:
+                cores[o] = interior(masks[o])
+            return sample_in(rng, cores[o])
+        return sample_in(rng, masks[o])
+
+    groups.append(dict(kind="point", objs=objs, coords=[[single(o)] for o in objs],
                        labels=[[1] for _ in objs], boxes=None, multimask=True))
     objs = [pick() for _ in range(2)]
     groups.append(dict(kind="box", objs=objs, coords=None, labels=None,
@@ -341,6 +362,9 @@ def main():
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--images", type=int, default=6, help="images per step")
     ap.add_argument("--singles", type=int, default=6, help="single-point prompts per image")
+    ap.add_argument("--interior-prob", type=float, default=0.0,
+                    help="chance that a single-point prompt is drawn from the object's interior "
+                         "(erosion depth >= half the maximum) instead of uniformly (stage 4: 0.5)")
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--wd", type=float, default=0.05)
@@ -362,6 +386,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
                          "2 OpenMP threads measured 4-8x SLOWER than 1 (spin-waiting while preempted)")
+    ap.add_argument("--lr-by-time", action="store_true",
+                    help="cosine progress = max(step fraction, elapsed / --time-limit), so the LR has "
+                         "decayed when the time limit stops the run (not bit-reproducible)")
     ap.add_argument("--resume", default="", help="start from these weights (optimizer state is not kept)")
     ap.add_argument("--scene-offset", type=int, default=0, help="first training scene index (fresh scenes for a resumed stage)")
     args = ap.parse_args()
@@ -387,10 +414,14 @@ def main():
                               "lr_mult": args.encoder_lr_mult if enc else 1.0, "encoder": enc}
                              for (enc, dec), ps in groups.items() if ps], lr=args.lr, betas=(0.9, 0.999))
 
-    def lr_at(step):
+    def lr_at(step, elapsed=0.0):
         if step < args.warmup:
             return args.lr * (step + 1) / args.warmup
         t = (step - args.warmup) / max(1, args.steps - args.warmup)
+        if args.lr_by_time and args.time_limit:
+            # Wall-clock schedule: on a shared machine the step rate is unknown in advance, and a
+            # step-based cosine cut by --time-limit stops at a high LR (stages 4-5 of session 3-4).
+            t = max(t, elapsed / (args.time_limit * 60))
         return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
     rng = np.random.Generator(np.random.PCG64(args.seed))
@@ -403,7 +434,7 @@ def main():
         LOSS["kind"] = "bce" if step < args.bce_steps else args.loss
         LOSS["alpha"] = args.focal_alpha
         for g in opt.param_groups:
-            g["lr"] = lr_at(step) * g["lr_mult"] * (0.0 if g["encoder"] and step < args.freeze_encoder_steps else 1.0)
+            g["lr"] = lr_at(step, time.time() - t0) * g["lr_mult"] * (0.0 if g["encoder"] and step < args.freeze_encoder_steps else 1.0)
         # --- data
         batch = []
         while len(batch) < args.images:
@@ -424,7 +455,7 @@ def main():
             xs.append(x)
             gts = F.avg_pool2d(gts[:, None], CONFIG["image_size"] // LOSS_RES)[:, 0]
             nh, nw = transform.get_preprocess_shape(h, w, transform.target_length)
-            for g in make_prompts(rng, masks, elig, h, w, args.singles, npos, nneg):
+            for g in make_prompts(rng, masks, elig, h, w, args.singles, npos, nneg, args.interior_prob):
                 G = groups[g["kind"]]
                 for j, o in enumerate(g["objs"]):
                     G["emb"].append(bi)
@@ -477,7 +508,7 @@ def main():
 
         elapsed = time.time() - t0
         rec = {"step": step + 1, "loss": round(loss.item(), 4), "mask": round(mask_loss.item(), 4),
-               "iou_mse": round(iou_loss.item(), 4), "lr": lr_at(step), "min": round(elapsed / 60, 2)}
+               "iou_mse": round(iou_loss.item(), 4), "lr": opt.param_groups[0]["lr"] / opt.param_groups[0]["lr_mult"], "min": round(elapsed / 60, 2)}
         for k, v in stats.items():
             rec["iou_" + k] = round(v, 3)
         if (step + 1) % 10 == 0 or step == 0:
