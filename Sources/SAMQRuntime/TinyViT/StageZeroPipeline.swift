@@ -99,6 +99,8 @@ struct StageZeroPipeline {
                 for k in stride(from: blocks.count - 1, through: 0, by: -1) { ends[k] = min(side0, ends[k + 1] + 1) }
                 if ends[0] > levels[0].end {
                     let produced = try stem.rows(levels[0].end..<ends[0], of: image, size: size, scratch: scratch)
+                    precondition(produced.count == (ends[0] - levels[0].end) * levels[0].rowSize,
+                                 "internal stage-0 stem strip of the wrong size")
                     produced.withUnsafeBufferPointer { rows in
                         levels[0].append(upTo: ends[0]) {
                             Parallel.copy(from: rows.baseAddress!, to: $0, count: rows.count)
