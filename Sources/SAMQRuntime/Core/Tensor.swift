@@ -49,6 +49,7 @@ extension Tensor {
     /// `[rows][cols]` → `[cols][rows]`; converts between channels-first and channels-last.
     static func transpose(_ values: [Float], rows: Int, cols: Int) -> [Float] {
         let count = rows * cols
+        precondition(values.count >= count, "internal transpose of \(values.count) values as \(rows)×\(cols)")
         guard count > 0 else { return [] }
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             values.withUnsafeBufferPointer { src in
