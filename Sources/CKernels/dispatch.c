@@ -321,6 +321,36 @@ int samq_sgemm(samq_isa isa, const samq_sgemm_args *a) {
     }
 }
 
+int samq_bf16_native(samq_isa isa) {
+#if defined(SAMQ_X86)
+    if ((isa == SAMQ_ISA_AVX512VNNI || isa == SAMQ_ISA_AMX) && samq_isa_supported(isa)) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vl");
+    }
+#endif
+    (void)isa;
+    return 0;
+}
+
+int samq_bf16gemm(samq_isa isa, const samq_bf16gemm_args *a) {
+    if (!a || !samq_isa_supported(isa)) return -1;
+    if (samq_check_ranges(a->M, a->N, a->m_begin, a->m_end, a->n_begin, a->n_end)) return -1;
+    if (a->m_begin == a->m_end || a->n_begin == a->n_end) return 0;
+    if (!a->C || a->ldc < a->n_end) return -1;
+    if (a->residual && a->ldr < a->n_end) return -1;
+    if (a->flags & ~(uint32_t)SAMQ_SGEMM_GELU) return -1;
+    if (a->residual_add && !a->residual) return -1;
+    if (a->K > 0 && (!a->A || !a->B || a->lda < a->K || a->ldb < a->N)) return -1;
+#if defined(SAMQ_X86)
+    if (samq_bf16_native(isa)) {
+        samq_bf16gemm_avx512(a);
+        return 0;
+    }
+#endif
+    samq_bf16gemm_scalar(a);
+    return 0;
+}
+
 /* 1 if the float ranges [a, a+na) and [b, b+nb) share memory. */
 static int samq_overlap(const float *a, size_t na, const float *b, size_t nb) {
     uintptr_t a0 = (uintptr_t)a, a1 = a0 + na * sizeof(float);

@@ -382,6 +382,11 @@ TGT_512 static void epi_f32_512(const float *acc, size_t n, const float *bias, c
     if (j < n) samq_epi_f32_scalar(acc + j, n - j, bias ? bias + j : NULL, res ? res + j : NULL, out + j, flags);
 }
 
+TGT_512 void samq_epi_f32_avx512(const float *acc, size_t n, const float *bias, const float *res, float *out,
+                                 uint32_t flags) {
+    epi_f32_512(acc, n, bias, res, out, flags);
+}
+
 /* |x| maximum over the finite values of one row: four independent max
  * chains, so a 3072-wide row is not bound by the max latency. */
 TGT_512 INLINE float amax_row_512(const float *xr, size_t K) {

@@ -242,6 +242,7 @@ void samq_softmax_q8_scalar(const float *s, size_t rows, size_t count, size_t ld
 void samq_gemm_scalar(const samq_gemm_args *a);
 void samq_sgemm_scalar(const samq_sgemm_args *a);
 void samq_hgemm_scalar(const samq_sgemm_args *a);
+void samq_bf16gemm_scalar(const samq_bf16gemm_args *a);
 void samq_dwconv3x3_scalar(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_scalar(uint64_t it);
 
@@ -280,6 +281,10 @@ uint64_t samq_peak_avx512vnni(uint64_t it);
  * shared by the VNNI and AMX GEMMs so they give the same bits. */
 void samq_epi_i32_avx512(const int32_t *acc, size_t n, float rs, const float *cs, const float *bias,
                          const float *res, float *out, uint32_t flags);
+/* The AVX-512 f32 epilogue of samq_sgemm (k_x86.c), shared by samq_bf16gemm. */
+void samq_epi_f32_avx512(const float *acc, size_t n, const float *bias, const float *res, float *out,
+                         uint32_t flags);
+void samq_bf16gemm_avx512(const samq_bf16gemm_args *a);
 int samq_amx_usable(void);
 void samq_gemm_amx(const samq_gemm_args *a);
 uint64_t samq_peak_amx(uint64_t it);

@@ -681,6 +681,127 @@ static void test_sgemm(void) {
         }
 }
 
+/* ---- f32 GEMM on bf16-rounded operands ---------------------------------- */
+static float bf16_f(uint16_t h) { float x; uint32_t u = (uint32_t)h << 16; memcpy(&x, &u, 4); return x; }
+
+static void test_bf16gemm(void) {
+    /* K past 512 crosses the AVX-512 kernel's K blocks; tiny and subnormal
+     * values exercise the flush-to-zero steps. */
+    const size_t Kb[] = {0, 1, 2, 3, 7, 13, 56, 100, 513, 1100};
+    const size_t Mb[] = {0, 1, 3, 8, 9, 17};
+    uint16_t probe[] = {samq_bf16_round(1.0f), samq_bf16_round(1.00390625f), samq_bf16_round(1.005859375f),
+                        samq_bf16_round(1e-39f), samq_bf16_round(-1e-39f), samq_bf16_round(NAN)};
+    CHECK(probe[0] == 0x3f80 && probe[1] == 0x3f80 && probe[2] == 0x3f81 && probe[3] == 0 && probe[4] == 0x8000 &&
+              (probe[5] & 0x7fc0) == 0x7fc0,
+          "bf16 rounding: nearest even, subnormals to signed zero, quiet NaN");
+    for (size_t mi = 0; mi < COUNT(Mb); mi++)
+        for (size_t ki = 0; ki < COUNT(Kb); ki++)
+            for (size_t ni = 0; ni < COUNT(Ns); ni++) {
+                size_t M = Mb[mi], K = Kb[ki], N = Ns[ni];
+                size_t lda = K + 1, ldb = N + 2, ldc = N + 1, pairs = (K + 1) / 2;
+                float *A = malloc((M * lda + 1) * 4), *B = malloc((K * ldb + 1) * 4);
+                uint32_t *Bp = malloc((pairs * ldb + 1) * 4);
+                float *bias = malloc((N + 1) * 4), *res = malloc((M * ldc + 1) * 4);
+                float *C0 = malloc((M * ldc + 1) * 4), *C1 = malloc((M * ldc + 1) * 4);
+                for (size_t i = 0; i < M * lda; i++)
+                    A[i] = rnd() % 23 == 0 ? rnd_f() * 1e-37f : rnd_f();
+                for (size_t i = 0; i < K * ldb; i++) B[i] = rnd() % 31 == 0 ? rnd_f() * 1e-30f : rnd_f();
+                for (size_t i = 0; i < N; i++) bias[i] = rnd_f();
+                for (size_t i = 0; i < M * ldc; i++) res[i] = rnd_f();
+                samq_bf16_pack_kn(B, K, N, ldb, Bp, ldb);
+                int packed_ok = 1;
+                for (size_t j = 0; j < pairs; j++)
+                    for (size_t n = 0; n < N; n++) {
+                        uint32_t w = Bp[j * ldb + n];
+                        if ((w & 0xffff) != samq_bf16_round(B[2 * j * ldb + n])) packed_ok = 0;
+                        if ((w >> 16) != (2 * j + 1 < K ? samq_bf16_round(B[(2 * j + 1) * ldb + n]) : 0)) packed_ok = 0;
+                    }
+                CHECK(packed_ok, "bf16 pack_kn K=%zu N=%zu", K, N);
+                for (int mode = 0; mode < 8; mode += (mode == 0 ? 7 : 1)) {
+                    samq_bf16gemm_args a;
+                    memset(&a, 0, sizeof a);
+                    a.M = M, a.N = N, a.K = K, a.A = A, a.lda = lda, a.B = Bp, a.ldb = ldb;
+                    a.bias = (mode & 1) ? bias : NULL;
+                    a.residual = (mode & 2) ? res : NULL;
+                    a.ldr = ldc, a.C = C0, a.ldc = ldc, a.flags = (mode & 4) ? SAMQ_SGEMM_GELU : 0;
+                    a.m_end = M, a.n_end = N;
+                    for (size_t j = 0; j < M * ldc + 1; j++) C0[j] = SENT_F;
+                    int rc = samq_bf16gemm(SAMQ_ISA_SCALAR, &a);
+                    /* the emulation against a double sum of the rounded operands */
+                    int ok = rc == 0 && C0[M * ldc] == SENT_F;
+                    for (size_t m = 0; m < M; m++)
+                        for (size_t n = 0; n < N; n++) {
+                            double sum = 0, mag = 0;
+                            for (size_t k = 0; k < K; k++) {
+                                double p = (double)bf16_f(samq_bf16_round(A[m * lda + k])) *
+                                           bf16_f(samq_bf16_round(B[k * ldb + n]));
+                                sum += p, mag += fabs(p);
+                            }
+                            if (mode & 1) sum += bias[n], mag += fabs(bias[n]);
+                            if (mode & 4) sum = 0.5 * sum * (1.0 + erf(sum / sqrt(2.0)));
+                            if (mode & 2) sum += res[m * ldc + n], mag += fabs(res[m * ldc + n]);
+                            if (!(fabs(C0[m * ldc + n] - sum) <= 1e-5 * (mag + 1e-3))) ok = 0;
+                        }
+                    CHECK(ok, "bf16gemm scalar mode=%d M=%zu N=%zu K=%zu", mode, M, N, K);
+                    if (mode & 2) { /* a summed residual: y + (residual + residual_add), in that order */
+                        float *sum = malloc((M * ldc + 1) * 4), *Cs = malloc((M * ldc + 1) * 4);
+                        for (size_t m = 0; m < M; m++)
+                            for (size_t n = 0; n < N; n++) sum[m * ldc + n] = res[m * ldc + n] + bias[(n + 1) % N];
+                        samq_bf16gemm_args c = a;
+                        c.residual = sum, c.C = Cs;
+                        samq_bf16gemm(SAMQ_ISA_SCALAR, &c);
+                        for (int i = -1; i < g_nisa; i++) {
+                            samq_bf16gemm_args d = a;
+                            float *rot = malloc((N + 1) * 4);
+                            for (size_t n = 0; n < N; n++) rot[n] = bias[(n + 1) % N];
+                            d.residual_add = rot, d.C = C1;
+                            int same = samq_bf16gemm(i < 0 ? SAMQ_ISA_SCALAR : g_isas[i], &d) == 0;
+                            for (size_t m = 0; m < M; m++) same &= same_bits(Cs + m * ldc, C1 + m * ldc, N);
+                            CHECK(same, "bf16gemm %s summed residual mode=%d M=%zu N=%zu K=%zu",
+                                  samq_isa_name(i < 0 ? SAMQ_ISA_SCALAR : g_isas[i]), mode, M, N, K);
+                            free(rot);
+                        }
+                        free(sum), free(Cs);
+                    }
+                    for (int i = 0; i < g_nisa; i++) {
+                        a.C = C1;
+                        for (size_t j = 0; j < M * ldc + 1; j++) C1[j] = SENT_F;
+                        rc = samq_bf16gemm(g_isas[i], &a);
+                        CHECK(rc == 0 && same_bits(C0, C1, M * ldc + 1), "bf16gemm %s (native %d) mode=%d M=%zu N=%zu K=%zu",
+                              samq_isa_name(g_isas[i]), samq_bf16_native(g_isas[i]), mode, M, N, K);
+                        /* residual aliasing the output, and split ranges */
+                        if (mode == 7 && M > 1 && N > 1) {
+                            memcpy(C1, res, M * ldc * 4);
+                            samq_bf16gemm_args b = a;
+                            b.residual = C1, b.C = C1, b.m_end = M / 2;
+                            int r1 = samq_bf16gemm(g_isas[i], &b);
+                            b.m_begin = M / 2, b.m_end = M, b.n_end = N / 2;
+                            int r2 = samq_bf16gemm(g_isas[i], &b);
+                            b.n_begin = N / 2, b.n_end = N;
+                            int r3 = samq_bf16gemm(g_isas[i], &b);
+                            int same = 1;
+                            for (size_t m = 0; m < M; m++) same &= same_bits(C0 + m * ldc, C1 + m * ldc, N);
+                            CHECK(r1 == 0 && r2 == 0 && r3 == 0 && same,
+                                  "bf16gemm %s aliased residual, split ranges M=%zu N=%zu K=%zu",
+                                  samq_isa_name(g_isas[i]), M, N, K);
+                        }
+                    }
+                }
+                free(A), free(B), free(Bp), free(bias), free(res), free(C0), free(C1);
+            }
+    samq_bf16gemm_args bad;
+    memset(&bad, 0, sizeof bad);
+    float c = 0;
+    bad.M = 1, bad.N = 1, bad.K = 2, bad.C = &c, bad.ldc = 1, bad.m_end = 1, bad.n_end = 1;
+    CHECK(samq_bf16gemm(SAMQ_ISA_SCALAR, &bad) == -1, "bf16gemm without operands rejected");
+    bad.K = 0, bad.m_end = 2;
+    CHECK(samq_bf16gemm(SAMQ_ISA_SCALAR, &bad) == -1, "bf16gemm range past M rejected");
+    bad.m_end = 1, bad.flags = SAMQ_SGEMM_B_KN;
+    CHECK(samq_bf16gemm(SAMQ_ISA_SCALAR, &bad) == -1, "bf16gemm unknown flags rejected");
+    bad.flags = 0, bad.residual_add = &c;
+    CHECK(samq_bf16gemm(SAMQ_ISA_SCALAR, &bad) == -1, "bf16gemm residual_add without residual rejected");
+}
+
 /* ---- f32 GEMM with f16 weights ------------------------------------------ */
 static uint16_t rnd_half(void) {
     uint32_t r = rnd();
@@ -1397,6 +1518,7 @@ int main(int argc, char **argv) {
     test_gemm_invalid();
     test_sgemm();
     test_hgemm();
+    test_bf16gemm();
     test_dwconv();
     test_dwconv_nonfinite();
     test_dwconv_strips();

@@ -224,6 +224,61 @@ typedef struct samq_sgemm_args {
  * AVX-512F). Returns 0 or -1 like samq_gemm_i8. */
 int samq_sgemm(samq_isa isa, const samq_sgemm_args *args);
 
+/* ---- f32 GEMM on bf16-rounded operands --------------------------------- */
+
+/* C[m][n] = sum_k bf16(A[m][k]) * B[k][n] (+bias) (GELU) (+residual), for the
+ * decoder's attention products P*V, where AVX512_BF16's vdpbf16ps does twice
+ * the multiply-adds of an f32 FMA per cycle (Zen 4) and keeps each
+ * probability's relative precision (8 bits), which one int8 scale per row
+ * does not.
+ *
+ * B is pre-rounded and packed in pairs along K by samq_bf16_pack_kn: word
+ * [j][n] (j < ceil(K/2), row stride ldb >= N words) holds bf16(B[2j][n]) in
+ * its low half and bf16(B[2j+1][n]) in its high half (0 past K). A is f32
+ * [M][lda], rounded inside the kernel.
+ *
+ * Numerics contract (bit-exact on every path, the scalar emulation included):
+ *  - bf16(x) = vcvtneps2bf16: round to nearest even; |x| < FLT_MIN becomes
+ *    zero with x's sign; NaN becomes a quiet NaN.
+ *  - per output, acc = 0, then for each pair j (values past K are 0):
+ *        acc = ftz(fma(a[2j+1], b[2j+1], acc));  acc = ftz(fma(a[2j], b[2j], acc))
+ *    with ftz(y) = y's signed zero when |y| < FLT_MIN (vdpbf16ps; the
+ *    product of two bf16 values is exact, so each step rounds once);
+ *  - then the samq_sgemm epilogue (bias, GELU, residual; no contraction),
+ *    where the residual may be a sum: y + (residual + residual_add), the
+ *    decoder's keys entering as image + dense embedding without a pass of
+ *    their own.
+ * samq_bf16_native(isa) says whether `isa` runs it on bf16 hardware; every
+ * other ISA runs the scalar emulation, which is slow (tests, fallbacks). */
+typedef struct samq_bf16gemm_args {
+    size_t M, N, K;
+    const float *A;            /* [M][lda] */
+    size_t lda;
+    const uint32_t *B;         /* [ceil(K/2)][ldb] bf16 pairs, from samq_bf16_pack_kn */
+    size_t ldb;
+    const float *bias;         /* NULL or [N] */
+    const float *residual;     /* NULL or [M][ldr]; may alias C exactly */
+    size_t ldr;
+    const float *residual_add; /* NULL or [N] (with residual): the residual term is
+                                * residual[m][n] + residual_add[n], added first */
+    float *C;                  /* [M][ldc] */
+    size_t ldc;
+    uint32_t flags;            /* 0 or SAMQ_SGEMM_GELU */
+    size_t m_begin, m_end;
+    size_t n_begin, n_end;
+} samq_bf16gemm_args;
+
+/* 1 if `isa` runs samq_bf16gemm on bf16 hardware: the AVX-512 families on a
+ * CPU with AVX512_BF16. */
+int samq_bf16_native(samq_isa isa);
+/* bf16 of one f32 as the contract above defines it. */
+uint16_t samq_bf16_round(float x);
+/* B [K][ldb] f32 (N columns) -> out [ceil(K/2)][ldo] pairs, ldo >= N. */
+void samq_bf16_pack_kn(const float *B, size_t K, size_t N, size_t ldb, uint32_t *out, size_t ldo);
+/* Returns 0, or -1 (nothing written) for NULL/too-small arguments or ranges
+ * outside [0, M) x [0, N). */
+int samq_bf16gemm(samq_isa isa, const samq_bf16gemm_args *args);
+
 /* ---- depthwise 3x3 convolution (f32) ----------------------------------- */
 
 /* nn.Conv2d(C, C, 3, stride, padding=1, groups=C) on one channels-last image:

@@ -14,18 +14,25 @@ import Foundation
 public final class Int8Context: @unchecked Sendable {
     public let isa: KernelISA
     public let pool: ThreadPool
+    /// The decoder's softmax·values products: bf16 where `isa` has them (nil
+    /// at init), else f32.
+    public let attentionProducts: AttentionProductPrecision
     let workspace: Int8Workspace
 
-    public init(isa: KernelISA = .best, pool: ThreadPool = .shared) {
+    public init(isa: KernelISA = .best, pool: ThreadPool = .shared,
+                attentionProducts: AttentionProductPrecision? = nil) {
         self.isa = isa
         self.pool = pool
+        self.attentionProducts = attentionProducts ?? .default(for: isa)
         workspace = Int8Workspace(workers: pool.threads)
     }
 
     /// The context the runtime uses by default: `SAMQ_ISA` (or the best
-    /// family) on the shared pool. Throws if `SAMQ_ISA` names a family this CPU lacks.
+    /// family) and `SAMQ_BF16` on the shared pool. Throws if either asks for
+    /// what this CPU lacks.
     public static func fromEnvironment(pool: ThreadPool = .shared) throws(Int8RuntimeError) -> Int8Context {
-        Int8Context(isa: try KernelISA.resolve(), pool: pool)
+        let isa = try KernelISA.resolve()
+        return Int8Context(isa: isa, pool: pool, attentionProducts: try AttentionProductPrecision.resolve(for: isa))
     }
 }
 

@@ -115,10 +115,11 @@ extension DecoderAttention {
     /// each chunk of new keys is also quantized with `pe` added (the next
     /// cross-attention's input) while in cache: returns those rows.
     ///
-    /// `keys += P·U + bo` stays f32 (k = 8N is tiny, U is L2-resident): one int8
-    /// scale per pixel row spans 8 heads' softmaxes, and the diffuse heads
-    /// lose precision (demo model: best-mask IoU 0.981 → 0.985 against f32
-    /// with this in f32, docs/ACCURACY.md).
+    /// `keys += P·U + bo` stays out of int8 (k = 8N is tiny, U is L2-resident):
+    /// one int8 scale per pixel row spans 8 heads' softmaxes, and the diffuse
+    /// heads lose precision (demo model: best-mask IoU 0.981 → 0.985 against
+    /// f32 with this in f32, docs/ACCURACY.md). It runs with bf16 operands
+    /// where the CPU has bf16 products (`AttentionProductPrecision`), else in f32.
     ///
     /// With `residualSource`, the keys entering are `image + dense`, built
     /// per chunk here (`keys` need only have the right size): one 4 MB pass
@@ -135,23 +136,38 @@ extension DecoderAttention {
         let quantized = pe.map { _ in QuantizedRows(uninitializedRows: pixels, cols: dim) }
         let plain = quantized != nil && quantizingPlain ? QuantizedRows(uninitializedRows: pixels, cols: dim) : nil
         let chunk = QuantizedRows.chunkRows, isa = context.isa
+        let packedU = context.attentionProducts == .bf16
+            ? u.withUnsafeBufferPointer { BF16PackedMatrix(packing: $0.baseAddress!, rows: cols, columns: dim, ld: dim) }
+            : nil
+        // With bf16 products and no mask input, `image + dense` (one vector)
+        // is the GEMM's residual term, the same sum without a pass of its own.
+        var denseVector: [Float]?
+        if packedU != nil, case .broadcast(let vector)? = residualSource?.dense { denseVector = vector }
         scores.withUnsafeMutableBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
                 withOptional(outProj.bias) { bo in
                     withOptional(pe) { peBase in
                         withOptional(image) { imageBase in
+                        withOptional(denseVector) { dense in
                         keys.withUnsafeMutableBufferPointer { kb in
                             let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
                             context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
                                 let r0 = task * chunk, rows = min(chunk, pixels - r0)
-                                if let residualSource, let imageBase {
+                                if let residualSource, let imageBase, dense == nil {
                                     residualSource.dense.add(to: imageBase, rows: r0..<(r0 + rows), width: dim, into: k,
                                                              isa: isa)
                                 }
                                 samq_softmax_lanes8(isa.raw, s + r0 * cols, rows, cols / 8, cols)
-                                MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase, ldb: dim,
-                                           layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo, accumulate: true,
-                                           parallel: false)
+                                if let packedU {
+                                    let residual = dense != nil ? imageBase! + r0 * dim : UnsafePointer(k + r0 * dim)
+                                    BF16GEMM.run(isa: isa, rows: 0..<rows, a: s + r0 * cols, lda: cols, b: packedU,
+                                                 c: k + r0 * dim, ldc: dim, bias: bo, residual: residual, ldr: dim,
+                                                 residualAdd: dense)
+                                } else {
+                                    MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase,
+                                               ldb: dim, layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo,
+                                               accumulate: true, parallel: false)
+                                }
                                 DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false)
                                 if let quantized, let peBase {
                                     quantized.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: peBase + r0 * dim,
@@ -159,6 +175,7 @@ extension DecoderAttention {
                                 }
                                 plain?.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: nil, isa: isa)
                             }
+                        }
                         }
                         }
                     }

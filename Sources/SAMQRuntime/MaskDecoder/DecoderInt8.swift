@@ -30,6 +30,8 @@ final class DecoderInt8: @unchecked Sendable {
     private let base: Int8Context
     /// The pool every context of this decoder shares.
     var pool: ThreadPool { base.pool }
+    /// The precision of the softmax·values products, the same for every context.
+    var attentionProducts: AttentionProductPrecision { base.attentionProducts }
     private let lock = Lock()
     private var idle: [Int8Context]
 
@@ -52,7 +54,7 @@ final class DecoderInt8: @unchecked Sendable {
     /// Runs `body` with a context no other decode is using.
     func withContext<R>(_ body: (Int8Context) throws -> R) rethrows -> R {
         lock.lock()
-        let context = idle.popLast() ?? Int8Context(isa: base.isa, pool: base.pool)
+        let context = idle.popLast() ?? Int8Context(isa: base.isa, pool: base.pool, attentionProducts: base.attentionProducts)
         lock.unlock()
         defer {
             lock.lock()

@@ -27,8 +27,10 @@ final class MaskDecoder {
     private let cacheLock = Lock()
     private var cache: (image: [Float], imagePE: [Float], dense: DenseEmbedding, prefix: TwoWayImagePrefix)?
 
-    /// `precision` defaults to the file's (`EncoderPrecision.automatic`), as for the encoder.
-    init(weights: WeightProvider, precision: EncoderPrecision? = nil) throws {
+    /// `precision` defaults to the file's (`EncoderPrecision.automatic`), as for the encoder;
+    /// `attentionProducts` to the environment's (`Int8Context.fromEnvironment`).
+    init(weights: WeightProvider, precision: EncoderPrecision? = nil,
+         attentionProducts: AttentionProductPrecision? = nil) throws {
         let d = weights.config.maskDecoder
         let dim = d.transformerDim
         self.dim = dim
@@ -60,8 +62,14 @@ final class MaskDecoder {
         int8 = precision == .int8
             ? try DecoderInt8(transformer: transformer, upscale1: upscale1, upscale2: upscale2, prefix: p,
                               int8Upscaling: int8Upscaling,
-                              context: try Int8Context.fromEnvironment())
+                              context: try Self.int8Context(attentionProducts: attentionProducts))
             : nil
+    }
+
+    private static func int8Context(attentionProducts: AttentionProductPrecision?) throws -> Int8Context {
+        let context = try Int8Context.fromEnvironment()
+        guard let attentionProducts, attentionProducts != context.attentionProducts else { return context }
+        return Int8Context(isa: context.isa, pool: context.pool, attentionProducts: attentionProducts)
     }
 
     /// `image`, `imagePE` and `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
