@@ -66,6 +66,34 @@ final class DecoderFusionTests: XCTestCase {
         })
     }
 
+    /// Rows quantized beforehand (the last block's `plain` keys) give the
+    /// bits of the upscaling quantizing them itself; rows of another shape
+    /// are not used.
+    func testUpscalingReusesRowsQuantizedBeforehand() throws {
+        let (decoder, side) = try tinyDecoder()
+        let int8 = try XCTUnwrap(decoder.int8)
+        XCTAssertNotNil(int8.upscaling)
+        let dim = decoder.dim
+        var rng = Int8TestRandom(seed: 12)
+        let processed = rng.normal(side * side * dim), hyper = rng.uniform(3 * dim / 8)
+        try int8.withContext { context in
+            let rows = processed.withUnsafeBufferPointer {
+                QuantizedRows(quantizing: $0.baseAddress!, plus: nil, rows: side * side, cols: dim, isa: context.isa,
+                              pool: context.pool)
+            }
+            let fresh = try int8.upscaledMasks(processed, norm: decoder.upscaleNorm, hyper: hyper, count: 3, side: side,
+                                               context: context)
+            let reused = try int8.upscaledMasks(processed, quantized: rows, norm: decoder.upscaleNorm, hyper: hyper,
+                                                count: 3, side: side, context: context)
+            XCTAssertEqual(reused.map(\.bitPattern), fresh.map(\.bitPattern))
+            // A mismatched quantization (other rows) is ignored, not read.
+            let short = QuantizedRows(uninitializedRows: side * side - 1, cols: dim)
+            let ignored = try int8.upscaledMasks(processed, quantized: short, norm: decoder.upscaleNorm, hyper: hyper,
+                                                 count: 3, side: side, context: context)
+            XCTAssertEqual(ignored.map(\.bitPattern), fresh.map(\.bitPattern))
+        }
+    }
+
     /// Quantizing `a + b` once gives samq_quantize_rows' bytes, and its packed
     /// form the payload `PackedInt8Matrix(packingRows:)` makes from the f32
     /// sum; a layer on it gives the layer's output on the f32 rows, bit for bit.

@@ -81,9 +81,12 @@ final class DecoderInt8: @unchecked Sendable {
     /// written straight to spatial order. The conv-transposes run on the int8
     /// kernels (`upscaling`) or in f32 (`floatUpscaling`, then bit-identical
     /// to `MaskDecoder`'s whole-tensor f32 path). `hyper` is `[count][C/8]`;
-    /// returns `[count][4·side][4·side]`.
-    func upscaledMasks(_ processed: [Float], norm: LayerNorm, hyper: [Float], count: Int, side: Int,
-                       context: Int8Context) throws -> [Float] {
+    /// returns `[count][4·side][4·side]`. `quantized`: `processed` already
+    /// quantized per row (the last block's `plain` keys for the final
+    /// attention's values), the bytes the first int8 GEMM would make of it,
+    /// so they are not made twice.
+    func upscaledMasks(_ processed: [Float], quantized: QuantizedRows? = nil, norm: LayerNorm, hyper: [Float],
+                       count: Int, side: Int, context: Int8Context) throws -> [Float] {
         let (float1, float2) = floatUpscaling
         let pixels = side * side, dim = float1.inChannels
         let hidden = float2.inChannels, channels = float2.outChannels      // C/4, C/8
@@ -97,6 +100,7 @@ final class DecoderInt8: @unchecked Sendable {
         let width = 4 * side, plane = width * width
         let tile = Self.upscalingTile
         let kp1 = upscaling?.first.weight.layout.paddedK ?? 0, kp2 = upscaling?.second.weight.layout.paddedK ?? 0
+        let reused = quantized.flatMap { $0.rows == pixels && $0.cols == dim && $0.paddedK == kp1 ? $0 : nil }
         // Per-worker scratch, 64-byte aligned pieces: h, u, the mask values d
         // (`[count][16·tile]`), and for int8 q1, s1, q2, s2.
         let pieces = [4 * tile * n1, 16 * tile * n2, 64 * tile * count, tile * kp1, 4 * tile, 4 * tile * kp2, 16 * tile]
@@ -127,8 +131,14 @@ final class DecoderInt8: @unchecked Sendable {
                                     let q2 = (raw + offsets[5]).assumingMemoryBound(to: Int8.self)
                                     let s2 = (raw + offsets[6]).assumingMemoryBound(to: Float.self)
                                     // output_upscaling.0: [rows][C] → [rows][4·C/4] = [4·rows][C/4].
-                                    samq_quantize_rows(isa.raw, x, rows, dim, dim, q1, kp1, s1)
-                                    var status = Int8GEMM.run(isa: isa, m: rows, n: n1, k: dim, a: q1, lda: kp1, rowScales: s1,
+                                    let a1: UnsafePointer<Int8>, r1: UnsafePointer<Float>
+                                    if let reused {
+                                        (a1, r1) = (reused.values + p0 * kp1, reused.scales + p0)
+                                    } else {
+                                        samq_quantize_rows(isa.raw, x, rows, dim, dim, q1, kp1, s1)
+                                        (a1, r1) = (UnsafePointer(q1), UnsafePointer(s1))
+                                    }
+                                    var status = Int8GEMM.run(isa: isa, m: rows, n: n1, k: dim, a: a1, lda: kp1, rowScales: r1,
                                                               weights: first.weight.payload, bias: b1.baseAddress, residual: nil,
                                                               ldr: n1, c: h, ldc: n1, gelu: false, rows: 0..<rows, columns: 0..<n1)
                                     // .1 LayerNorm2d and .2 GELU per output pixel, each row quantized

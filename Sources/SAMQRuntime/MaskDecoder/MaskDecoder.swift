@@ -89,13 +89,15 @@ final class MaskDecoder {
         let hs: [Float], masks: [Float]
         if let int8 {
             (hs, masks) = try int8.withContext { context in
+                var quantized: QuantizedRows?
                 let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context,
-                                               projections: int8.attention, deferredKeys: deferred)
+                                               projections: int8.attention, deferredKeys: deferred,
+                                               quantizedKeys: &quantized)
                 let processed = keys
                 let hyper = hypernetworkWeights(hs, selected)
                 // Fused and tiled, with int8 or f32 conv-transposes as the file says.
-                return (hs, try int8.upscaledMasks(processed, norm: upscaleNorm, hyper: hyper, count: selected.count,
-                                                   side: side, context: context))
+                return (hs, try int8.upscaledMasks(processed, quantized: quantized, norm: upscaleNorm, hyper: hyper,
+                                                   count: selected.count, side: side, context: context))
             }
         } else {
             let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, deferredKeys: deferred)
