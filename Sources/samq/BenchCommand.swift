@@ -41,6 +41,7 @@ struct BenchCommand: ParsableCommand {
         var report = BenchReport(model: PathText.lastComponent(model))
         let isa = try KernelISA.resolve()
         report.isa = isa.name
+        report.attentionProducts = try AttentionProductPrecision.resolve(for: isa).rawValue
         let loadStart = DispatchTime.now()
         let predictor = try ModelLoading.predictor(path: model, global: GlobalOptions.quietCopy(of: global),
                                                    decoderOnly: embedding != nil)
@@ -192,6 +193,8 @@ struct BenchReport: Encodable {
     var model: String
     var variant = ""
     var isa = ""
+    /// The decoder's softmax·values products: "bf16" or "f32" (`SAMQ_BF16`).
+    var attentionProducts = ""
     var threads = 0
     var loadMs = 0.0
     var encoderMedianMs = 0.0
@@ -207,7 +210,7 @@ struct BenchReport: Encodable {
 
     func printText() {
         print("model        \(model) (\(variant))")
-        print("kernels      \(isa), \(threads) thread(s)")
+        print("kernels      \(isa), \(threads) thread(s), \(attentionProducts) decoder attention products")
         print("load         \(fixed(loadMs, 0)) ms")
         if encoderMedianMs > 0 {
             print("encoder      median \(fixed(encoderMedianMs, 0)) ms, min \(fixed(encoderMinMs, 0)) ms")

@@ -26,7 +26,7 @@ final class AttentionProductPrecisionTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try AttentionProductPrecision.resolve(for: .scalar, environment: ["SAMQ_BF16": "yes"])) {
-            XCTAssertTrue("\($0)".contains("must be 0 or 1"), "\($0)")
+            XCTAssertEqual("\($0)", "SAMQ_BF16=yes: must be 0 (f32) or 1 (bf16)")
         }
     }
 }

@@ -41,11 +41,12 @@ public enum AttentionProductPrecision: String, Sendable {
         case "0": return .f32
         case "1":
             guard samq_bf16_native(isa.raw) != 0 else {
-                throw .invalidConfiguration("SAMQ_BF16=1: kernel ISA '\(isa.name)' on this CPU has no bf16 products (AVX512_BF16)")
+                throw .unsupportedSetting(setting: "\(environmentKey)=1",
+                                          problem: "kernel ISA '\(isa.name)' on this CPU has no bf16 products (AVX512_BF16)")
             }
             return .bf16
         default:
-            throw .invalidConfiguration("SAMQ_BF16 must be 0 or 1, not '\(value)'")
+            throw .unsupportedSetting(setting: "\(environmentKey)=\(value)", problem: "must be 0 (f32) or 1 (bf16)")
         }
     }
 }

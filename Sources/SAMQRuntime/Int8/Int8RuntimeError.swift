@@ -13,6 +13,8 @@ public enum Int8RuntimeError: Error, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// The C kernel rejected arguments the Swift side considered valid (a bug).
     case kernelRejected(String)
+    /// An environment setting (`SAMQ_BF16=...`) that is malformed or asks for what this CPU lacks.
+    case unsupportedSetting(setting: String, problem: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum Int8RuntimeError: Error, Equatable, CustomStringConvertible {
             return "invalid int8 layer configuration: \(message)"
         case .kernelRejected(let message):
             return "int8 kernel rejected its arguments: \(message)"
+        case .unsupportedSetting(let setting, let problem):
+            return "\(setting): \(problem)"
         }
     }
 }
