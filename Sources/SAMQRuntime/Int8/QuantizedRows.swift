@@ -40,6 +40,15 @@ final class QuantizedRows: @unchecked Sendable {
         storage = .allocate(byteCount: roundUp(rows * paddedK, 4) + 4 * rows, alignment: 64)
     }
 
+    /// Where row `row`'s codes (`paddedK` bytes per row) and scale go, for a
+    /// kernel that quantizes rows the way `quantize` does while producing
+    /// them (`DecoderLayerNorm.applyRows(_:_:rows:gelu:quantizingInto:ldq:scales:)`).
+    func destination(row: Int) -> (codes: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>) {
+        precondition(row >= 0 && row <= rows, "internal: quantized row index")
+        return (storage.assumingMemoryBound(to: Int8.self) + row * paddedK,
+                (storage + rows * paddedK).assumingMemoryBound(to: Float.self) + row)
+    }
+
     /// Rows per `quantize` call in the parallel initializer: their f32 sum
     /// (64 KB for vit_b) stays in L2.
     static let chunkRows = 64

@@ -168,12 +168,18 @@ extension DecoderAttention {
                                                ldb: dim, layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo,
                                                accumulate: true, parallel: false)
                                 }
-                                DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false)
+                                if let plain {
+                                    // The new keys themselves quantized by the LayerNorm kernel while in L1.
+                                    let (codes, scales) = plain.destination(row: r0)
+                                    DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false,
+                                                               quantizingInto: codes, ldq: plain.paddedK, scales: scales)
+                                } else {
+                                    DecoderLayerNorm.applyRows(norm, k + r0 * dim, rows: rows, gelu: false)
+                                }
                                 if let quantized, let peBase {
                                     quantized.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: peBase + r0 * dim,
                                                        isa: isa)
                                 }
-                                plain?.quantize(rows: r0..<(r0 + rows), k + r0 * dim, plus: nil, isa: isa)
                             }
                         }
                         }
