@@ -48,9 +48,11 @@ void samq_softmax_partial_scalar(float *s, size_t pixels, size_t rows, size_t gr
 }
 
 /* One body per ISA. Columns go W at a time through max and exp (a scalar
- * tail after); the weighted sums take four score rows at once, so four
- * independent add chains hide the add latency, in vectors of WV lanes over
- * the head dimension (a scalar tail after). */
+ * tail after); the weighted sums take four score rows at once, in vectors of
+ * WV lanes over the head dimension, two vectors per row where the head has
+ * them (vit_b's hd = 16 with AVX2 lanes), so eight independent add chains
+ * hide the add latency and each broadcast serves two products (a single
+ * vector, then a scalar tail after). Every sum keeps its pixel order. */
 #define SP_KERNEL(NAME, TGT, V, W, LD, ST, DUP, ZERO, ADD, SUB, MAX, EXP, VV, WV, LDV, STV, DUPV, ZEROV, ADDV,     \
                   MULV)                                                                                         \
     TGT void NAME(float *s, size_t pixels, size_t rows, size_t group, const float *v, size_t ldv, size_t hd,      \
@@ -73,7 +75,33 @@ void samq_softmax_partial_scalar(float *s, size_t pixels, size_t rows, size_t gr
         for (r = 0; r + 4 <= rows; r += 4) {                                                                    \
             const float *c0 = v + (r / group) * hd, *c1 = v + ((r + 1) / group) * hd;                           \
             const float *c2 = v + ((r + 2) / group) * hd, *c3 = v + ((r + 3) / group) * hd;                     \
-            for (size_t d = 0; d < hv; d += WV) {                                                               \
+            size_t d = 0;                                                                                       \
+            for (; d + 2 * WV <= hv; d += 2 * WV) {                                                             \
+                VV a0 = ZEROV(), a1 = ZEROV(), a2 = ZEROV(), a3 = ZEROV();                                      \
+                VV b0 = ZEROV(), b1 = ZEROV(), b2 = ZEROV(), b3 = ZEROV();                                      \
+                for (size_t j = 0; j < pixels; j++) {                                                           \
+                    const float *e = s + j * rows + r;                                                          \
+                    const size_t o = j * ldv + d;                                                               \
+                    VV e0 = DUPV(e[0]), e1 = DUPV(e[1]), e2 = DUPV(e[2]), e3 = DUPV(e[3]);                      \
+                    a0 = ADDV(a0, MULV(e0, LDV(c0 + o)));                                                       \
+                    b0 = ADDV(b0, MULV(e0, LDV(c0 + o + WV)));                                                  \
+                    a1 = ADDV(a1, MULV(e1, LDV(c1 + o)));                                                       \
+                    b1 = ADDV(b1, MULV(e1, LDV(c1 + o + WV)));                                                  \
+                    a2 = ADDV(a2, MULV(e2, LDV(c2 + o)));                                                       \
+                    b2 = ADDV(b2, MULV(e2, LDV(c2 + o + WV)));                                                  \
+                    a3 = ADDV(a3, MULV(e3, LDV(c3 + o)));                                                       \
+                    b3 = ADDV(b3, MULV(e3, LDV(c3 + o + WV)));                                                  \
+                }                                                                                               \
+                STV(acc + r * hd + d, a0);                                                                      \
+                STV(acc + (r + 1) * hd + d, a1);                                                                \
+                STV(acc + (r + 2) * hd + d, a2);                                                                \
+                STV(acc + (r + 3) * hd + d, a3);                                                                \
+                STV(acc + r * hd + d + WV, b0);                                                                 \
+                STV(acc + (r + 1) * hd + d + WV, b1);                                                           \
+                STV(acc + (r + 2) * hd + d + WV, b2);                                                           \
+                STV(acc + (r + 3) * hd + d + WV, b3);                                                           \
+            }                                                                                                   \
+            for (; d < hv; d += WV) {                                                                           \
                 VV a0 = ZEROV(), a1 = ZEROV(), a2 = ZEROV(), a3 = ZEROV();                                      \
                 for (size_t j = 0; j < pixels; j++) {                                                           \
                     const float *e = s + j * rows + r;                                                          \

@@ -178,7 +178,7 @@ static int close_rel(const float *a, const float *b, size_t n, float tol) {
 static void test_softmax_partial(void) {
     static const size_t pixels_[] = {0, 1, 3, 17, 128};
     static const size_t rows_[][2] = {{1, 1}, {3, 1}, {9, 3}, {17, 17}, {56, 7}};
-    static const size_t hds[] = {1, 8, 12, 16};
+    static const size_t hds[] = {1, 8, 12, 16, 20, 24};
     for (size_t pi = 0; pi < COUNT(pixels_); pi++)
         for (size_t ri = 0; ri < COUNT(rows_); ri++)
             for (size_t hi = 0; hi < COUNT(hds); hi++) {

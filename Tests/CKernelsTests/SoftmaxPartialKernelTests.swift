@@ -13,7 +13,7 @@ final class SoftmaxPartialKernelTests: XCTestCase {
         var all = [Shape]()
         for pixels in [0, 1, 3, 17, 128] {
             for (rows, group) in [(1, 1), (3, 1), (8, 8), (9, 3), (17, 17), (56, 7), (40, 5)] {
-                for hd in [1, 8, 12, 16] { all.append(Shape(pixels: pixels, rows: rows, group: group, hd: hd)) }
+                for hd in [1, 8, 12, 16, 20, 24] { all.append(Shape(pixels: pixels, rows: rows, group: group, hd: hd)) }
             }
         }
         return all
