@@ -98,13 +98,9 @@ struct StageZeroPipeline {
                 ends[blocks.count] = mergeRows.upperBound
                 for k in stride(from: blocks.count - 1, through: 0, by: -1) { ends[k] = min(side0, ends[k + 1] + 1) }
                 if ends[0] > levels[0].end {
-                    let produced = try stem.rows(levels[0].end..<ends[0], of: image, size: size, scratch: scratch)
-                    precondition(produced.count == (ends[0] - levels[0].end) * levels[0].rowSize,
-                                 "internal stage-0 stem strip of the wrong size")
-                    produced.withUnsafeBufferPointer { rows in
-                        levels[0].append(upTo: ends[0]) {
-                            Parallel.copy(from: rows.baseAddress!, to: $0, count: rows.count)
-                        }
+                    let rows = levels[0].end..<ends[0]
+                    try levels[0].append(upTo: ends[0]) {
+                        try stem.rows(rows, of: image, size: size, scratch: scratch, into: $0)
                     }
                 }
                 for (k, block) in blocks.enumerated() where ends[k + 1] > levels[k + 1].end {
