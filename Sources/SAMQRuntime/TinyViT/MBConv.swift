@@ -33,11 +33,12 @@ struct MBConv {
     /// of `outputRows` unless at the map's edge), written to `output`
     /// (`outputRows.count × width × channels`; it must not overlap `input`).
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
-              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch) throws {
+              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch,
+              carry: PointwiseDepthwiseColumns.Carry? = nil) throws {
         if case let .int8(expand) = conv1, case let .int8(project) = conv3 {
-            let chunked = MBConvColumns(expand: expand, depthwise: conv2, project: project)
+            let chunked = PointwiseDepthwiseColumns(expand: expand, depthwise: conv2, project: project, shortcut: true)
             try chunked.rows(input: input, inputRows: inputRows, width: width, outputRows: outputRows, into: output,
-                             scratch: scratch)
+                             scratch: scratch, carry: carry)
             return
         }
         let expanded = scratch.floats(.expanded, inputRows.count * width * hidden)

@@ -85,6 +85,7 @@ struct StageZeroPipeline {
         let band = max(1, min(side, stripPixels / max(side, 1)))
         // levels[0]: stem output; levels[k + 1]: block k's output.
         let levels = (0...blocks.count).map { _ in HeldRows(rowSize: side0 * stem.outChannels) }
+        let carries = blocks.map { _ in PointwiseDepthwiseColumns.Carry() }, mergeCarry = PointwiseDepthwiseColumns.Carry()
         // Every row is written below (a GEMM output): no serial 8 MB zero fill first.
         var out = [Float](unsafeUninitializedCapacity: side * side * channels) { $1 = side * side * channels }
         try out.withUnsafeMutableBufferPointer { dst in
@@ -109,13 +110,13 @@ struct StageZeroPipeline {
                     let source = levels[k].pointer(from: input)
                     try levels[k + 1].append(upTo: rows.upperBound) {
                         try block.rows(input: source, inputRows: input, height: side0, width: side0, outputRows: rows,
-                                       into: $0, scratch: scratch)
+                                       into: $0, scratch: scratch, carry: carries[k])
                     }
                     levels[k].drop(below: rows.upperBound - 1)   // the next rows' upper halo
                 }
                 try merge.rows(input: levels[blocks.count].pointer(from: mergeRows), inputRows: mergeRows,
                                height: side0, width: side0, outputRows: m0..<m1,
-                               into: dst.baseAddress! + m0 * side * channels, scratch: scratch)
+                               into: dst.baseAddress! + m0 * side * channels, scratch: scratch, carry: mergeCarry)
                 if m1 < side {
                     levels[blocks.count].drop(below: merge.inputRows(for: m1..<(m1 + 1), height: side0).lowerBound)
                 }
