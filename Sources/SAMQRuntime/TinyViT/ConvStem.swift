@@ -107,8 +107,15 @@ struct ConvStem {
                         for i in 0..<(3 * cin) { dst[i] = 0 }
                         continue
                     }
-                    for i in 0..<(lo * cin) { dst[i] = 0 }
                     let src = x + (iy * width + x0 + lo) * cin
+                    if cin == 3 && lo == 0 && hi == 3 {
+                        // RGB away from the edges: 9 floats as one 8-wide copy and one more.
+                        UnsafeMutableRawPointer(dst).storeBytes(
+                            of: UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                        dst[8] = src[8]
+                        continue
+                    }
+                    for i in 0..<(lo * cin) { dst[i] = 0 }
                     for i in 0..<((hi - lo) * cin) { dst[lo * cin + i] = src[i] }
                     for i in (hi * cin)..<(3 * cin) { dst[i] = 0 }
                 }
