@@ -52,6 +52,54 @@ final class Int8ConvTests: XCTestCase {
         }
     }
 
+    /// The tap-major weight and gather give the bits of the PyTorch-order
+    /// im2col GEMM (same codes per row, same int32 sums), for whole outputs,
+    /// row ranges and any task size.
+    func testConvIsBitIdenticalToPyTorchOrderGEMM() throws {
+        var random = Int8TestRandom(seed: 24)
+        for (k, stride, padding, cin, cout, h, w) in [(3, 1, 1, 24, 17, 5, 6), (3, 2, 1, 8, 16, 7, 9), (3, 2, 1, 32, 64, 9, 12),
+                                                        (2, 2, 0, 5, 3, 4, 7), (3, 1, 1, 1, 20, 1, 1)] {
+            let weight = random.normal(cout * cin * k * k, std: 0.1), bias = random.uniform(cout)
+            let x = random.normal(h * w * cin)
+            let packed = try PackedInt8Matrix(quantizing: weight, n: cout, k: cin * k * k, name: "c")
+            let oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * padding - k) / stride + 1
+            var columns = [Float](repeating: 0, count: oh * ow * cin * k * k)
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    for c in 0..<cin {
+                        for ky in 0..<k {
+                            for kx in 0..<k {
+                                let iy = oy * stride + ky - padding, ix = ox * stride + kx - padding
+                                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                                columns[((oy * ow + ox) * cin + c) * k * k + ky * k + kx] = x[(iy * w + ix) * cin + c]
+                            }
+                        }
+                    }
+                }
+            }
+            let linear = try QuantizedLinear(weight: packed, bias: bias, context: context)
+            for activation in [FusedActivation.none, .gelu] {
+                let expected = try linear(columns, activation: activation)
+                for tile in [0, 1, 5, 12] {
+                    var conv = try QuantizedConv2d(weight: packed, bias: bias, inChannels: cin, kernel: k, stride: stride,
+                                                   padding: padding, context: context)
+                    conv.chunkRows = tile
+                    XCTAssertEqual(try conv(x, height: h, width: w, activation: activation), expected, "k\(k) s\(stride) tile \(tile)")
+                    // The last rows only, into a caller's buffer.
+                    let rows = (oh / 2)..<oh
+                    var part = [Float](repeating: .nan, count: rows.count * ow * cout)
+                    try x.withUnsafeBufferPointer { src in
+                        try part.withUnsafeMutableBufferPointer { dst in
+                            try conv.forward(src.baseAddress!, height: h, width: w, outputRows: rows, into: dst.baseAddress!,
+                                             activation: activation)
+                        }
+                    }
+                    XCTAssertEqual(part, Array(expected[(rows.lowerBound * ow * cout)...]), "rows k\(k) s\(stride) tile \(tile)")
+                }
+            }
+        }
+    }
+
     func testPatchEmbedMatchesStridedConv() throws {
         var random = Int8TestRandom(seed: 22)
         let (cin, p, h, w, dim) = (3, 4, 12, 8, 20)

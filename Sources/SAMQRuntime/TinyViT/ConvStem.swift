@@ -58,8 +58,11 @@ struct ConvStem {
     /// Output side for an `S × S` image.
     static func outputSize(_ size: Int) -> Int { half(half(size)) }
 
-    /// Output rows `rows` (`[rows][S/4][outChannels]`) of the `size × size` input.
-    func rows(_ rows: Range<Int>, of image: StemInput, size: Int, scratch: StripScratch) throws -> ArraySlice<Float> {
+    /// Output rows `rows` (`[rows][S/4][outChannels]`) of the `size × size`
+    /// input, written to `output` (the int8 conv computes only those rows,
+    /// straight into the caller's held rows).
+    func rows(_ rows: Range<Int>, of image: StemInput, size: Int, scratch: StripScratch,
+              into output: UnsafeMutablePointer<Float>) throws {
         let s1 = Self.half(size), s2 = Self.half(s1)
         let (halfRows, dropOut) = Self.sourceRows(for: rows, inputHeight: s1)
         let (imageRows, dropHalf) = Self.sourceRows(for: halfRows, inputHeight: size)
@@ -71,15 +74,17 @@ struct ConvStem {
         let firstOut = scratch.floats(.stemHalf, firstRows * s1 * first.outChannels)
         firstConv(slice, height: imageRows.count, width: size, into: firstOut, scratch: scratch)
         let half = firstOut + dropHalf * s1 * first.outChannels, halfCount = halfRows.count * s1 * first.outChannels
-        let produced: [Float]
-        switch second {
-        case let .float32(conv): produced = conv(Array(UnsafeBufferPointer(start: half, count: halfCount)),
-                                                 height: halfRows.count, width: s1)
-        case let .int8(conv): produced = try conv.forward(half, height: halfRows.count, width: s1)
-        }
         let rowSize = s2 * outChannels
-        precondition(produced.count == (rows.count + dropOut) * rowSize, "internal stem strip of the wrong size")
-        return produced[(dropOut * rowSize)...]   // a view: the caller copies it once, into its held rows
+        switch second {
+        case let .float32(conv):
+            let produced = conv(Array(UnsafeBufferPointer(start: half, count: halfCount)), height: halfRows.count, width: s1)
+            precondition(produced.count == (rows.count + dropOut) * rowSize, "internal stem strip of the wrong size")
+            produced.withUnsafeBufferPointer { output.update(from: $0.baseAddress! + dropOut * rowSize, count: rows.count * rowSize) }
+        case let .int8(conv):
+            precondition(conv.outputSize(halfRows.count) == rows.count + dropOut, "internal stem strip of the wrong size")
+            try conv.forward(half, height: halfRows.count, width: s1, outputRows: dropOut..<(dropOut + rows.count),
+                             into: output)
+        }
     }
 
     /// The first conv (3×3, stride 2, pad 1, GELU) of `x` = `[height][width][inChannels]`
@@ -93,17 +98,26 @@ struct ConvStem {
         Parallel.forEach(tasks: oh) { y, _ in
             for xo in 0..<ow {
                 let row = columns + (y * ow + xo) * patch
+                // The three taps of a kernel row are consecutive input pixels:
+                // one run of up to 3·cin values between the padding taps.
+                let x0 = 2 * xo - 1, lo = max(0, -x0), hi = min(3, width - x0)
                 for ky in 0..<3 {
-                    let iy = 2 * y + ky - 1
-                    for kx in 0..<3 {
-                        let ix = 2 * xo + kx - 1, dst = row + (ky * 3 + kx) * cin
-                        if iy >= 0 && iy < height && ix >= 0 && ix < width {
-                            let src = x + (iy * width + ix) * cin
-                            for c in 0..<cin { dst[c] = src[c] }
-                        } else {
-                            for c in 0..<cin { dst[c] = 0 }
-                        }
+                    let iy = 2 * y + ky - 1, dst = row + ky * 3 * cin
+                    if iy < 0 || iy >= height || lo >= hi {
+                        for i in 0..<(3 * cin) { dst[i] = 0 }
+                        continue
                     }
+                    let src = x + (iy * width + x0 + lo) * cin
+                    if cin == 3 && lo == 0 && hi == 3 {
+                        // RGB away from the edges: 9 floats as one 8-wide copy and one more.
+                        UnsafeMutableRawPointer(dst).storeBytes(
+                            of: UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                        dst[8] = src[8]
+                        continue
+                    }
+                    for i in 0..<(lo * cin) { dst[i] = 0 }
+                    for i in 0..<((hi - lo) * cin) { dst[lo * cin + i] = src[i] }
+                    for i in (hi * cin)..<(3 * cin) { dst[i] = 0 }
                 }
             }
         }

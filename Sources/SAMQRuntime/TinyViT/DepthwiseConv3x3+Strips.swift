@@ -8,6 +8,21 @@ import Foundation
 /// TinyViT runs its depthwise convs over strips of rows (so the 4×-wide
 /// hidden maps are never whole): the kernel's strip mode, split over the pool.
 extension DepthwiseConv3x3 {
+    /// Calls `body` with kernel arguments whose weights, bias and channel
+    /// count are set (valid only inside `body`).
+    func withArguments<R>(_ body: (samq_dwconv3x3_args) throws -> R) rethrows -> R {
+        try packedWeight.withUnsafeBufferPointer { w in
+            let b = bias ?? []
+            return try b.withUnsafeBufferPointer { bp in
+                var a = samq_dwconv3x3_args()
+                a.C = channels
+                a.w = w.baseAddress
+                a.bias = bias == nil ? nil : bp.baseAddress
+                return try body(a)
+            }
+        }
+    }
+
     /// Output rows `outputRows` of the conv over a map of `height` rows, into
     /// `output` (row `outputRows.lowerBound` first). `input` holds the map's
     /// rows `inputRows` (`lowerBound` a multiple of `stride`), which must

@@ -31,6 +31,13 @@ struct FusedInt8MLP {
 
     /// `x += fc2(GELU(fc1(norm(x))))` for `x` = `[tokens][dim]`.
     func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, scratch: StripScratch) throws {
+        try apply(UnsafePointer(x), into: x, tokens: tokens, scratch: scratch)
+    }
+
+    /// `output = input + fc2(GELU(fc1(norm(input))))` (`output` may be `input`,
+    /// or must not overlap it).
+    func apply(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, tokens: Int,
+               scratch: StripScratch) throws {
         guard tokens > 0 else { return }
         let context = fc1.context
         let isa = context.isa, pool = context.pool
@@ -59,9 +66,9 @@ struct FusedInt8MLP {
                         let wide = take(Self.tileRows * hidden, Float.self)
                         let codes2 = take(Self.tileRows * kp2, Int8.self)
                         let scales2 = take(Self.tileRows, Float.self)
-                        let xr = x + r0 * dim
+                        let xr = input + r0 * dim, yr = output + r0 * dim
                         var a = template
-                        a.rows = rows; a.x = UnsafePointer(xr); a.y = normed
+                        a.rows = rows; a.x = xr; a.y = normed
                         var status = samq_layernorm(isa.raw, &a)
                         samq_quantize_rows(isa.raw, normed, rows, dim, dim, codes1, kp1, scales1)
                         status |= Int8GEMM.run(isa: isa, m: rows, n: hidden, k: dim, a: codes1, lda: kp1,
@@ -70,7 +77,7 @@ struct FusedInt8MLP {
                         samq_quantize_rows(isa.raw, wide, rows, hidden, hidden, codes2, kp2, scales2)
                         status |= Int8GEMM.run(isa: isa, m: rows, n: dim, k: hidden, a: codes2, lda: kp2,
                                                rowScales: scales2, weights: w2, bias: bias2, residual: xr, ldr: dim,
-                                               c: xr, ldc: dim, gelu: false, rows: 0..<rows, columns: 0..<dim)
+                                               c: yr, ldc: dim, gelu: false, rows: 0..<rows, columns: 0..<dim)
                         if status != 0 { failures.add() }
                     }
                 }

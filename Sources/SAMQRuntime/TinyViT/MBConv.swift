@@ -33,7 +33,14 @@ struct MBConv {
     /// of `outputRows` unless at the map's edge), written to `output`
     /// (`outputRows.count × width × channels`; it must not overlap `input`).
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
-              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch) throws {
+              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch,
+              carry: PointwiseDepthwiseColumns.Carry? = nil) throws {
+        if case let .int8(expand) = conv1, case let .int8(project) = conv3 {
+            let chunked = PointwiseDepthwiseColumns(expand: expand, depthwise: conv2, project: project, shortcut: true)
+            try chunked.rows(input: input, inputRows: inputRows, width: width, outputRows: outputRows, into: output,
+                             scratch: scratch, carry: carry)
+            return
+        }
         let expanded = scratch.floats(.expanded, inputRows.count * width * hidden)
         let strip = scratch.floats(.middle, inputRows.count * width * hidden)
         try conv1.forward(rows: inputRows.count * width, input: input, output: expanded, gelu: true)

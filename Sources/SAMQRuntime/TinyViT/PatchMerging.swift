@@ -41,8 +41,16 @@ struct PatchMerging {
 
     /// Output rows `outputRows` from `input` holding input rows `inputRows`
     /// (as returned by `inputRows(for:height:)`, or wider).
+    /// `carry` (int8 path) keeps expanded rows from one strip to the next.
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
-              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch) throws {
+              outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch,
+              carry: PointwiseDepthwiseColumns.Carry? = nil) throws {
+        if case let .int8(expand) = conv1, case let .int8(project) = conv3 {
+            let chunked = PointwiseDepthwiseColumns(expand: expand, depthwise: conv2, project: project, stride: stride)
+            try chunked.rows(input: input, inputRows: inputRows, width: width, outputRows: outputRows, into: output,
+                             scratch: scratch, carry: carry)
+            return
+        }
         let ow = outputSize(width)
         let expanded = scratch.floats(.expanded, inputRows.count * width * outChannels)
         let stripRows = outputSize(inputRows.count)
@@ -63,6 +71,7 @@ struct PatchMerging {
         let band = max(1, min(oh, stripPixels / max(ow, 1)))
         // Every row is written below (a GEMM output): no serial 8 MB zero fill first.
         var out = [Float](unsafeUninitializedCapacity: oh * ow * outChannels) { $1 = oh * ow * outChannels }
+        let carry = PointwiseDepthwiseColumns.Carry()
         try x.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
                 var o0 = 0
@@ -71,7 +80,7 @@ struct PatchMerging {
                     let rows = inputRows(for: o0..<o1, height: height)
                     try self.rows(input: src.baseAddress! + rows.lowerBound * width * inChannels, inputRows: rows,
                                   height: height, width: width, outputRows: o0..<o1,
-                                  into: dst.baseAddress! + o0 * ow * outChannels, scratch: scratch)
+                                  into: dst.baseAddress! + o0 * ow * outChannels, scratch: scratch, carry: carry)
                     o0 = o1
                 }
             }

@@ -85,6 +85,7 @@ struct StageZeroPipeline {
         let band = max(1, min(side, stripPixels / max(side, 1)))
         // levels[0]: stem output; levels[k + 1]: block k's output.
         let levels = (0...blocks.count).map { _ in HeldRows(rowSize: side0 * stem.outChannels) }
+        let carries = blocks.map { _ in PointwiseDepthwiseColumns.Carry() }, mergeCarry = PointwiseDepthwiseColumns.Carry()
         // Every row is written below (a GEMM output): no serial 8 MB zero fill first.
         var out = [Float](unsafeUninitializedCapacity: side * side * channels) { $1 = side * side * channels }
         try out.withUnsafeMutableBufferPointer { dst in
@@ -98,13 +99,9 @@ struct StageZeroPipeline {
                 ends[blocks.count] = mergeRows.upperBound
                 for k in stride(from: blocks.count - 1, through: 0, by: -1) { ends[k] = min(side0, ends[k + 1] + 1) }
                 if ends[0] > levels[0].end {
-                    let produced = try stem.rows(levels[0].end..<ends[0], of: image, size: size, scratch: scratch)
-                    precondition(produced.count == (ends[0] - levels[0].end) * levels[0].rowSize,
-                                 "internal stage-0 stem strip of the wrong size")
-                    produced.withUnsafeBufferPointer { rows in
-                        levels[0].append(upTo: ends[0]) {
-                            Parallel.copy(from: rows.baseAddress!, to: $0, count: rows.count)
-                        }
+                    let rows = levels[0].end..<ends[0]
+                    try levels[0].append(upTo: ends[0]) {
+                        try stem.rows(rows, of: image, size: size, scratch: scratch, into: $0)
                     }
                 }
                 for (k, block) in blocks.enumerated() where ends[k + 1] > levels[k + 1].end {
@@ -113,13 +110,13 @@ struct StageZeroPipeline {
                     let source = levels[k].pointer(from: input)
                     try levels[k + 1].append(upTo: rows.upperBound) {
                         try block.rows(input: source, inputRows: input, height: side0, width: side0, outputRows: rows,
-                                       into: $0, scratch: scratch)
+                                       into: $0, scratch: scratch, carry: carries[k])
                     }
                     levels[k].drop(below: rows.upperBound - 1)   // the next rows' upper halo
                 }
                 try merge.rows(input: levels[blocks.count].pointer(from: mergeRows), inputRows: mergeRows,
                                height: side0, width: side0, outputRows: m0..<m1,
-                               into: dst.baseAddress! + m0 * side * channels, scratch: scratch)
+                               into: dst.baseAddress! + m0 * side * channels, scratch: scratch, carry: mergeCarry)
                 if m1 < side {
                     levels[blocks.count].drop(below: merge.inputRows(for: m1..<(m1 + 1), height: side0).lowerBound)
                 }

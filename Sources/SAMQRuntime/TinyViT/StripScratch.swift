@@ -5,7 +5,7 @@
 final class StripScratch {
     enum Slot: Int, CaseIterable {
         case expanded, middle, depthwise, stemSlice, localStrip, localResult
-        case attentionBand, attentionQKV, attentionOutput, attentionBias, attentionWorkers, mlpNormed, mlpHidden, mlpWorkers, stemHalf, stemColumns
+        case attentionBand, attentionNormed, attentionQKV, attentionOutput, attentionBias, attentionWorkers, mlpNormed, mlpHidden, mlpWorkers, stemHalf, stemColumns
     }
     private var buffers: [UnsafeMutablePointer<Float>?] = Array(repeating: nil, count: Slot.allCases.count)
     private var capacities = [Int](repeating: 0, count: Slot.allCases.count)

@@ -22,12 +22,17 @@ struct TinyViTMLP {
         isa = context?.isa ?? .best
     }
 
+    /// The int8 MLP as one fused loop, or nil if a layer runs in f32.
+    var fused: FusedInt8MLP? {
+        guard case let .int8(first) = fc1, case let .int8(second) = fc2 else { return nil }
+        return FusedInt8MLP(norm: norm, fc1: first, fc2: second)
+    }
+
     /// Chunk buffers come from `scratch` (reused by every block, so no
     /// fresh pages per call).
     func apply(_ x: inout [Float], scratch: StripScratch) throws {
         let tokens = x.count / dim
-        if case let .int8(first) = fc1, case let .int8(second) = fc2 {
-            let fused = FusedInt8MLP(norm: norm, fc1: first, fc2: second)
+        if let fused {
             try x.withUnsafeMutableBufferPointer { try fused.apply($0.baseAddress!, tokens: tokens, scratch: scratch) }
             return
         }

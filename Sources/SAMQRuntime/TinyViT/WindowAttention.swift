@@ -57,7 +57,6 @@ struct WindowAttention {
         let ws = window, n = tokens, c = dim, hd = headDim
         let columns = (width + ws - 1) / ws, windowRows = (height + ws - 1) / ws
         let paddedWidth = columns * ws, bandTokens = ws * paddedWidth
-        let band = scratch.floats(.attentionBand, bandTokens * c)
         let qkvOut = scratch.floats(.attentionQKV, bandTokens * 3 * c)
         let attended = scratch.floats(.attentionOutput, ws * width * c)
         // The dense bias of every head, [heads][n][n] (stage 2 of vit_t: 0.75 MB, built per call, not kept).
@@ -80,29 +79,31 @@ struct WindowAttention {
         // the reference normalizes its zero padding).
         var padToken = [Float](repeating: 0, count: c)
         try padToken.withUnsafeMutableBufferPointer { try norm.applyRows($0.baseAddress!, into: $0.baseAddress!, rows: 1, isa: isa) }
+        // Int8 qkv: normalize, quantize and project per tile of map tokens in
+        // one loop; the padding tokens all have the same qkv row.
+        var fusedQKV: NormedQKV?
+        if case let .int8(linear) = qkv {
+            let fused = try NormedQKV(norm: norm, linear: linear, padToken: padToken)
+            if paddedWidth > width {
+                for r in 0..<ws { fused.fillPadding(qkvOut + (r * paddedWidth + width) * 3 * c, tokens: paddedWidth - width) }
+            }
+            fusedQKV = fused
+        }
         try x.withUnsafeMutableBufferPointer { xb in
             let base = xb.baseAddress!
             for wr in 0..<windowRows {
                 let y0 = wr * ws, validRows = min(ws, height - y0)
-                // The normalized band, padded to whole windows: each map row is
-                // normalized straight from `x` into the band (no copy first), one
-                // row per task.
-                padToken.withUnsafeBufferPointer { pad in
-                    norm.withArguments { template in
-                        Parallel.forEach(tasks: ws) { r, _ in
-                            let dst = band + r * paddedWidth * c
-                            var first = 0
-                            if r < validRows {
-                                var a = template
-                                a.rows = width; a.x = UnsafePointer(base + (y0 + r) * width * c); a.y = dst
-                                if samq_layernorm(isa.raw, &a) != 0 { failures.add() }
-                                first = width
-                            }
-                            for t in first..<paddedWidth { (dst + t * c).update(from: pad.baseAddress!, count: c) }
-                        }
+                if let fusedQKV {
+                    // Only the band's map tokens; the padding's qkv rows were filled once.
+                    try fusedQKV.run(base + y0 * width * c, rows: validRows, width: width, paddedWidth: paddedWidth,
+                                     into: qkvOut, scratch: scratch)
+                    if validRows < ws {
+                        fusedQKV.fillPadding(qkvOut + validRows * paddedWidth * 3 * c, tokens: (ws - validRows) * paddedWidth)
                     }
+                } else {
+                    try paddedBandQKV(base + y0 * width * c, rows: validRows, width: width, paddedWidth: paddedWidth,
+                                      padToken: padToken, into: qkvOut, scratch: scratch)
                 }
-                try qkv.forward(rows: bandTokens, input: band, output: qkvOut)
                 // Head-major tasks: consecutive tasks share a head's bias block.
                 Parallel.forEach(tasks: tasks) { task, worker in
                     let h = task / columns, wc = task % columns
@@ -126,5 +127,32 @@ struct WindowAttention {
         if failures.count > 0 {
             throw SAMRuntimeError.invalidConfig("the LayerNorm or window attention kernel rejected a \(ws)×\(ws) window of \(heads) heads")
         }
+    }
+
+    /// The f32 (or mixed) path: the band normalized into a buffer padded to
+    /// whole windows, each map row straight from the map (no copy first),
+    /// one row per task, then the qkv linear over every band token.
+    private func paddedBandQKV(_ map: UnsafePointer<Float>, rows validRows: Int, width: Int, paddedWidth: Int,
+                               padToken: [Float], into qkvOut: UnsafeMutablePointer<Float>, scratch: StripScratch) throws {
+        let ws = window, c = dim, bandTokens = ws * paddedWidth
+        let band = scratch.floats(.attentionBand, bandTokens * c)
+        let failures = KernelFailures()
+        padToken.withUnsafeBufferPointer { pad in
+            norm.withArguments { template in
+                Parallel.forEach(tasks: ws) { r, _ in
+                    let dst = band + r * paddedWidth * c
+                    var first = 0
+                    if r < validRows {
+                        var a = template
+                        a.rows = width; a.x = map + r * width * c; a.y = dst
+                        if samq_layernorm(isa.raw, &a) != 0 { failures.add() }
+                        first = width
+                    }
+                    for t in first..<paddedWidth { (dst + t * c).update(from: pad.baseAddress!, count: c) }
+                }
+            }
+        }
+        if failures.count > 0 { throw SAMRuntimeError.invalidConfig("the LayerNorm kernel rejected a band of \(width) tokens") }
+        try qkv.forward(rows: bandTokens, input: band, output: qkvOut)
     }
 }
