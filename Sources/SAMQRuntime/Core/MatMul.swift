@@ -185,11 +185,6 @@ enum MatMul {
             }
         }
     }
-
-    static func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-        guard let array else { return body(nil) }
-        return array.withUnsafeBufferPointer { body($0.baseAddress) }
-    }
 }
 
 /// Bias, activation and residual add, applied as each output is stored so the

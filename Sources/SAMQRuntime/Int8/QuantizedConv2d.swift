@@ -177,9 +177,3 @@ public struct QuantizedConv2d: @unchecked Sendable {
         return max(12, min(byCache, byBalance))
     }
 }
-
-/// Calls `body` with the array's base address, or nil for no array.
-private func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-    guard let values else { return body(nil) }
-    return values.withUnsafeBufferPointer { body($0.baseAddress) }
-}

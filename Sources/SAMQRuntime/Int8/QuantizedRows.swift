@@ -93,7 +93,7 @@ extension QuantizedLinear {
         let plan = GemmPlan(m: m, n: n, k: k, threads: context.pool.threads)
         space.resetStatus()
         let output = try makeFloatArray(count: m * n) { out in
-            withOptional(bias) { b in
+            withOptionalPointer(bias) { b in
                 context.pool.parallelFor(count: plan.taskCount) { task, worker in
                     let status = Int8GEMM.run(isa: isa, m: m, n: n, k: k, a: input.values, lda: input.paddedK,
                                               rowScales: input.scales, weights: payload, bias: b, residual: nil,

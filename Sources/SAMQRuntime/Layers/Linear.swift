@@ -61,7 +61,7 @@ struct Linear {
                  activation: MatMul.Activation = .none, accumulate: Bool = false) {
         guard rows > 0 else { return }
         weight.withUnsafeBufferPointer { w in
-            MatMul.withOptionalPointer(bias) { b in
+            withOptionalPointer(bias) { b in
                 MatMul.f32(m: rows, n: outFeatures, k: inFeatures, a: input, lda: ldx, b: w.baseAddress!,
                            ldb: inFeatures, layout: .nk, c: output, ldc: ldo, bias: b, activation: activation,
                            accumulate: accumulate)

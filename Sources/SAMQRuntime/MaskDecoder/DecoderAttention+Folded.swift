@@ -123,7 +123,7 @@ extension DecoderAttention {
         var attended = [Float](repeating: 0, count: n * internalDim)
         z.withUnsafeBufferPointer { zb in
             vProj.weight.withUnsafeBufferPointer { wv in
-                withOptional(vProj.bias) { bv in
+                withOptionalPointer(vProj.bias) { bv in
                     attended.withUnsafeMutableBufferPointer { ob in
                         for head in 0..<heads {
                             MatMul.f32(m: n, n: hd, k: dim, a: zb.baseAddress! + head * n * dim, lda: dim,
@@ -186,7 +186,7 @@ extension DecoderAttention {
         }
         scores.withUnsafeBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
-                withOptional(outProj.bias) { bo in
+                withOptionalPointer(outProj.bias) { bo in
                     keys.withUnsafeMutableBufferPointer { kb in
                         MatMul.f32(m: pixels, n: dim, k: cols, a: sb.baseAddress!, lda: cols, b: ub.baseAddress!,
                                    ldb: dim, layout: .kn, c: kb.baseAddress!, ldc: dim, bias: bo, accumulate: true)
@@ -279,7 +279,3 @@ extension DecoderAttention {
     }
 }
 
-func withOptional<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-    guard let array else { return body(nil) }
-    return array.withUnsafeBufferPointer { body($0.baseAddress) }
-}

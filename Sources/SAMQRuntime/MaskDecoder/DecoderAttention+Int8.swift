@@ -145,10 +145,10 @@ extension DecoderAttention {
         if packedU != nil, case .broadcast(let vector)? = residualSource?.dense { denseVector = vector }
         scores.withUnsafeMutableBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
-                withOptional(outProj.bias) { bo in
-                    withOptional(pe) { peBase in
-                        withOptional(image) { imageBase in
-                        withOptional(denseVector) { dense in
+                withOptionalPointer(outProj.bias) { bo in
+                    withOptionalPointer(pe) { peBase in
+                        withOptionalPointer(image) { imageBase in
+                        withOptionalPointer(denseVector) { dense in
                         keys.withUnsafeMutableBufferPointer { kb in
                             let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
                             context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in

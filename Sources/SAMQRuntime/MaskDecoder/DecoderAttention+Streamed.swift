@@ -47,7 +47,7 @@ extension DecoderAttention {
         var weighted = [Float](repeating: 0, count: tasks * rows * hd)
         space.resetStatus()
         beta.withUnsafeBufferPointer { betaBuffer in
-            withOptional(valueProjection.bias) { valueBias in
+            withOptionalPointer(valueProjection.bias) { valueBias in
                 maxima.withUnsafeMutableBufferPointer { mb in
                     sums.withUnsafeMutableBufferPointer { lb in
                         weighted.withUnsafeMutableBufferPointer { wb in

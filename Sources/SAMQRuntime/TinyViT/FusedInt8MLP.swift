@@ -87,10 +87,4 @@ struct FusedInt8MLP {
             throw SAMRuntimeError.invalidConfig("a kernel rejected the fused MLP of \(tokens)×\(dim)→\(hidden)")
         }
     }
-
-    /// Calls `body` with the array's base address, or nil for no array.
-    private func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
-        guard let values else { return try body(nil) }
-        return try values.withUnsafeBufferPointer { try body($0.baseAddress) }
-    }
 }
