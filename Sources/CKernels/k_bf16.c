@@ -128,16 +128,15 @@ TGT_BF16 void samq_bf16gemm_avx512(const samq_bf16gemm_args *a) {
         size_t ne = SAMQ_MIN(nb + BF_NBLK, a->n_end), width = ne - nb;
         for (size_t m = a->m_begin; m < a->m_end; m += 8) {
             size_t mr = SAMQ_MIN((size_t)8, a->m_end - m);
-            const float *am = a->A + m * a->lda;
-            size_t j0 = 0;
-            do { /* once even for K = 0, which leaves zero sums */
+            if (pairs == 0) /* K = 0: every product sum is 0 (and A, B may be NULL) */
+                memset(tmp, 0, sizeof tmp);
+            for (size_t j0 = 0; j0 < pairs; j0 += BF_KB) {
                 size_t pc = SAMQ_MIN((size_t)BF_KB, pairs - j0);
-                bf16_rows_512(am, a->lda, mr, 2 * j0, SAMQ_MIN(2 * pc, a->K - 2 * j0), rows);
+                bf16_rows_512(a->A + m * a->lda, a->lda, mr, 2 * j0, SAMQ_MIN(2 * pc, a->K - 2 * j0), rows);
                 for (size_t n = nb; n < ne; n += 32)
                     bf16_tile_512(rows, a->B + j0 * a->ldb + n, a->ldb, SAMQ_MIN((size_t)32, ne - n), pc,
                                   tmp + (n - nb), ldt, j0 > 0);
-                j0 += pc;
-            } while (j0 < pairs);
+            }
             for (size_t r = 0; r < mr; r++) {
                 size_t row = m + r;
                 const float *bias = a->bias ? a->bias + nb : NULL;
