@@ -70,6 +70,14 @@ static inline float samq_half_to_float(uint16_t h) {
 #define SAMQ_GELU_Q5 (-7.722518058e-04f)
 #define SAMQ_GELU_Q6 9.543525812e-05f
 #define SAMQ_GELU_Q7 1.597820228e-04f
+/* The GELU's two Horner chains from p = P6, q = Q7: p = P(u) (degree 6)
+ * and q = Q(u) (degree 7), in the one order every ISA follows. STEP(v, c)
+ * is the ISA's v = fma(v, u, c). */
+#define SAMQ_GELU_HORNER(STEP, p, q)                                                              \
+    STEP(p, SAMQ_GELU_P5); STEP(p, SAMQ_GELU_P4); STEP(p, SAMQ_GELU_P3); STEP(p, SAMQ_GELU_P2);   \
+    STEP(p, SAMQ_GELU_P1); STEP(p, SAMQ_GELU_P0);                                                \
+    STEP(q, SAMQ_GELU_Q6); STEP(q, SAMQ_GELU_Q5); STEP(q, SAMQ_GELU_Q4); STEP(q, SAMQ_GELU_Q3);   \
+    STEP(q, SAMQ_GELU_Q2); STEP(q, SAMQ_GELU_Q1); STEP(q, 1.0f)
 /* exp(z) for z in [-87, 0]: z = n ln2 + r, Taylor degree 7 on |r| <= ln2/2. */
 #define SAMQ_EXP_LOG2E 1.44269504088896341f
 #define SAMQ_EXP_SHIFT 12582912.0f /* 1.5*2^23: x+S-S rounds to nearest even */
@@ -123,21 +131,10 @@ static inline float samq_gelu_ref(float y) {
     float a = fabsf(y);
     int big = a > SAMQ_GELU_UMAX;
     float u = (SAMQ_GELU_UMAX < a) ? SAMQ_GELU_UMAX : a; /* NaN stays NaN, like minps(UMAX, a) */
-    float p = SAMQ_GELU_P6;
-    p = fmaf(p, u, SAMQ_GELU_P5);
-    p = fmaf(p, u, SAMQ_GELU_P4);
-    p = fmaf(p, u, SAMQ_GELU_P3);
-    p = fmaf(p, u, SAMQ_GELU_P2);
-    p = fmaf(p, u, SAMQ_GELU_P1);
-    p = fmaf(p, u, SAMQ_GELU_P0);
-    float q = SAMQ_GELU_Q7;
-    q = fmaf(q, u, SAMQ_GELU_Q6);
-    q = fmaf(q, u, SAMQ_GELU_Q5);
-    q = fmaf(q, u, SAMQ_GELU_Q4);
-    q = fmaf(q, u, SAMQ_GELU_Q3);
-    q = fmaf(q, u, SAMQ_GELU_Q2);
-    q = fmaf(q, u, SAMQ_GELU_Q1);
-    q = fmaf(q, u, 1.0f);
+    float p = SAMQ_GELU_P6, q = SAMQ_GELU_Q7;
+#define SAMQ_GELU_STEP_REF(v, c) v = fmaf(v, u, c)
+    SAMQ_GELU_HORNER(SAMQ_GELU_STEP_REF, p, q);
+#undef SAMQ_GELU_STEP_REF
     float r = samq_rcp_ref(q); /* q is in [0.88, 45.3] on [0, UMAX] */
     float h0 = p * r;
     float h = fmaf(r, fmaf(-q, h0, p), h0);

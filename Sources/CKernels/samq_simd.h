@@ -45,8 +45,6 @@ TGT_512 INLINE __m512 exp_ref_512(__m512 z) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
 }
 
-/* Mirrors samq_gelu_ref op for op: FMA where it uses fmaf. */
-#define SAMQ_GELU_STEP(FMA, SET, v, u, c) v = FMA(v, u, SET(c))
 TGT_AVX2 INLINE __m256 rcp_avx2(__m256 q) { /* samq_rcp_ref */
     const __m256 one = _mm256_set1_ps(1.0f);
     __m256 r = _mm256_castsi256_ps(
@@ -60,21 +58,10 @@ TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     const __m256 umax = _mm256_set1_ps(SAMQ_GELU_UMAX);
     __m256 big = _mm256_cmp_ps(a, umax, _CMP_GT_OQ);
     __m256 u = _mm256_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
-    __m256 p = _mm256_set1_ps(SAMQ_GELU_P6);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P5);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P4);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P3);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P2);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P1);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, p, u, SAMQ_GELU_P0);
-    __m256 q = _mm256_set1_ps(SAMQ_GELU_Q7);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q6);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q5);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q4);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q3);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q2);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, SAMQ_GELU_Q1);
-    SAMQ_GELU_STEP(_mm256_fmadd_ps, _mm256_set1_ps, q, u, 1.0f);
+    __m256 p = _mm256_set1_ps(SAMQ_GELU_P6), q = _mm256_set1_ps(SAMQ_GELU_Q7);
+#define GELU_STEP_AVX2(v, c) v = _mm256_fmadd_ps(v, u, _mm256_set1_ps(c))
+    SAMQ_GELU_HORNER(GELU_STEP_AVX2, p, q);
+#undef GELU_STEP_AVX2
     __m256 r = rcp_avx2(q);
     __m256 h0 = _mm256_mul_ps(p, r);
     __m256 h = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, h0, p), h0);
@@ -96,21 +83,10 @@ TGT_512 INLINE __m512 gelu_512(__m512 y) {
     const __m512 umax = _mm512_set1_ps(SAMQ_GELU_UMAX);
     __mmask16 big = _mm512_cmp_ps_mask(a, umax, _CMP_GT_OQ);
     __m512 u = _mm512_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
-    __m512 p = _mm512_set1_ps(SAMQ_GELU_P6);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P5);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P4);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P3);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P2);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P1);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, p, u, SAMQ_GELU_P0);
-    __m512 q = _mm512_set1_ps(SAMQ_GELU_Q7);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q6);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q5);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q4);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q3);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q2);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, SAMQ_GELU_Q1);
-    SAMQ_GELU_STEP(_mm512_fmadd_ps, _mm512_set1_ps, q, u, 1.0f);
+    __m512 p = _mm512_set1_ps(SAMQ_GELU_P6), q = _mm512_set1_ps(SAMQ_GELU_Q7);
+#define GELU_STEP_512(v, c) v = _mm512_fmadd_ps(v, u, _mm512_set1_ps(c))
+    SAMQ_GELU_HORNER(GELU_STEP_512, p, q);
+#undef GELU_STEP_512
     __m512 r = rcp_512(q);
     __m512 h0 = _mm512_mul_ps(p, r);
     __m512 h = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(q, h0, p), h0);
@@ -147,7 +123,7 @@ INLINE float32x4_t exp_ref_neon(float32x4_t z) {
 }
 
 /* Mirrors samq_gelu_ref op for op: vfmaq (fused) where it uses fmaf. */
-#define SAMQ_GELU_STEP_NEON(v, u, c) v = vfmaq_f32(vdupq_n_f32(c), v, u)
+#define SAMQ_GELU_STEP_NEON(v, c) v = vfmaq_f32(vdupq_n_f32(c), v, u)
 INLINE float32x4_t rcp_neon(float32x4_t q) { /* samq_rcp_ref */
     const float32x4_t one = vdupq_n_f32(1.0f);
     float32x4_t r = vreinterpretq_f32_u32(vsubq_u32(vdupq_n_u32(SAMQ_RCP_MAGIC), vreinterpretq_u32_f32(q)));
@@ -159,21 +135,8 @@ INLINE float32x4_t gelu_neon(float32x4_t y) {
     const float32x4_t umax = vdupq_n_f32(SAMQ_GELU_UMAX);
     uint32x4_t big = vcgtq_f32(a, umax);
     float32x4_t u = vbslq_f32(vcltq_f32(umax, a), umax, a); /* not vminq: the ref keeps NaN as is */
-    float32x4_t p = vdupq_n_f32(SAMQ_GELU_P6);
-    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P5);
-    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P4);
-    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P3);
-    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P2);
-    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P1);
-    SAMQ_GELU_STEP_NEON(p, u, SAMQ_GELU_P0);
-    float32x4_t q = vdupq_n_f32(SAMQ_GELU_Q7);
-    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q6);
-    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q5);
-    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q4);
-    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q3);
-    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q2);
-    SAMQ_GELU_STEP_NEON(q, u, SAMQ_GELU_Q1);
-    SAMQ_GELU_STEP_NEON(q, u, 1.0f);
+    float32x4_t p = vdupq_n_f32(SAMQ_GELU_P6), q = vdupq_n_f32(SAMQ_GELU_Q7);
+    SAMQ_GELU_HORNER(SAMQ_GELU_STEP_NEON, p, q);
     float32x4_t r = rcp_neon(q);
     float32x4_t h0 = vmulq_f32(p, r);
     float32x4_t h = vfmaq_f32(h0, r, vfmsq_f32(p, q, h0));
