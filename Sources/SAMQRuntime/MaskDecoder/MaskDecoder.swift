@@ -67,9 +67,8 @@ final class MaskDecoder {
     }
 
     private static func int8Context(attentionProducts: AttentionProductPrecision?) throws -> Int8Context {
-        let context = try Int8Context.fromEnvironment()
-        guard let attentionProducts, attentionProducts != context.attentionProducts else { return context }
-        return Int8Context(isa: context.isa, pool: context.pool, attentionProducts: attentionProducts)
+        guard let attentionProducts else { return try Int8Context.fromEnvironment() }
+        return Int8Context(isa: try KernelISA.resolve(), attentionProducts: attentionProducts)
     }
 
     /// `image`, `imagePE` and `dense` are `[h*w][C]`; `sparse` is `[N][C]`.
@@ -89,10 +88,8 @@ final class MaskDecoder {
         let hs: [Float], masks: [Float]
         if let int8 {
             (hs, masks) = try int8.withContext { context in
-                var quantized: QuantizedRows?
-                let hs = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context,
-                                               projections: int8.attention, deferredKeys: deferred,
-                                               quantizedKeys: &quantized)
+                let (hs, quantized) = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context,
+                                                            projections: int8.attention, deferredKeys: deferred)
                 let processed = keys
                 let hyper = hypernetworkWeights(hs, selected)
                 // Fused and tiled, with int8 or f32 conv-transposes as the file says.
@@ -100,7 +97,7 @@ final class MaskDecoder {
                                                    count: selected.count, side: side, context: context))
             }
         } else {
-            let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, deferredKeys: deferred)
+            let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, deferredKeys: deferred).tokens
             let processed = keys
             (hs, masks) = (tokensOut, maskPlanes(hypernetworkWeights(tokensOut, selected), count: selected.count,
                                                  upscaled: upscale(processed, side: side)))

@@ -209,13 +209,12 @@ struct TwoWayTransformer {
     /// Returns the processed tokens; `keys` ends as the processed image.
     /// `deferredKeys`: `keys` enter as that `image + dense` instead (any
     /// contents): built where first read on the int8 path, else here.
-    /// On the int8 path `quantizedKeys`, if given, receives the processed
-    /// image rows quantized per row when a block already quantized them
-    /// (`samq_quantize_rows`' bytes, for the upscaling's first GEMM).
+    /// On the int8 path `quantizedKeys` are the processed image rows quantized
+    /// per row when a block already quantized them (`samq_quantize_rows`'
+    /// bytes, for the upscaling's first GEMM); nil otherwise.
     func apply(prefix: TwoWayImagePrefix, keys: inout [Float], tokens: [Float],
                int8: Int8Context? = nil, projections: TwoWayInt8Projections? = nil,
-               deferredKeys: DeferredKeys? = nil,
-               quantizedKeys processedRows: UnsafeMutablePointer<QuantizedRows?>? = nil) throws -> [Float] {
+               deferredKeys: DeferredKeys? = nil) throws -> (tokens: [Float], quantizedKeys: QuantizedRows?) {
         let imagePE = prefix.imagePE
         var deferred = deferredKeys
         if let source = deferred, int8 == nil || prefix.quantizedImageToTokenQuery == nil {
@@ -238,7 +237,6 @@ struct TwoWayTransformer {
         if let int8 {
             let k = quantizedKeys?.withPE
                 ?? QuantizedImageRows.keysWithPE(keys, imagePE, width: finalAttention.qProj.inFeatures, context: int8)
-            processedRows?.pointee = quantizedKeys?.plain
             if let valueProjection = projections?.tokenToImageValue[layers.count], let plain = quantizedKeys?.plain {
                 try finalAttention.accumulateTokenToImage(tokens: q, quantizedKeys: k, quantizedValues: plain,
                                                           valueProjection: valueProjection, into: &queries, int8: int8)
@@ -251,7 +249,7 @@ struct TwoWayTransformer {
             finalAttention.accumulateTokenToImage(tokens: q, keysWithPE: k, values: keys, into: &queries)
         }
         finalNorm.applyInPlace(&queries)
-        return queries
+        return (queries, quantizedKeys?.plain)
     }
 }
 
