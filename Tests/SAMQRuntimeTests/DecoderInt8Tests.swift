@@ -43,6 +43,18 @@ final class DecoderInt8Tests: XCTestCase {
                                    dense: p.denseEmbeddings(mask: nil), side: s.side, multimask: multimask)
     }
 
+    /// Relative L2 distance of `masks` from `reference`, and the share of
+    /// logits on the same side of 0.
+    private static func agreement(_ masks: [Float], _ reference: [Float]) -> (relative: Double, signs: Double) {
+        var error = 0.0, norm = 0.0, agree = 0
+        for (x, y) in zip(masks, reference) {
+            error += Double(x - y) * Double(x - y)
+            norm += Double(y) * Double(y)
+            if (x > 0) == (y > 0) { agree += 1 }
+        }
+        return ((error / max(norm, 1e-30)).squareRoot(), Double(agree) / Double(reference.count))
+    }
+
     /// Same weights, int8 against f32: logits close, mask signs agree.
     func testInt8DecoderTracksTheFloat32Decoder() throws {
         let s = try setup()
@@ -57,14 +69,7 @@ final class DecoderInt8Tests: XCTestCase {
             let b = try decode(f32, s, point: point, multimask: multimask)
             XCTAssertEqual(a.count, b.count)
             XCTAssertEqual(a.masks.count, b.masks.count)
-            var error = 0.0, norm = 0.0, agree = 0
-            for (x, y) in zip(a.masks, b.masks) {
-                error += Double(x - y) * Double(x - y)
-                norm += Double(y) * Double(y)
-                if (x > 0) == (y > 0) { agree += 1 }
-            }
-            let relative = (error / max(norm, 1e-30)).squareRoot()
-            let agreement = Double(agree) / Double(b.masks.count)
+            let (relative, agreement) = Self.agreement(a.masks, b.masks)
             print("[decoder int8] relative L2 \(relative), sign agreement \(agreement)")
             XCTAssertLessThan(relative, 0.05)
             XCTAssertGreaterThan(agreement, 0.98)
@@ -115,17 +120,11 @@ final class DecoderInt8Tests: XCTestCase {
         let size = Float(s.predictor.config.imageEncoder.imgSize)
         for point in [(0.3 * size, 0.4 * size), (0.7 * size, 0.2 * size), (0.5 * size, 0.5 * size)] {
             let a = try decode(bf16, s, point: point), b = try decode(f32, s, point: point)
-            var error = 0.0, norm = 0.0, agree = 0
-            for (x, y) in zip(a.masks, b.masks) {
-                error += Double(x - y) * Double(x - y)
-                norm += Double(y) * Double(y)
-                if (x > 0) == (y > 0) { agree += 1 }
-            }
-            let relative = (error / max(norm, 1e-30)).squareRoot()
-            print("[decoder bf16 products] relative L2 \(relative), sign agreement \(Double(agree) / Double(b.masks.count))")
+            let (relative, agreement) = Self.agreement(a.masks, b.masks)
+            print("[decoder bf16 products] relative L2 \(relative), sign agreement \(agreement)")
             XCTAssertGreaterThan(relative, 0, "bf16 products should not be the f32 ones")
             XCTAssertLessThan(relative, 0.02)
-            XCTAssertGreaterThan(Double(agree) / Double(b.masks.count), 0.995)
+            XCTAssertGreaterThan(agreement, 0.995)
             for (x, y) in zip(a.iou, b.iou) { XCTAssertEqual(x, y, accuracy: 0.005) }
         }
     }
