@@ -167,34 +167,45 @@ TGT_AVX2 INLINE __m128 avx2_reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
 
 /* B as [N][K]: both operands are contiguous along k, so each output is a
  * vector dot product reduced at the end; no packing buffer needed.
- * 3 rows x 4 columns = 12 accumulators + 3 A vectors + 1 B vector. */
-TGT_AVX2 static void sgemm_nk_tile_avx2(const float *A, size_t lda, size_t mr, const float *B, size_t ldb,
+ * Up to 3 rows x 4 columns = 12 accumulators + 3 A vectors + 1 B vector;
+ * MR (constant at each call site) is the rows present, so a row tail
+ * computes only its rows, with the same operations per output. */
+TGT_AVX2 INLINE void sgemm_nk_rows_avx2(const int MR, const float *A, size_t lda, const float *B, size_t ldb,
                                         size_t nr, size_t K, float *out, size_t ldo) {
     const float *ar[3], *br[4];
-    for (size_t r = 0; r < 3; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    for (int r = 0; r < MR; r++) ar[r] = A + (size_t)r * lda;
     for (size_t c = 0; c < 4; c++) br[c] = B + (c < nr ? c : nr - 1) * ldb;
     __m256 acc[3][4];
-    for (int r = 0; r < 3; r++)
+    for (int r = 0; r < MR; r++)
         for (int c = 0; c < 4; c++) acc[r][c] = _mm256_setzero_ps();
     size_t k = 0;
     for (; k + 8 <= K; k += 8) {
         __m256 av[3];
-        for (int r = 0; r < 3; r++) av[r] = _mm256_loadu_ps(ar[r] + k);
+        for (int r = 0; r < MR; r++) av[r] = _mm256_loadu_ps(ar[r] + k);
         for (int c = 0; c < 4; c++) {
             __m256 b = _mm256_loadu_ps(br[c] + k);
-            for (int r = 0; r < 3; r++) acc[r][c] = _mm256_fmadd_ps(av[r], b, acc[r][c]);
+            for (int r = 0; r < MR; r++) acc[r][c] = _mm256_fmadd_ps(av[r], b, acc[r][c]);
         }
     }
     if (k < K) {
         __m256i mk = avx2_tailmask(K - k);
         __m256 av[3];
-        for (int r = 0; r < 3; r++) av[r] = _mm256_maskload_ps(ar[r] + k, mk);
+        for (int r = 0; r < MR; r++) av[r] = _mm256_maskload_ps(ar[r] + k, mk);
         for (int c = 0; c < 4; c++) {
             __m256 b = _mm256_maskload_ps(br[c] + k, mk);
-            for (int r = 0; r < 3; r++) acc[r][c] = _mm256_fmadd_ps(av[r], b, acc[r][c]);
+            for (int r = 0; r < MR; r++) acc[r][c] = _mm256_fmadd_ps(av[r], b, acc[r][c]);
         }
     }
-    for (size_t r = 0; r < mr; r++) _mm_storeu_ps(out + r * ldo, avx2_reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+    for (int r = 0; r < MR; r++) _mm_storeu_ps(out + r * ldo, avx2_reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+}
+
+TGT_AVX2 static void sgemm_nk_tile_avx2(const float *A, size_t lda, size_t mr, const float *B, size_t ldb,
+                                        size_t nr, size_t K, float *out, size_t ldo) {
+    switch (mr) {
+    case 1: sgemm_nk_rows_avx2(1, A, lda, B, ldb, nr, K, out, ldo); break;
+    case 2: sgemm_nk_rows_avx2(2, A, lda, B, ldb, nr, K, out, ldo); break;
+    default: sgemm_nk_rows_avx2(3, A, lda, B, ldb, nr, K, out, ldo); break;
+    }
 }
 
 /* B as [K][N]: broadcast A[m][k] against 16 contiguous columns of B row k.
@@ -592,33 +603,45 @@ TGT_512 INLINE __m128 r512_4(__m512 a, __m512 b, __m512 c, __m512 d) {
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
-/* B as [N][K]: 4 rows x 4 columns of k-vector dot products (16 zmm),
- * masked k tail. */
-TGT_512 static void sgemm_nk_tile_512(const float *A, size_t lda, size_t mr, const float *B, size_t ldb, size_t nr,
-                                      size_t K, float *out, size_t ldo) {
+/* B as [N][K]: up to 4 rows x 4 columns of k-vector dot products (16 zmm),
+ * masked k tail. MR (a constant at every call site) is the rows present: a
+ * row tail computes only its rows (the decoder's token products have 1, 3 or
+ * 7 rows), and each output's accumulator sees the same operations either way. */
+TGT_512 INLINE void sgemm_nk_rows_512(const int MR, const float *A, size_t lda, const float *B, size_t ldb,
+                                      size_t nr, size_t K, float *out, size_t ldo) {
     const float *ar[4], *br[4];
-    for (size_t r = 0; r < 4; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    for (int r = 0; r < MR; r++) ar[r] = A + (size_t)r * lda;
     for (size_t c = 0; c < 4; c++) br[c] = B + (c < nr ? c : nr - 1) * ldb;
     __m512 acc[4][4];
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < MR; r++)
         for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
     size_t k = 0;
     for (; k + 16 <= K; k += 16) {
         __m512 av[4], bv[4];
-        for (int r = 0; r < 4; r++) av[r] = _mm512_loadu_ps(ar[r] + k);
+        for (int r = 0; r < MR; r++) av[r] = _mm512_loadu_ps(ar[r] + k);
         for (int c = 0; c < 4; c++) bv[c] = _mm512_loadu_ps(br[c] + k);
-        for (int r = 0; r < 4; r++)
+        for (int r = 0; r < MR; r++)
             for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
     }
     if (k < K) {
         __mmask16 mk = (__mmask16)((1u << (K - k)) - 1);
         __m512 av[4], bv[4];
-        for (int r = 0; r < 4; r++) av[r] = _mm512_maskz_loadu_ps(mk, ar[r] + k);
+        for (int r = 0; r < MR; r++) av[r] = _mm512_maskz_loadu_ps(mk, ar[r] + k);
         for (int c = 0; c < 4; c++) bv[c] = _mm512_maskz_loadu_ps(mk, br[c] + k);
-        for (int r = 0; r < 4; r++)
+        for (int r = 0; r < MR; r++)
             for (int c = 0; c < 4; c++) acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
     }
-    for (size_t r = 0; r < mr; r++) _mm_storeu_ps(out + r * ldo, r512_4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+    for (int r = 0; r < MR; r++) _mm_storeu_ps(out + r * ldo, r512_4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+}
+
+TGT_512 static void sgemm_nk_tile_512(const float *A, size_t lda, size_t mr, const float *B, size_t ldb, size_t nr,
+                                      size_t K, float *out, size_t ldo) {
+    switch (mr) {
+    case 1: sgemm_nk_rows_512(1, A, lda, B, ldb, nr, K, out, ldo); break;
+    case 2: sgemm_nk_rows_512(2, A, lda, B, ldb, nr, K, out, ldo); break;
+    case 3: sgemm_nk_rows_512(3, A, lda, B, ldb, nr, K, out, ldo); break;
+    default: sgemm_nk_rows_512(4, A, lda, B, ldb, nr, K, out, ldo); break;
+    }
 }
 
 /* B as [K][N]: 8 rows x 32 columns (16 zmm), masked column tail. */

@@ -48,6 +48,14 @@ enum MatMul {
         }
     }
 
+    /// Below this many multiply-adds a linear layer runs on the calling
+    /// thread (`linear`, `linearAccumulate`, f32 or f16 weights): these are
+    /// the decoder's token-side layers (~7 rows, tens of µs), where a
+    /// hand-off to a second thread costs about what it saves, and far more
+    /// when the other core is busy (the caller waits for it). The split never
+    /// changes an output's arithmetic, so this only moves work between threads.
+    static let handOffMACs = 1 << 21
+
     /// The same product with B a PyTorch weight `[n][k]` stored as IEEE half
     /// bits: the kernels widen each weight exactly, so the result is the f32
     /// product with the widened matrix (same tolerance as `f32`).
@@ -60,10 +68,8 @@ enum MatMul {
                            accumulate: Bool = false) {
         guard m > 0, n > 0 else { return }
         let kernel = Backend.current
-        // These are the decoder's token-side layers (~7 rows): below ~2 M MACs
-        // (tens of µs) a hand-off to a second thread costs about what it saves,
-        // and far more when the other core is busy (the caller waits for it).
-        split(m: m, n: n, k: k, parallel: m * n * max(k, 1) >= 1 << 21) { rows, cols in
+        // The decoder's token-side layers (~7 rows): see `handOffMACs`.
+        split(m: m, n: n, k: k, parallel: m * n * max(k, 1) >= handOffMACs) { rows, cols in
             switch kernel {
             case .swift:
                 // The portable fallback (tests): widen this range's weight rows, then the f32 loops.
@@ -160,7 +166,8 @@ enum MatMul {
                 out.withUnsafeMutableBufferPointer { op in
                     withOptionalPointer(bias) { bp in
                         f32(m: m, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k,
-                            layout: .nk, c: op.baseAddress!, ldc: n, bias: bp, activation: activation)
+                            layout: .nk, c: op.baseAddress!, ldc: n, bias: bp, activation: activation,
+                            parallel: m * n * max(k, 1) >= handOffMACs)
                     }
                 }
             }
@@ -179,7 +186,8 @@ enum MatMul {
                 out.withUnsafeMutableBufferPointer { op in
                     withOptionalPointer(bias) { bp in
                         f32(m: m, n: n, k: k, a: xp.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k,
-                            layout: .nk, c: op.baseAddress!, ldc: n, bias: bp, accumulate: true)
+                            layout: .nk, c: op.baseAddress!, ldc: n, bias: bp, accumulate: true,
+                            parallel: m * n * max(k, 1) >= handOffMACs)
                     }
                 }
             }

@@ -66,13 +66,22 @@ final class QuantizedRows: @unchecked Sendable {
             samq_quantize_rows(isa.raw, a, n, cols, cols, q, kp, s)
             return
         }
-        // The chunk's sum in a small buffer, then one quantizer call.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { sum in
+        // The sum of a few rows at a time in a small buffer that stays in L1,
+        // then the quantizer on them (a whole chunk's sum, 64 KB for vit_b,
+        // went through L2).
+        let block = Self.sumRows
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: min(n, block) * cols) { sum in
             let t = sum.baseAddress!
-            samq_add_f32(isa.raw, a, b, t, n * cols)
-            samq_quantize_rows(isa.raw, t, n, cols, cols, q, kp, s)
+            for r in stride(from: 0, to: n, by: block) {
+                let count = min(block, n - r)
+                samq_add_f32(isa.raw, a + r * cols, b + r * cols, t, count * cols)
+                samq_quantize_rows(isa.raw, t, count, cols, cols, q + r * kp, kp, s + r)
+            }
         }
     }
+
+    /// Rows summed per quantizer call in `quantize(rows:_:plus:isa:)`.
+    static let sumRows = 8
 
     deinit { storage.deallocate() }
 

@@ -102,9 +102,24 @@ extension DecoderAttention {
         let packedB = try b.withUnsafeBufferPointer {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
-        var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
-                                  quantizingPlain: quantizingPlain, residualSource: residualSource, context: context)
+        guard packedB.layout.paddedK == x.paddedK else {
+            throw Int8RuntimeError.shapeMismatch(what: "image→token score operand", expected: x.paddedK,
+                                                 actual: packedB.layout.paddedK)
+        }
+        // The scores are computed chunk by chunk inside the tail's loop (same GEMM, same bits).
+        return try finishImageToToken(.quantized(x, packedB, gamma), u: u, columns: cols, norm: norm, into: &keys,
+                                      quantizingWith: pe, quantizingPlain: quantizingPlain,
+                                      residualSource: residualSource, context: context)
+    }
+
+    /// Where `finishImageToToken` gets its `[P][8N]` scores: computed already
+    /// (f32 image rows), or made per chunk from quantized image rows
+    /// (`x · Bᵀ + gamma` on the int8 kernels, the product `QuantizedLinear`
+    /// would run over all rows: each row's int32 sums and epilogue are the
+    /// same whichever rows a call covers).
+    enum ImageToTokenScores {
+        case computed([Float])
+        case quantized(QuantizedRows, PackedInt8Matrix, [Float])
     }
 
     /// `keys = norm(keys + softmax(scores)·U + bo)` (softmax per head across
@@ -124,12 +139,21 @@ extension DecoderAttention {
     /// With `residualSource`, the keys entering are `image + dense`, built
     /// per chunk here (`keys` need only have the right size): one 4 MB pass
     /// less per prompt, and in parallel.
-    private func finishImageToToken(_ scores: inout [Float], u: [Float], columns cols: Int, norm: LayerNorm,
+    private func finishImageToToken(_ source: ImageToTokenScores, u: [Float], columns cols: Int, norm: LayerNorm,
                                     into keys: inout [Float], quantizingWith pe: [Float]?, quantizingPlain: Bool,
                                     residualSource: DeferredKeys? = nil,
-                                    context: Int8Context) -> QuantizedImageKeys? {
+                                    context: Int8Context) throws -> QuantizedImageKeys? {
         let dim = qProj.inFeatures
         let pixels = keys.count / dim
+        var computed: [Float] = [], product: (x: QuantizedRows, b: PackedInt8Matrix, gamma: [Float])?
+        switch source {
+        case .computed(let values): computed = values
+        case .quantized(let x, let b, let gamma): product = (x, b, gamma)
+        }
+        precondition(product.map { $0.x.rows == pixels && $0.b.n == cols && $0.gamma.count == cols }
+                        ?? (computed.count == pixels * cols), "internal: image→token score sizes")
+        let space = context.workspace, scoreBytes = roundUp(4 * QuantizedRows.chunkRows * cols, 64)
+        space.resetStatus()
         precondition(pe.map { $0.count == keys.count } ?? true, "internal: keys and PE sizes")
         precondition(residualSource.map { $0.image.count == keys.count } ?? true, "internal: deferred keys size")
         let image = residualSource?.image ?? []
@@ -143,28 +167,42 @@ extension DecoderAttention {
         // is the GEMM's residual term, the same sum without a pass of its own.
         var denseVector: [Float]?
         if packedU != nil, case .broadcast(let vector)? = residualSource?.dense { denseVector = vector }
-        scores.withUnsafeMutableBufferPointer { sb in
+        computed.withUnsafeBufferPointer { sb in
             u.withUnsafeBufferPointer { ub in
                 withOptionalPointer(outProj.bias) { bo in
                     withOptionalPointer(pe) { peBase in
                         withOptionalPointer(image) { imageBase in
                         withOptionalPointer(denseVector) { dense in
+                        withOptionalPointer(product?.gamma) { gamma in
                         keys.withUnsafeMutableBufferPointer { kb in
-                            let s = sb.baseAddress!, k = kb.baseAddress!, uBase = ub.baseAddress!
-                            context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, _ in
+                            let k = kb.baseAddress!, uBase = ub.baseAddress!
+                            context.pool.parallelFor(count: (pixels + chunk - 1) / chunk) { task, worker in
                                 let r0 = task * chunk, rows = min(chunk, pixels - r0)
+                                // The chunk's scores, softmaxed in place in the worker's scratch.
+                                let s = space.perWorker[worker].reserve(bytes: scoreBytes)
+                                    .assumingMemoryBound(to: Float.self)
+                                if let (x, b, _) = product {
+                                    let status = Int8GEMM.run(
+                                        isa: isa, m: rows, n: cols, k: x.cols, a: x.values + r0 * x.paddedK,
+                                        lda: x.paddedK, rowScales: x.scales + r0, weights: b.payload, bias: gamma,
+                                        residual: nil, ldr: cols, c: s, ldc: cols, gelu: false, rows: 0..<rows,
+                                        columns: 0..<cols)
+                                    if status != 0 { space.status[worker] = status; return }
+                                } else {
+                                    s.update(from: sb.baseAddress! + r0 * cols, count: rows * cols)
+                                }
                                 if let residualSource, let imageBase, dense == nil {
                                     residualSource.dense.add(to: imageBase, rows: r0..<(r0 + rows), width: dim, into: k,
                                                              isa: isa)
                                 }
-                                samq_softmax_lanes8(isa.raw, s + r0 * cols, rows, cols / 8, cols)
+                                samq_softmax_lanes8(isa.raw, s, rows, cols / 8, cols)
                                 if let packedU {
                                     let residual = dense != nil ? imageBase! + r0 * dim : UnsafePointer(k + r0 * dim)
-                                    BF16GEMM.run(isa: isa, rows: 0..<rows, a: s + r0 * cols, lda: cols, b: packedU,
+                                    BF16GEMM.run(isa: isa, rows: 0..<rows, a: s, lda: cols, b: packedU,
                                                  c: k + r0 * dim, ldc: dim, bias: bo, residual: residual, ldr: dim,
                                                  residualAdd: dense)
                                 } else {
-                                    MatMul.f32(m: rows, n: dim, k: cols, a: s + r0 * cols, lda: cols, b: uBase,
+                                    MatMul.f32(m: rows, n: dim, k: cols, a: s, lda: cols, b: uBase,
                                                ldb: dim, layout: .kn, c: k + r0 * dim, ldc: dim, bias: bo,
                                                accumulate: true, parallel: false)
                                 }
@@ -184,10 +222,12 @@ extension DecoderAttention {
                         }
                         }
                         }
+                        }
                     }
                 }
             }
         }
+        if space.failed { throw Int8RuntimeError.kernelRejected("image→token scores (\(pixels) pixels)") }
         return quantized.map { QuantizedImageKeys(withPE: $0, plain: plain) }
     }
 
@@ -211,8 +251,8 @@ extension DecoderAttention {
         let packedB = try b.withUnsafeBufferPointer {
             try PackedInt8Matrix(packingRows: $0.baseAddress!, rows: cols, cols: width, ld: width, name: "image→token scores")
         }
-        var scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
-        return finishImageToToken(&scores, u: u, columns: cols, norm: norm, into: &keys, quantizingWith: pe,
-                                  quantizingPlain: quantizingPlain, context: context)
+        let scores = try QuantizedLinear(weight: packedB, bias: gamma, context: context)(x)
+        return try finishImageToToken(.computed(scores), u: u, columns: cols, norm: norm, into: &keys,
+                                      quantizingWith: pe, quantizingPlain: quantizingPlain, context: context)
     }
 }
