@@ -644,28 +644,55 @@ TGT_512 static void sgemm_nk_tile_512(const float *A, size_t lda, size_t mr, con
     }
 }
 
-/* B as [K][N]: 8 rows x 32 columns (16 zmm), masked column tail. */
-TGT_512 static void sgemm_kn_tile_512(const float *A, size_t lda, size_t mr, const float *B, size_t ldb, size_t nc,
-                                      size_t K, float *out, size_t ldo) {
+/* B as [K][N]: up to 8 rows x 32 columns (16 zmm), masked column tail.
+ * MR and NP (constants at every call site) are the rows and 16-column
+ * halves present: a row tail or a tile of at most 16 columns (the decoder's
+ * per-head P·V, hd = 16) skips the work of absent rows and columns, and each
+ * output's accumulator sees the same operations either way. */
+TGT_512 INLINE void sgemm_kn_rows_512(const int MR, const int NP, const float *A, size_t lda, const float *B,
+                                      size_t ldb, size_t nc, size_t K, float *out, size_t ldo) {
     const float *ar[8];
-    for (size_t r = 0; r < 8; r++) ar[r] = A + (r < mr ? r : mr - 1) * lda;
+    for (int r = 0; r < MR; r++) ar[r] = A + (size_t)r * lda;
     __m512 acc[8][2];
-    for (int r = 0; r < 8; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     __mmask16 m0 = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1);
     __mmask16 m1 = nc >= 32 ? (__mmask16)0xffff : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1) : (__mmask16)0;
     for (size_t k = 0; k < K; k++) {
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, B + k * ldb), b1 = _mm512_maskz_loadu_ps(m1, B + k * ldb + 16);
-        for (int r = 0; r < 8; r++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, B + k * ldb);
+        __m512 b1 = NP > 1 ? _mm512_maskz_loadu_ps(m1, B + k * ldb + 16) : b0;
+        for (int r = 0; r < MR; r++) {
             __m512 av = _mm512_set1_ps(ar[r][k]);
             acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            if (NP > 1) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
         }
     }
-    for (size_t r = 0; r < mr; r++) {
+    for (int r = 0; r < MR; r++) {
         _mm512_storeu_ps(out + r * ldo, acc[r][0]);
-        _mm512_storeu_ps(out + r * ldo + 16, acc[r][1]);
+        if (NP > 1) _mm512_storeu_ps(out + r * ldo + 16, acc[r][1]);
     }
 }
+
+#define KN_ROWS_512(NP)                                                                                        \
+    switch (mr) {                                                                                              \
+    case 1: sgemm_kn_rows_512(1, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                 \
+    case 2: sgemm_kn_rows_512(2, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                 \
+    case 3: sgemm_kn_rows_512(3, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                 \
+    case 4: sgemm_kn_rows_512(4, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                 \
+    case 5: sgemm_kn_rows_512(5, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                 \
+    case 6: sgemm_kn_rows_512(6, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                 \
+    case 7: sgemm_kn_rows_512(7, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                 \
+    default: sgemm_kn_rows_512(8, NP, A, lda, B, ldb, nc, K, out, ldo); break;                                \
+    }
+
+TGT_512 static void sgemm_kn_tile_512(const float *A, size_t lda, size_t mr, const float *B, size_t ldb, size_t nc,
+                                      size_t K, float *out, size_t ldo) {
+    if (nc <= 16) {
+        KN_ROWS_512(1)
+    } else {
+        KN_ROWS_512(2)
+    }
+}
+#undef KN_ROWS_512
 
 TGT_512 void samq_sgemm_avx512(const samq_sgemm_args *a) {
     int kn = (a->flags & SAMQ_SGEMM_B_KN) != 0;
