@@ -623,6 +623,56 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
+    /// Every output of `samq_sgemm` has the bits of the whole product
+    /// whichever rows and columns a call covers: row tails (1-3 rows of the
+    /// decoder's token products, computed by row-sized tiles) and narrow
+    /// [K][N] column ranges (16 columns: the per-head P·V) against the same
+    /// rows inside full tiles, both layouts.
+    func testSgemmRowTailsAndNarrowColumnsKeepBits() {
+        var rng = XorShift()
+        for (M, N, K) in [(9, 16, 16), (8, 40, 32), (7, 17, 37), (3, 68, 256), (11, 5, 1)] {
+            for kn in [false, true] {
+                let lda = K + 1, ldb = kn ? N + 2 : K + 3, ldc = N + 1
+                let A = Buf<Float>(M * lda, 0), B = Buf<Float>((kn ? K : N) * ldb, 0), bias = Buf<Float>(N, 0)
+                for i in 0 ..< A.count { A[i] = rng.f() }
+                for i in 0 ..< B.count { B[i] = rng.f() }
+                for i in 0 ..< N { bias[i] = rng.f() }
+                for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
+                    func product(rows: Range<Int>, cols: Range<Int>, into C: Buf<Float>) {
+                        var a = samq_sgemm_args()
+                        a.M = M; a.N = N; a.K = K
+                        a.A = UnsafePointer(A.p); a.lda = lda; a.B = UnsafePointer(B.p); a.ldb = ldb
+                        a.bias = UnsafePointer(bias.p); a.C = C.p; a.ldc = ldc
+                        a.flags = kn ? UInt32(SAMQ_SGEMM_B_KN) : 0
+                        a.m_begin = rows.lowerBound; a.m_end = rows.upperBound
+                        a.n_begin = cols.lowerBound; a.n_end = cols.upperBound
+                        XCTAssertEqual(samq_sgemm(isa, &a), 0)
+                    }
+                    let whole = Buf<Float>(M * ldc, .nan)
+                    product(rows: 0 ..< M, cols: 0 ..< N, into: whole)
+                    // Each row alone, then rows in threes; columns in 16-wide ranges.
+                    let single = Buf<Float>(M * ldc, .nan), triples = Buf<Float>(M * ldc, .nan)
+                    for r in 0 ..< M { product(rows: r ..< r + 1, cols: 0 ..< N, into: single) }
+                    for r in stride(from: 0, to: M, by: 3) {
+                        for c in stride(from: 0, to: N, by: 16) {
+                            product(rows: r ..< min(M, r + 3), cols: c ..< min(N, c + 16), into: triples)
+                        }
+                    }
+                    var same = true
+                    for m in 0 ..< M {
+                        for n in 0 ..< N {
+                            let bits = whole[m * ldc + n].bitPattern
+                            if single[m * ldc + n].bitPattern != bits || triples[m * ldc + n].bitPattern != bits {
+                                same = false
+                            }
+                        }
+                    }
+                    XCTAssertTrue(same, "sgemm \(isaName(isa)) kn=\(kn) M=\(M) N=\(N) K=\(K): tiles change bits")
+                }
+            }
+        }
+    }
+
     func testPeakLoopCountsMACs() {
         for isa in [SAMQ_ISA_SCALAR] + simdISAs() {
             XCTAssertGreaterThan(samq_peak_i8(isa, 1000), 0, isaName(isa))

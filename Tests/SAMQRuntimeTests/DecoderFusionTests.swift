@@ -126,6 +126,45 @@ final class DecoderFusionTests: XCTestCase {
         }
     }
 
+    /// The int8 image→token attention on image rows quantized beforehand
+    /// (its scores made chunk by chunk inside the tail loop) gives the bits
+    /// of the f32-rows entry point (scores from one whole-tensor GEMM): new
+    /// keys, and the `keys + PE` and `keys` rows it quantizes for the next
+    /// attention. With bf16 and f32 products.
+    func testChunkedImageToTokenScoresMatchTheWholeProduct() throws {
+        let (decoder, side) = try tinyDecoder()
+        let int8 = try XCTUnwrap(decoder.int8)
+        let layer = decoder.transformer.layers[decoder.transformer.layers.count - 1]
+        let attention = layer.crossImageToToken
+        try XCTSkipUnless(attention.heads == 8, "needs the 8-head int8 path")
+        let dim = decoder.dim, pixels = side * side, tokenCount = 7
+        var rng = Int8TestRandom(seed: 23)
+        let keys = rng.normal(pixels * dim), pe = rng.uniform(pixels * dim, scale: 2)
+        let tokens = rng.normal(tokenCount * dim), tokensWithPE = Tensor.add(tokens, rng.uniform(tokenCount * dim))
+        let keysWithPE = Tensor.add(keys, pe)
+        for products in [AttentionProductPrecision.bf16, .f32] where products == .f32 || int8.attentionProducts == .bf16 {
+            let context = Int8Context(isa: try KernelISA.resolve(), attentionProducts: products)
+            var whole = keys, chunked = keys
+            let expected = try attention.accumulateImageToToken(image: .raw(keysWithPE), tokensWithPE: tokensWithPE,
+                                                                tokens: tokens, into: &whole, norm: layer.norm4,
+                                                                quantizingWith: pe, quantizingPlain: true,
+                                                                int8: context)
+            let rows = QuantizedImageRows.keysWithPE(keys, pe, width: dim, context: context)
+            let actual = try attention.accumulateImageToToken(quantizedImage: rows, projected: false,
+                                                              tokensWithPE: tokensWithPE, tokens: tokens,
+                                                              into: &chunked, norm: layer.norm4, quantizingWith: pe,
+                                                              quantizingPlain: true, int8: context)
+            XCTAssertEqual(chunked.map(\.bitPattern), whole.map(\.bitPattern), "\(products)")
+            let e = try XCTUnwrap(expected), a = try XCTUnwrap(actual)
+            for (x, y) in [(e.withPE, a.withPE), (try XCTUnwrap(e.plain), try XCTUnwrap(a.plain))] {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: x.values, count: pixels * x.paddedK)),
+                               Array(UnsafeBufferPointer(start: y.values, count: pixels * y.paddedK)))
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: x.scales, count: pixels)).map(\.bitPattern),
+                               Array(UnsafeBufferPointer(start: y.scales, count: pixels)).map(\.bitPattern))
+            }
+        }
+    }
+
     /// The one-vector dense embedding adds exactly like the materialized grid.
     func testBroadcastDenseEmbeddingAddsLikeTheGrid() {
         var rng = Int8TestRandom(seed: 9)
