@@ -45,6 +45,19 @@ enum Parallel {
         }
     }
 
+    /// `[body(0), body(1), ...]` for `tasks` independent computations, run
+    /// as tasks of `forEach`: the decoder's token-side products (a few rows
+    /// against weights that stream from memory) share that stream between
+    /// the cores. Each result is the same computation wherever it runs.
+    static func map(tasks: Int, _ body: (_ task: Int) -> [Float]) -> [[Float]] {
+        var results = [[Float]](repeating: [], count: tasks)
+        results.withUnsafeMutableBufferPointer { buffer in
+            guard let out = buffer.baseAddress else { return }
+            forEach(tasks: tasks) { task, _ in out[task] = body(task) }
+        }
+        return results
+    }
+
     /// Number of workers `forEach` will use for `tasks` tasks.
     static func workerCount(tasks: Int) -> Int { max(1, min(ComputeThreads.count, tasks)) }
 }

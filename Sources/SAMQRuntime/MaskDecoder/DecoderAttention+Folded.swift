@@ -208,7 +208,9 @@ extension DecoderAttention {
         func slot(_ head: Int, _ i: Int) -> Int { i * h + head }
         let cols = h * n
         let inverse = 1 / divisor   // folded into the score matrix (exact when √hd is a power of two, as in SAM)
-        let key = kProj(tokensWithPE), value = vProj(tokens)      // [N][I]
+        // [N][I] each; two tasks, so the cores share the weight stream.
+        let keyValue = Parallel.map(tasks: 2) { $0 == 0 ? kProj(tokensWithPE) : vProj(tokens) }
+        let key = keyValue[0], value = keyValue[1]
         // Score matrix b[i*8+h][·] (nk layout) and bias gamma[i*8+h].
         let width: Int
         var b: [Float]

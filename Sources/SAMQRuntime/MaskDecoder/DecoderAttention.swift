@@ -30,7 +30,23 @@ struct DecoderAttention {
 
     /// `residual += attention(q, k, v)`; rows are tokens, columns channels.
     func accumulate(q: [Float], k: [Float], v: [Float], into residual: inout [Float]) {
-        outProj.accumulate(attend(query: qProj(q), key: kProj(k), value: vProj(v)), into: &residual)
+        let (query, key, value) = projections(q: q, k: k, v: v)
+        outProj.accumulate(attend(query: query, key: key, value: value), into: &residual)
+    }
+
+    /// `q_proj(q)`, `k_proj(k)`, `v_proj(v)`; for token rows (the decoder's
+    /// self-attention: ~7 rows, below `MatMul.handOffMACs` each) as three
+    /// tasks, so the cores share the weight stream.
+    private func projections(q: [Float], k: [Float], v: [Float]) -> (q: [Float], k: [Float], v: [Float]) {
+        guard q.count + k.count + v.count <= 64 * qProj.inFeatures else { return (qProj(q), kProj(k), vProj(v)) }
+        let out = Parallel.map(tasks: 3) { task in
+            switch task {
+            case 0: return qProj(q)
+            case 1: return kProj(k)
+            default: return vProj(v)
+            }
+        }
+        return (out[0], out[1], out[2])
     }
 
     /// The same with some inputs already projected (prompt-independent
@@ -42,7 +58,8 @@ struct DecoderAttention {
 
     /// The attention output without a residual (layer 0's self-attention).
     func callAsFunction(q: [Float], k: [Float], v: [Float]) -> [Float] {
-        outProj(attend(query: qProj(q), key: kProj(k), value: vProj(v)))
+        let (query, key, value) = projections(q: q, k: k, v: v)
+        return outProj(attend(query: query, key: key, value: value))
     }
 
     /// An attention input either still to be projected or already projected.

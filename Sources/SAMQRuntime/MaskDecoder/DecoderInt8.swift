@@ -166,13 +166,19 @@ final class DecoderInt8: @unchecked Sendable {
                                 MatMul.f32(m: count, n: 16 * rows, k: channels, a: hb.baseAddress!, lda: channels, b: u,
                                            ldb: channels, layout: .nk, c: d, ldc: 16 * tile, parallel: false)
                                 // Row (i·4 + q1)·4 + q2 of u (q = dy·2 + dx of each conv-transpose) is output
-                                // pixel (4y + 2·dy1 + dy2, 4x + 2·dx1 + dx2) of input pixel p0 + i = (y, x).
-                                for i in 0..<rows {
-                                    let y = (p0 + i) / side, x = (p0 + i) % side
-                                    for q in 0..<16 {
-                                        let q1 = q >> 2, q2 = q & 3
-                                        let spot = (4 * y + 2 * (q1 >> 1) + (q2 >> 1)) * width + 4 * x + 2 * (q1 & 1) + (q2 & 1)
-                                        for t in 0..<count { out[t * plane + spot] = d[t * 16 * tile + i * 16 + q] }
+                                // pixel (4y + 2·dy1 + dy2, 4x + 2·dx1 + dx2) of input pixel p0 + i = (y, x):
+                                // output row 4y + oy, columns 4x ..< 4x + 4 are q = a, a + 1, a + 4, a + 5
+                                // with a = 8·(oy >> 1) + 2·(oy & 1). Plane by plane, four values per store run.
+                                for t in 0..<count {
+                                    let plane0 = out + t * plane, dt = d + t * 16 * tile
+                                    for i in 0..<rows {
+                                        let y = (p0 + i) / side, x = (p0 + i) % side
+                                        let src = dt + i * 16
+                                        for oy in 0..<4 {
+                                            let a = 8 * (oy >> 1) + 2 * (oy & 1)
+                                            let dst = plane0 + (4 * y + oy) * width + 4 * x
+                                            dst[0] = src[a]; dst[1] = src[a + 1]; dst[2] = src[a + 4]; dst[3] = src[a + 5]
+                                        }
                                     }
                                 }
                             }

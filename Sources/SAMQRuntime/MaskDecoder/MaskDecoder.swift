@@ -85,36 +85,41 @@ final class MaskDecoder {
         // Only the returned masks are computed: tokens 1... with multimask, else token 0.
         let selected = multimask ? 1..<maskTokenCount : 0..<1
         let pixels = 16 * side * side
-        let hs: [Float], masks: [Float]
+        let iou: [Float], masks: [Float]
         if let int8 {
-            (hs, masks) = try int8.withContext { context in
+            (iou, masks) = try int8.withContext { context in
                 let (hs, quantized) = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, int8: context,
                                                             projections: int8.attention, deferredKeys: deferred)
                 let processed = keys
-                let hyper = hypernetworkWeights(hs, selected)
+                let (hyper, predictions) = tokenHeads(hs, selected)
                 // Fused and tiled, with int8 or f32 conv-transposes as the file says.
-                return (hs, try int8.upscaledMasks(processed, quantized: quantized, norm: upscaleNorm, hyper: hyper,
-                                                   count: selected.count, side: side, context: context))
+                return (predictions, try int8.upscaledMasks(processed, quantized: quantized, norm: upscaleNorm,
+                                                            hyper: hyper, count: selected.count, side: side,
+                                                            context: context))
             }
         } else {
             let tokensOut = try transformer.apply(prefix: prefix, keys: &keys, tokens: tokens, deferredKeys: deferred).tokens
             let processed = keys
-            (hs, masks) = (tokensOut, maskPlanes(hypernetworkWeights(tokensOut, selected), count: selected.count,
-                                                 upscaled: upscale(processed, side: side)))
+            let (hyper, predictions) = tokenHeads(tokensOut, selected)
+            (iou, masks) = (predictions, maskPlanes(hyper, count: selected.count, upscaled: upscale(processed, side: side)))
         }
         precondition(masks.count == selected.count * pixels, "internal: mask planes")
-        let iou = iouHead(Array(hs[0..<dim]))
         return (masks, Array(iou[selected]), selected.count)
     }
 
-    /// `hyper_in` rows for the mask tokens in `selected`: `[count][C/8]`.
-    private func hypernetworkWeights(_ hs: [Float], _ selected: Range<Int>) -> [Float] {
-        var hyper = [Float]()
-        hyper.reserveCapacity(selected.count * dim / 8)
-        for i in selected {
-            hyper += hypernetworks[i](Array(hs[((1 + i) * dim)..<((2 + i) * dim)]))
+    /// `hyper_in` rows for the mask tokens in `selected` (`[count][C/8]`) and
+    /// the IoU head's predictions (`[maskTokens]`), from the transformer's
+    /// output tokens `hs`. The MLPs are independent, and their f32 weights
+    /// (~0.5 MB each for vit_b) stream from memory for one token row each:
+    /// they run as tasks, so two cores share the stream (each MLP is the
+    /// same computation wherever it runs).
+    private func tokenHeads(_ hs: [Float], _ selected: Range<Int>) -> (hyper: [Float], iou: [Float]) {
+        let outputs = Parallel.map(tasks: selected.count + 1) { task in
+            guard task < selected.count else { return iouHead(Array(hs[0..<dim])) }
+            let i = selected.lowerBound + task
+            return hypernetworks[i](Array(hs[((1 + i) * dim)..<((2 + i) * dim)]))
         }
-        return hyper
+        return (outputs[..<selected.count].flatMap { $0 }, outputs[selected.count])
     }
 
     /// masks = hyper_in @ upscaled_embedding: `[count][C/8] · [pixels][C/8]ᵀ`.
