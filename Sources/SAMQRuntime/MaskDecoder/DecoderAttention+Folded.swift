@@ -203,14 +203,33 @@ extension DecoderAttention {
     /// already projected by `q_proj`.
     func imageToTokenOperands(projected: Bool, tokensWithPE: [Float],
                               tokens: [Float]) -> (b: [Float], gamma: [Float], u: [Float], width: Int) {
+        let n = tokens.count / qProj.inFeatures
+        // The score side (k_proj, then b and gamma) and the value side (v_proj,
+        // then u) are independent: two tasks, so the cores share the weights'
+        // stream from memory. Each side is the same computation wherever it runs.
+        var scoreSide: (b: [Float], gamma: [Float], width: Int) = ([], [], 0)
+        var u = [Float]()
+        withUnsafeMutablePointer(to: &scoreSide) { score in
+            withUnsafeMutablePointer(to: &u) { composed in
+                Parallel.forEach(tasks: 2) { task, _ in
+                    if task == 0 {
+                        score.pointee = imageToTokenScoreMatrix(key: kProj(tokensWithPE), projected: projected, tokenCount: n)
+                    } else {
+                        composed.pointee = composedValueOutput(value: vProj(tokens), tokenCount: n)
+                    }
+                }
+            }
+        }
+        return (scoreSide.b, scoreSide.gamma, u, scoreSide.width)
+    }
+
+    /// `b` and `gamma` of `imageToTokenOperands` from the projected keys `key` (`[N][I]`).
+    private func imageToTokenScoreMatrix(key: [Float], projected: Bool,
+                                         tokenCount n: Int) -> (b: [Float], gamma: [Float], width: Int) {
         let dim = qProj.inFeatures, hd = headDim, h = heads, inner = internalDim
-        let n = tokens.count / dim
         func slot(_ head: Int, _ i: Int) -> Int { i * h + head }
         let cols = h * n
         let inverse = 1 / divisor   // folded into the score matrix (exact when √hd is a power of two, as in SAM)
-        // [N][I] each; two tasks, so the cores share the weight stream.
-        let keyValue = Parallel.map(tasks: 2) { $0 == 0 ? kProj(tokensWithPE) : vProj(tokens) }
-        let key = keyValue[0], value = keyValue[1]
         // Score matrix b[i*8+h][·] (nk layout) and bias gamma[i*8+h].
         let width: Int
         var b: [Float]
@@ -250,6 +269,14 @@ extension DecoderAttention {
                 }
             }
         }
+        return (b, gamma, width)
+    }
+
+    /// `u` of `imageToTokenOperands` from the projected values `value` (`[N][I]`).
+    private func composedValueOutput(value: [Float], tokenCount n: Int) -> [Float] {
+        let dim = qProj.inFeatures, hd = headDim, h = heads, inner = internalDim
+        func slot(_ head: Int, _ i: Int) -> Int { i * h + head }
+        let cols = h * n
         // u[i*8+h][o] = Σ_d v[i][h*hd+d] · Wo[o][h*hd+d]  (value and output projections composed)
         var u = [Float](repeating: 0, count: cols * dim)
         value.withUnsafeBufferPointer { vb in
@@ -264,7 +291,7 @@ extension DecoderAttention {
                 }
             }
         }
-        return (b, gamma, u, width)
+        return u
     }
 }
 
