@@ -44,4 +44,16 @@ final class Int8ThreadPoolTests: XCTestCase {
             XCTAssertEqual(sum, 45)
         }
     }
+
+    /// `Parallel.map` returns every task's result in task order, also when
+    /// called from inside a pool loop (where it runs inline).
+    func testParallelMapKeepsTaskOrder() {
+        let expected = (0..<5).map { task in (0..<(task + 1) * 100).map { Float($0 * (task + 1)) } }
+        XCTAssertEqual(Parallel.map(tasks: 5) { task in (0..<(task + 1) * 100).map { Float($0 * (task + 1)) } }, expected)
+        XCTAssertEqual(Parallel.map(tasks: 0) { _ in [1] }, [])
+        let nested = Parallel.map(tasks: 2) { outer in
+            Parallel.map(tasks: 3) { [Float(outer * 10 + $0)] }.flatMap { $0 }
+        }
+        XCTAssertEqual(nested, [[0, 1, 2], [10, 11, 12]])
+    }
 }
