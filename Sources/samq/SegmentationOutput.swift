@@ -56,7 +56,7 @@ struct SegmentationOutput {
                 }
             }
         }
-        let bands = try compressBands(encoders, failures: &failures)
+        let bands = compressBands(encoders, failures: &failures)
         let commits = (0..<files).map { file in
             BackgroundTask { [directory, encoders] () throws -> Void in
                 guard let encoder = encoders[file], let fileBands = bands[file] else { return }
@@ -79,30 +79,32 @@ struct SegmentationOutput {
         try AtomicFile.write(Array(json.utf8), to: directory + "/result.json")
     }
 
-    /// Every band of every encoder, compressed on the compute threads; a
-    /// file whose band fails is recorded in `failures` and gets nil.
+    /// Every band of every encoder, compressed on the compute threads (one
+    /// slot per band, so each task writes only its own); a file whose band
+    /// fails is recorded in `failures` and gets nil.
     private func compressBands(_ encoders: [PNGBandEncoder?],
-                               failures: inout [(any Error)?]) throws -> [[PNGBandEncoder.Band]?] {
-        let jobs = encoders.indices.flatMap { file in (0..<(encoders[file]?.bandCount ?? 0)).map { (file, $0) } }
-        var bands = encoders.map { [PNGBandEncoder.Band?](repeating: nil, count: $0?.bandCount ?? 0) }
-        var bandFailures = [(any Error)?](repeating: nil, count: jobs.count)
-        bands.withUnsafeMutableBufferPointer { slots in
-            bandFailures.withUnsafeMutableBufferPointer { failed in
-                ThreadPool.shared.parallelFor(count: jobs.count) { job, _ in
-                    let (file, band) = jobs[job]
-                    do {
-                        // Each task writes only its own element of its file's array.
-                        try slots[file].withUnsafeMutableBufferPointer { $0[band] = try encoders[file]!.band(band) }
-                    } catch {
-                        failed[job] = error
-                    }
-                }
+                               failures: inout [(any Error)?]) -> [[PNGBandEncoder.Band]?] {
+        let counts = encoders.map { $0?.bandCount ?? 0 }
+        let jobs = counts.indices.flatMap { file in (0..<counts[file]).map { (file, $0) } }
+        var results = [Result<PNGBandEncoder.Band, ImageError>?](repeating: nil, count: jobs.count)
+        results.withUnsafeMutableBufferPointer { slots in
+            ThreadPool.shared.parallelFor(count: jobs.count) { job, _ in
+                let (file, band) = jobs[job]
+                slots[job] = Result { () throws(ImageError) in try encoders[file]!.band(band) }
             }
         }
-        for (job, error) in bandFailures.enumerated() where error != nil {
-            failures[jobs[job].0] = failures[jobs[job].0] ?? error
+        var start = 0
+        return counts.indices.map { file in
+            defer { start += counts[file] }
+            var bands: [PNGBandEncoder.Band] = []
+            for result in results[start..<(start + counts[file])] {
+                switch result! {
+                case let .success(band): bands.append(band)
+                case let .failure(error): failures[file] = failures[file] ?? error
+                }
+            }
+            return failures[file] == nil ? bands : nil
         }
-        return bands.indices.map { file in failures[file] == nil ? bands[file].map { $0! } : nil }
     }
 
     /// Mask `index` as a 0/255 gray image, converted in one pass from the
