@@ -31,6 +31,9 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        // PNG writing deflates with zlib directly (libpng links it anyway).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // TurboJPEG reports errors by return code; libjpeg's default handler calls exit().
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
@@ -43,7 +46,7 @@ let package = Package(
         // and the SAM architecture schema (config -> expected tensors).
         .target(name: "SAMQFormat", dependencies: ["CZstd"], path: "Sources/SAMQFormat"),
         // Image decode/encode (PNG, JPEG), PIL-compatible resize, overlays.
-        .target(name: "SAMQImage", dependencies: ["CPNG", "CTurboJPEG", "SAMQFormat", "CKernels"], path: "Sources/SAMQImage"),
+        .target(name: "SAMQImage", dependencies: ["CPNG", "CZlib", "CTurboJPEG", "SAMQFormat", "CKernels"], path: "Sources/SAMQImage"),
         // Tensors, layers, encoders, prompt encoder, mask decoder, predictor.
         .target(name: "SAMQRuntime", dependencies: ["SAMQFormat", "SAMQImage", "CKernels"],
                 path: "Sources/SAMQRuntime", swiftSettings: releaseSpeed),

@@ -45,39 +45,49 @@ static inline float samq_half_to_float(uint16_t h) {
 }
 
 /* Constants of the shared GELU (see samq_kernels.h). With u = |y|,
- * h(u) = Phi(-u) = erfc(u/sqrt(2))/2 is approximated on [0, SAMQ_GELU_UMAX]
- * by the rational P(u)/Q(u), degrees 6 and 7, fitted for absolute error
- * (2.2e-8 with these float coefficients); GELU(y) = y*(1 - h) for y >= 0
- * and y*h for y < 0. Evaluating the small tail probability h (rather than
- * 1 + erf) keeps the negative tail free of cancellation, and the rational
- * (13 multiply-adds and a reciprocal) is much cheaper than the erfc-times-exp form
- * used before (Abramowitz-Stegun 7.1.26 with a Cody-Waite exp). Past
- * SAMQ_GELU_UMAX, h < 1.1e-8: GELU is y (y > 0) or -0 (y < 0) there, and
- * the polynomials run on the clamped u, so nothing goes subnormal (each
- * subnormal result costs a microcode assist on Intel). */
+ * h(u) = Phi(-u) = erfc(u/sqrt(2))/2 is a piecewise polynomial on
+ * [0, SAMQ_GELU_UMAX]: s = u * SAMQ_GELU_SCALE splits it into 16 equal
+ * pieces, i = min(trunc(s), 15) picks one, and h is a degree-4 polynomial in
+ * t = s - i (Horner, fused multiply-adds) with the coefficients of row i of
+ * samq_gelu_table (fitted by scripts/fit_gelu.py; max |err|/max(1,|y|)
+ * 1.42e-7 on [-20, 20]). GELU(y) = y*(1 - h) for y >= 0 and y*h for y < 0.
+ * Evaluating the small tail probability h (rather than 1 + erf) keeps the
+ * negative tail free of cancellation. Past SAMQ_GELU_UMAX, h < 1.1e-8: GELU
+ * is y (y > 0) or -0 (y < 0) there, and the polynomial runs on the clamped
+ * u, so nothing goes subnormal (each subnormal result costs a microcode
+ * assist on Intel). A 16-entry table is one register per coefficient:
+ * AVX-512 looks it up with one vpermps, NEON with one tbl of four
+ * registers, AVX2 with two vpermps and a blend. This replaced a rational
+ * P/Q (13 FMAs and a Newton reciprocal), which cost ~1.7x as much per value
+ * on AVX-512 at the same accuracy (docs/DECISIONS.md). */
 #define SAMQ_GELU_UMAX 5.6f
-#define SAMQ_GELU_P0 5.000000000e-01f
-#define SAMQ_GELU_P1 (-5.701758862e-01f)
-#define SAMQ_GELU_P2 2.731316984e-01f
-#define SAMQ_GELU_P3 (-7.030952722e-02f)
-#define SAMQ_GELU_P4 1.025152020e-02f
-#define SAMQ_GELU_P5 (-8.022132679e-04f)
-#define SAMQ_GELU_P6 2.630407107e-05f
-#define SAMQ_GELU_Q1 (-3.424659669e-01f)
-#define SAMQ_GELU_Q2 2.730014622e-01f
-#define SAMQ_GELU_Q3 (-5.572282895e-02f)
-#define SAMQ_GELU_Q4 2.149496600e-02f
-#define SAMQ_GELU_Q5 (-7.722518058e-04f)
-#define SAMQ_GELU_Q6 9.543525812e-05f
-#define SAMQ_GELU_Q7 1.597820228e-04f
-/* The GELU's two Horner chains from p = P6, q = Q7: p = P(u) (degree 6)
- * and q = Q(u) (degree 7), in the one order every ISA follows. STEP(v, c)
- * is the ISA's v = fma(v, u, c). */
-#define SAMQ_GELU_HORNER(STEP, p, q)                                                              \
-    STEP(p, SAMQ_GELU_P5); STEP(p, SAMQ_GELU_P4); STEP(p, SAMQ_GELU_P3); STEP(p, SAMQ_GELU_P2);   \
-    STEP(p, SAMQ_GELU_P1); STEP(p, SAMQ_GELU_P0);                                                \
-    STEP(q, SAMQ_GELU_Q6); STEP(q, SAMQ_GELU_Q5); STEP(q, SAMQ_GELU_Q4); STEP(q, SAMQ_GELU_Q3);   \
-    STEP(q, SAMQ_GELU_Q2); STEP(q, SAMQ_GELU_Q1); STEP(q, 1.0f)
+#define SAMQ_GELU_PIECES 16
+#define SAMQ_GELU_SCALE (16.0f / 5.6f)
+#define SAMQ_GELU_DEGREE 4
+/* Row d holds coefficient d of every piece, so a row is one 64-byte vector. */
+__attribute__((unused, aligned(64))) static const float samq_gelu_table[SAMQ_GELU_DEGREE + 1][SAMQ_GELU_PIECES] = {
+    {4.999999106e-01f, 3.631693125e-01f, 2.419636846e-01f, 1.468591243e-01f, 8.075672388e-02f, 4.005919024e-02f,
+     1.786442660e-02f, 7.142802235e-03f, 2.555119339e-03f, 8.163443417e-04f, 2.326248505e-04f, 5.905710714e-05f,
+     1.334511217e-05f, 2.682106242e-06f, 4.791351671e-07f, 7.603911456e-08f},
+    {-1.396250129e-01f, -1.313318163e-01f, -1.092898548e-01f, -8.046169579e-02f, -5.240748450e-02f,
+     -3.019862436e-02f, -1.539449301e-02f, -6.942605600e-03f, -2.769829705e-03f, -9.775790386e-04f,
+     -3.052206303e-04f, -8.430133312e-05f, -2.059724829e-05f, -4.451784662e-06f, -8.511494229e-07f,
+     -1.439530877e-07f},
+    {-3.853055750e-05f, 8.025066927e-03f, 1.339509245e-02f, 1.480763499e-02f, 1.286227349e-02f, 9.260673076e-03f,
+     5.659491755e-03f, 2.973173046e-03f, 1.352853491e-03f, 5.357783521e-04f, 1.852973801e-04f, 5.609655636e-05f,
+     1.489191891e-05f, 3.471326181e-06f, 7.112551543e-07f, 1.282044906e-07f},
+    {2.959769685e-03f, 2.409839770e-03f, 1.120890607e-03f, -2.326032991e-04f, -1.092744642e-03f,
+     -1.309014624e-03f, -1.078790985e-03f, -6.992755225e-04f, -3.738160885e-04f, -1.685969182e-04f,
+     -6.498526636e-05f, -2.158055759e-05f, -6.208093964e-06f, -1.553037464e-06f, -3.388254015e-07f,
+     -6.460827251e-08f},
+    {-1.266878680e-04f, -3.087026707e-04f, -3.307669249e-04f, -2.158545394e-04f, -5.966097888e-05f,
+     5.216997306e-05f, 9.217403567e-05f, 8.104648441e-05f, 5.203680121e-05f, 2.669016430e-05f, 1.134664853e-05f,
+     4.075667221e-06f, 1.251192089e-06f, 3.307449106e-07f, 7.567705751e-08f, 1.504457892e-08f},
+};
+/* The GELU's Horner chain from h = coefficient 4, in the one order every ISA
+ * follows. STEP(h, d) is the ISA's h = fma(h, t, coefficient d of the
+ * lane's piece). */
+#define SAMQ_GELU_HORNER(STEP, h) STEP(h, 3); STEP(h, 2); STEP(h, 1); STEP(h, 0)
 /* exp(z) for z in [-87, 0]: z = n ln2 + r, Taylor degree 7 on |r| <= ln2/2. */
 #define SAMQ_EXP_LOG2E 1.44269504088896341f
 #define SAMQ_EXP_SHIFT 12582912.0f /* 1.5*2^23: x+S-S rounds to nearest even */
@@ -109,35 +119,24 @@ static inline float samq_exp_ref(float z) {
     return p * samq_bits_f32((uint32_t)((int32_t)n + 127) << 23);
 }
 
-/* 1/q for q > 0 without a divide: an exponent-flip seed (relative error
- * under 12%) and two Newton steps (about 2e-4). A divide was the epilogue's
- * bottleneck: vdivps blocks the port for ~10 cycles per vector while the
- * rest of the GELU needs ~12 fused multiply-adds. Every step is an FMA or
- * an integer op, which give the same bits on every ISA (fmaf is correctly
- * rounded by definition), so SIMD still equals this reference bit for bit. */
-#define SAMQ_RCP_MAGIC 0x7EF311C3u
-static inline float samq_rcp_ref(float q) {
-    float r = samq_bits_f32(SAMQ_RCP_MAGIC - samq_f32_bits(q));
-    r = fmaf(r, fmaf(-q, r, 1.0f), r);
-    return fmaf(r, fmaf(-q, r, 1.0f), r);
-}
-
 /* The reference op sequence. Every SIMD GELU mirrors it operation by
  * operation (fused multiply-adds exactly where this uses fmaf, separate
- * operations elsewhere); change them together. h = p/q is p*r refined by one
- * residual step, so it is as accurate as the division it replaces (max
- * |err|/max(1,|y|) 1.3e-7 against the exact GELU on [-20, 20], was 1.4e-7). */
+ * operations elsewhere); change them together. fmaf is correctly rounded by
+ * definition, so a vector FMA gives the same bits. The piece index is the
+ * only integer step: s is in [0, 16.000002] (or NaN), the vector code takes
+ * min(trunc(s), 15) and this the same without converting a NaN, whose
+ * result is NaN on every path anyway. */
 static inline float samq_gelu_ref(float y) {
     float a = fabsf(y);
     int big = a > SAMQ_GELU_UMAX;
     float u = (SAMQ_GELU_UMAX < a) ? SAMQ_GELU_UMAX : a; /* NaN stays NaN, like minps(UMAX, a) */
-    float p = SAMQ_GELU_P6, q = SAMQ_GELU_Q7;
-#define SAMQ_GELU_STEP_REF(v, c) v = fmaf(v, u, c)
-    SAMQ_GELU_HORNER(SAMQ_GELU_STEP_REF, p, q);
+    float s = u * SAMQ_GELU_SCALE;
+    int32_t i = (s < (float)(SAMQ_GELU_PIECES - 1)) ? (int32_t)s : SAMQ_GELU_PIECES - 1;
+    float t = s - (float)i;
+    float h = samq_gelu_table[SAMQ_GELU_DEGREE][i];
+#define SAMQ_GELU_STEP_REF(h, d) h = fmaf(h, t, samq_gelu_table[d][i])
+    SAMQ_GELU_HORNER(SAMQ_GELU_STEP_REF, h);
 #undef SAMQ_GELU_STEP_REF
-    float r = samq_rcp_ref(q); /* q is in [0.88, 45.3] on [0, UMAX] */
-    float h0 = p * r;
-    float h = fmaf(r, fmaf(-q, h0, p), h0);
     float f = (y >= 0.0f) ? (1.0f - h) : h;
     float g = y * f;
     return big ? ((y >= 0.0f) ? y : -0.0f) : g;

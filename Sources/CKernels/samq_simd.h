@@ -45,51 +45,44 @@ TGT_512 INLINE __m512 exp_ref_512(__m512 z) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
 }
 
-TGT_AVX2 INLINE __m256 rcp_avx2(__m256 q) { /* samq_rcp_ref */
-    const __m256 one = _mm256_set1_ps(1.0f);
-    __m256 r = _mm256_castsi256_ps(
-        _mm256_sub_epi32(_mm256_set1_epi32((int)SAMQ_RCP_MAGIC), _mm256_castps_si256(q)));
-    r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, one), r);
-    return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, one), r);
-}
+/* The lane's coefficient d: the 16-entry row is two 8-lane vectors; bit 3
+ * of the piece index, shifted into the sign, picks one. */
+#define GELU_COEF_AVX2(d)                                                                           \
+    _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_load_ps(samq_gelu_table[d]), i),               \
+                     _mm256_permutevar8x32_ps(_mm256_load_ps(samq_gelu_table[d] + 8), i), upper)
 TGT_AVX2 INLINE __m256 gelu_avx2(__m256 y) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 a = _mm256_andnot_ps(sign, y);
     const __m256 umax = _mm256_set1_ps(SAMQ_GELU_UMAX);
     __m256 big = _mm256_cmp_ps(a, umax, _CMP_GT_OQ);
     __m256 u = _mm256_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
-    __m256 p = _mm256_set1_ps(SAMQ_GELU_P6), q = _mm256_set1_ps(SAMQ_GELU_Q7);
-#define GELU_STEP_AVX2(v, c) v = _mm256_fmadd_ps(v, u, _mm256_set1_ps(c))
-    SAMQ_GELU_HORNER(GELU_STEP_AVX2, p, q);
+    __m256 s = _mm256_mul_ps(u, _mm256_set1_ps(SAMQ_GELU_SCALE));
+    __m256i i = _mm256_min_epi32(_mm256_cvttps_epi32(s), _mm256_set1_epi32(SAMQ_GELU_PIECES - 1));
+    __m256 upper = _mm256_castsi256_ps(_mm256_slli_epi32(i, 28));
+    __m256 t = _mm256_sub_ps(s, _mm256_cvtepi32_ps(i));
+    __m256 h = GELU_COEF_AVX2(SAMQ_GELU_DEGREE);
+#define GELU_STEP_AVX2(h, d) h = _mm256_fmadd_ps(h, t, GELU_COEF_AVX2(d))
+    SAMQ_GELU_HORNER(GELU_STEP_AVX2, h);
 #undef GELU_STEP_AVX2
-    __m256 r = rcp_avx2(q);
-    __m256 h0 = _mm256_mul_ps(p, r);
-    __m256 h = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, h0, p), h0);
     __m256 pos = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GE_OQ);
     __m256 f = _mm256_blendv_ps(h, _mm256_sub_ps(_mm256_set1_ps(1.0f), h), pos);
     __m256 g = _mm256_mul_ps(y, f);
     return _mm256_blendv_ps(g, _mm256_blendv_ps(sign, y, pos), big);
 }
+#undef GELU_COEF_AVX2
 
-TGT_512 INLINE __m512 rcp_512(__m512 q) { /* samq_rcp_ref */
-    const __m512 one = _mm512_set1_ps(1.0f);
-    __m512 r = _mm512_castsi512_ps(
-        _mm512_sub_epi32(_mm512_set1_epi32((int)SAMQ_RCP_MAGIC), _mm512_castps_si512(q)));
-    r = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(q, r, one), r);
-    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(q, r, one), r);
-}
 TGT_512 INLINE __m512 gelu_512(__m512 y) {
     __m512 a = _mm512_abs_ps(y);
     const __m512 umax = _mm512_set1_ps(SAMQ_GELU_UMAX);
     __mmask16 big = _mm512_cmp_ps_mask(a, umax, _CMP_GT_OQ);
     __m512 u = _mm512_min_ps(umax, a); /* NaN -> second operand (NaN), like the ref */
-    __m512 p = _mm512_set1_ps(SAMQ_GELU_P6), q = _mm512_set1_ps(SAMQ_GELU_Q7);
-#define GELU_STEP_512(v, c) v = _mm512_fmadd_ps(v, u, _mm512_set1_ps(c))
-    SAMQ_GELU_HORNER(GELU_STEP_512, p, q);
+    __m512 s = _mm512_mul_ps(u, _mm512_set1_ps(SAMQ_GELU_SCALE));
+    __m512i i = _mm512_min_epi32(_mm512_cvttps_epi32(s), _mm512_set1_epi32(SAMQ_GELU_PIECES - 1));
+    __m512 t = _mm512_sub_ps(s, _mm512_cvtepi32_ps(i));
+    __m512 h = _mm512_permutexvar_ps(i, _mm512_load_ps(samq_gelu_table[SAMQ_GELU_DEGREE]));
+#define GELU_STEP_512(h, d) h = _mm512_fmadd_ps(h, t, _mm512_permutexvar_ps(i, _mm512_load_ps(samq_gelu_table[d])))
+    SAMQ_GELU_HORNER(GELU_STEP_512, h);
 #undef GELU_STEP_512
-    __m512 r = rcp_512(q);
-    __m512 h0 = _mm512_mul_ps(p, r);
-    __m512 h = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(q, h0, p), h0);
     __mmask16 pos = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GE_OQ);
     __m512 f = _mm512_mask_blend_ps(pos, h, _mm512_sub_ps(_mm512_set1_ps(1.0f), h));
     __m512 g = _mm512_mul_ps(y, f);
@@ -122,24 +115,28 @@ INLINE float32x4_t exp_ref_neon(float32x4_t z) {
     return vmulq_f32(p, vreinterpretq_f32_s32(bits));
 }
 
-/* Mirrors samq_gelu_ref op for op: vfmaq (fused) where it uses fmaf. */
-#define SAMQ_GELU_STEP_NEON(v, c) v = vfmaq_f32(vdupq_n_f32(c), v, u)
-INLINE float32x4_t rcp_neon(float32x4_t q) { /* samq_rcp_ref */
-    const float32x4_t one = vdupq_n_f32(1.0f);
-    float32x4_t r = vreinterpretq_f32_u32(vsubq_u32(vdupq_n_u32(SAMQ_RCP_MAGIC), vreinterpretq_u32_f32(q)));
-    r = vfmaq_f32(r, r, vfmsq_f32(one, q, r));
-    return vfmaq_f32(r, r, vfmsq_f32(one, q, r));
+/* The lane's coefficient d: one tbl over the 64-byte row (four registers),
+ * with byte indices 4i .. 4i+3 in each lane. */
+INLINE float32x4_t gelu_coef_neon(int d, uint8x16_t bytes) {
+    const uint8_t *row = (const uint8_t *)samq_gelu_table[d];
+    uint8x16x4_t table = {{vld1q_u8(row), vld1q_u8(row + 16), vld1q_u8(row + 32), vld1q_u8(row + 48)}};
+    return vreinterpretq_f32_u8(vqtbl4q_u8(table, bytes));
 }
+/* Mirrors samq_gelu_ref op for op: vfmaq (fused) where it uses fmaf. */
 INLINE float32x4_t gelu_neon(float32x4_t y) {
     float32x4_t a = vabsq_f32(y);
     const float32x4_t umax = vdupq_n_f32(SAMQ_GELU_UMAX);
     uint32x4_t big = vcgtq_f32(a, umax);
     float32x4_t u = vbslq_f32(vcltq_f32(umax, a), umax, a); /* not vminq: the ref keeps NaN as is */
-    float32x4_t p = vdupq_n_f32(SAMQ_GELU_P6), q = vdupq_n_f32(SAMQ_GELU_Q7);
-    SAMQ_GELU_HORNER(SAMQ_GELU_STEP_NEON, p, q);
-    float32x4_t r = rcp_neon(q);
-    float32x4_t h0 = vmulq_f32(p, r);
-    float32x4_t h = vfmaq_f32(h0, r, vfmsq_f32(p, q, h0));
+    float32x4_t s = vmulq_f32(u, vdupq_n_f32(SAMQ_GELU_SCALE));
+    int32x4_t i = vminq_s32(vcvtq_s32_f32(s), vdupq_n_s32(SAMQ_GELU_PIECES - 1));
+    uint8x16_t bytes = vreinterpretq_u8_u32(
+        vmlaq_u32(vdupq_n_u32(0x03020100u), vreinterpretq_u32_s32(i), vdupq_n_u32(0x04040404u)));
+    float32x4_t t = vsubq_f32(s, vcvtq_f32_s32(i));
+    float32x4_t h = gelu_coef_neon(SAMQ_GELU_DEGREE, bytes);
+#define SAMQ_GELU_STEP_NEON(h, d) h = vfmaq_f32(gelu_coef_neon(d, bytes), h, t)
+    SAMQ_GELU_HORNER(SAMQ_GELU_STEP_NEON, h);
+#undef SAMQ_GELU_STEP_NEON
     uint32x4_t pos = vcgeq_f32(y, vdupq_n_f32(0.0f));
     float32x4_t f = vbslq_f32(pos, vsubq_f32(vdupq_n_f32(1.0f), h), h);
     float32x4_t g = vmulq_f32(y, f);

@@ -58,8 +58,11 @@ public final class AtomicFile {
         }
     }
 
-    /// Flushes to disk and atomically replaces `path`.
-    public func commit() throws {
+    /// Flushes to disk and atomically replaces `path`. With
+    /// `syncingDirectory: false` the rename is not yet durable: a later
+    /// `syncDirectory(of:)` (or a syncing commit into the same directory)
+    /// makes it so, one directory fsync for several files.
+    public func commit(syncingDirectory: Bool = true) throws {
         guard !committed else { return }
         if fsync(descriptor) != 0 { throw FileWriteError(path: path, errno: errno) }
         close(descriptor)
@@ -71,7 +74,7 @@ public final class AtomicFile {
             throw error
         }
         committed = true
-        AtomicFile.syncDirectory(of: path)
+        if syncingDirectory { AtomicFile.syncDirectory(of: path) }
     }
 
     /// Drops the temporary file; the target is left untouched.
@@ -82,15 +85,15 @@ public final class AtomicFile {
         committed = true
     }
 
-    /// One-shot helper for small files (JSON, PNG, NPY).
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    /// One-shot helper for small files (JSON, PNG, NPY); `syncingDirectory` as for `commit`.
+    public static func write(_ bytes: [UInt8], to path: String, syncingDirectory: Bool = true) throws {
         let file = try AtomicFile(path: path)
         try file.write(bytes)
-        try file.commit()
+        try file.commit(syncingDirectory: syncingDirectory)
     }
 
-    /// Makes the rename itself durable.
-    static func syncDirectory(of path: String) {
+    /// Makes renames into the directory holding `path` durable.
+    public static func syncDirectory(of path: String) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }

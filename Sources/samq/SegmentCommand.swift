@@ -94,7 +94,7 @@ struct SegmentCommand: ParsableCommand {
             timingsMs: .init(load: loadMs, encode: embedding == nil ? encodeMs : 0, embeddingLoad: embedding == nil ? 0 : encodeMs,
                              decode: decodeMs, total: ModelLoading.milliseconds(since: start)))
         let json = try result.encoded()
-        try AtomicFile.write(Array(json.utf8), to: output + "/result.json")
+        try writer.finish(resultJSON: json)
         if self.json {
             print(json)
         } else if !global.quiet {

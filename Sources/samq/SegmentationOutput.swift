@@ -7,20 +7,24 @@ import SAMQFormat
 import SAMQImage
 import SAMQRuntime
 
-/// Writes a prediction as `mask_K.png` (0/255) and `overlay.png`.
+/// Writes a prediction as `mask_K.png` (0/255) and `overlay.png`, then `result.json`.
 struct SegmentationOutput {
     let directory: String
     let image: RGBImage
     let prediction: Prediction
 
-    /// The files are independent, so they are built, encoded and written
-    /// concurrently on the compute threads: the overlay (the longest job: a
-    /// render and an RGB deflate) is task 0, so it starts first, and the masks
-    /// share the other threads. Each file is still written atomically
-    /// (temporary file, fsync, rename), and its bytes do not depend on the
-    /// thread that made it. With one thread the jobs run one after another.
-    /// Returns the file names and each mask's foreground area (counted while
-    /// the mask is converted, on the thread that writes it).
+    /// Builds, encodes and writes the masks and the overlay in three
+    /// concurrent steps: the images (the overlay render, the longest, is task
+    /// 0, so it starts first; the masks are converted on the other threads),
+    /// then every PNG band of every file on the compute threads
+    /// (`PNGBandEncoder`), then the files, each committed on a background
+    /// thread of its own, since a commit mostly waits for the disk (its
+    /// fsync). No file's bytes depend on the threads.
+    ///
+    /// Each file is written atomically (temporary file, fsync, rename); the
+    /// renames are made durable by one directory sync when `finish` commits
+    /// `result.json` into the same directory, last, instead of one per file.
+    /// Returns the file names and each mask's foreground area.
     func write(points: [PointArgument], box: [Float]?) throws -> (masks: [String], areas: [Int], overlay: String) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -28,35 +32,85 @@ struct SegmentationOutput {
             throw CLIError("cannot create output directory '\(directory)': \(error)")
         }
         let maskFiles = (0..<prediction.maskCount).map { "mask_\($0).png" }
-        let jobs = 1 + prediction.maskCount
-        var failures = [(any Error)?](repeating: nil, count: jobs)
+        let names = ["overlay.png"] + maskFiles
+        let files = names.count
+        var failures = [(any Error)?](repeating: nil, count: files)
+        var encoders = [PNGBandEncoder?](repeating: nil, count: files)
         var areas = [Int](repeating: 0, count: prediction.maskCount)
-        failures.withUnsafeMutableBufferPointer { slots in
-            areas.withUnsafeMutableBufferPointer { areaSlots in
-                ThreadPool.shared.parallelFor(count: jobs) { task, _ in
-                    do {
-                        if task == 0 {
-                            try writeOverlay(points: points, box: box, to: directory + "/overlay.png")
-                        } else {
-                            areaSlots[task - 1] = try writeMask(task - 1, to: directory + "/" + maskFiles[task - 1])
+        failures.withUnsafeMutableBufferPointer { failed in
+            encoders.withUnsafeMutableBufferPointer { made in
+                areas.withUnsafeMutableBufferPointer { areaSlots in
+                    ThreadPool.shared.parallelFor(count: files) { file, _ in
+                        do {
+                            if file == 0 {
+                                made[0] = try PNGBandEncoder(renderOverlay(points: points, box: box))
+                            } else {
+                                let (mask, area) = try maskImage(file - 1)
+                                areaSlots[file - 1] = area
+                                made[file] = try PNGBandEncoder(mask)
+                            }
+                        } catch {
+                            failed[file] = error
                         }
-                    } catch {
-                        slots[task] = error
                     }
                 }
             }
         }
+        let bands = compressBands(encoders, failures: &failures)
+        let commits = (0..<files).map { file in
+            BackgroundTask { [directory, encoders] () throws -> Void in
+                guard let encoder = encoders[file], let fileBands = bands[file] else { return }
+                try AtomicFile.write(encoder.file(fileBands), to: directory + "/" + names[file], syncingDirectory: false)
+            }
+        }
+        for file in 0..<files {
+            do { try commits[file].value() } catch { failures[file] = failures[file] ?? error }
+        }
         // The error a serial run would have met first: masks in order, then the overlay.
-        for task in Array(1..<jobs) + [0] {
-            if let error = failures[task] { throw error }
+        for file in Array(1..<files) + [0] {
+            if let error = failures[file] { throw error }
         }
         return (maskFiles, areas, "overlay.png")
     }
 
-    /// Mask `index` as a 0/255 gray PNG, converted in one pass from the
-    /// prediction; returns its foreground area (its
-    /// nonzero pixels, as `result.json` reports).
-    private func writeMask(_ index: Int, to path: String) throws -> Int {
+    /// Commits `result.json` into the directory, last, and syncs the
+    /// directory: that makes this and every earlier rename of `write` durable.
+    func finish(resultJSON json: String) throws {
+        try AtomicFile.write(Array(json.utf8), to: directory + "/result.json")
+    }
+
+    /// Every band of every encoder, compressed on the compute threads (one
+    /// slot per band, so each task writes only its own); a file whose band
+    /// fails is recorded in `failures` and gets nil.
+    private func compressBands(_ encoders: [PNGBandEncoder?],
+                               failures: inout [(any Error)?]) -> [[PNGBandEncoder.Band]?] {
+        let counts = encoders.map { $0?.bandCount ?? 0 }
+        let jobs = counts.indices.flatMap { file in (0..<counts[file]).map { (file, $0) } }
+        var results = [Result<PNGBandEncoder.Band, ImageError>?](repeating: nil, count: jobs.count)
+        results.withUnsafeMutableBufferPointer { slots in
+            ThreadPool.shared.parallelFor(count: jobs.count) { job, _ in
+                let (file, band) = jobs[job]
+                slots[job] = Result { () throws(ImageError) in try encoders[file]!.band(band) }
+            }
+        }
+        var start = 0
+        return counts.indices.map { file in
+            defer { start += counts[file] }
+            var bands: [PNGBandEncoder.Band] = []
+            for result in results[start..<(start + counts[file])] {
+                switch result! {
+                case let .success(band): bands.append(band)
+                case let .failure(error): failures[file] = failures[file] ?? error
+                }
+            }
+            return failures[file] == nil ? bands : nil
+        }
+    }
+
+    /// Mask `index` as a 0/255 gray image, converted in one pass from the
+    /// prediction, and its foreground area (its nonzero pixels, as
+    /// `result.json` reports).
+    private func maskImage(_ index: Int) throws -> (GrayImage, Int) {
         let n = prediction.height * prediction.width
         var area = 0
         let pixels = [UInt8](unsafeUninitializedCapacity: n) { out, initialized in
@@ -70,12 +124,11 @@ struct SegmentationOutput {
             }
             initialized = n
         }
-        try GrayImage(width: prediction.width, height: prediction.height, pixels: pixels).writePNG(to: path)
-        return area
+        return (try GrayImage(width: prediction.width, height: prediction.height, pixels: pixels), area)
     }
 
     /// The overlay shows the mask the model rates best, as SAM's demo does.
-    private func writeOverlay(points: [PointArgument], box: [Float]?, to path: String) throws {
+    private func renderOverlay(points: [PointArgument], box: [Float]?) throws -> RGBImage {
         var masks: [[Bool]] = []
         if prediction.maskCount > 0 {
             let n = prediction.height * prediction.width
@@ -87,11 +140,10 @@ struct SegmentationOutput {
                 initialized = n
             }]
         }
-        let overlay = try Overlay.render(
+        return try Overlay.render(
             on: image, masks: masks,
             points: points.map { OverlayPoint(x: Double($0.x), y: Double($0.y), label: $0.label) },
             boxes: box.map { [OverlayBox(x0: Double($0[0]), y0: Double($0[1]), x1: Double($0[2]), y1: Double($0[3]))] } ?? [])
-        try overlay.writePNG(to: path)
     }
 }
 

@@ -936,6 +936,28 @@ static void test_gelu_inplace(void) {
         }
         free(x), free(ref), free(y);
     }
+    /* The table's piece boundaries (samq_internal.h: 16 pieces, s = |y| *
+     * 16/5.6f): u = k / scale and the floats next to it, both signs, where
+     * trunc(s) steps, so the vector and scalar piece indices must agree;
+     * then NaN. 112 values, a multiple of every vector width, so none of
+     * them falls into a scalar tail. */
+    enum { EDGES = 112 };
+    float edge[EDGES] = {0}, edge_ref[EDGES], edge_y[EDGES];
+    size_t m = 0;
+    for (int k = 0; k <= 16; k++) {
+        float u = (float)k / (16.0f / 5.6f);
+        const float around[3] = {nextafterf(u, 0.0f), u, nextafterf(u, INFINITY)};
+        for (int j = 0; j < 3; j++) edge[m++] = around[j], edge[m++] = -around[j];
+    }
+    edge[EDGES - 1] = NAN;
+    for (size_t i = 0; i < EDGES; i++) edge_ref[i] = samq_gelu(edge[i]);
+    for (int i = -1; i < g_nisa; i++) {
+        samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
+        memcpy(edge_y, edge, sizeof edge);
+        samq_gelu_inplace(isa, edge_y, EDGES);
+        CHECK(same_bits(edge_y, edge_ref, EDGES - 1) && isnan(edge_y[EDGES - 1]), "gelu piece edges %s",
+              samq_isa_name(isa));
+    }
 }
 
 /* ---- depthwise 3x3 ----------------------------------------------------- */

@@ -13,6 +13,19 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: directory).contains { $0.hasPrefix(".atomic.bin.tmp") })
     }
 
+    /// `segment` commits its PNGs without a directory sync each and syncs the
+    /// directory once with result.json: the files are complete and in place
+    /// all the same.
+    func testCommitWithoutDirectorySyncStillReplacesTheFile() throws {
+        let path = temporaryPath("deferred-sync.bin")
+        try AtomicFile.write([1, 2, 3], to: path)
+        try AtomicFile.write([9, 8], to: path, syncingDirectory: false)
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), [9, 8])
+        AtomicFile.syncDirectory(of: path)
+        let directory = (path as NSString).deletingLastPathComponent
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: directory).contains { $0.hasPrefix(".deferred-sync.bin.tmp") })
+    }
+
     func testMissingDirectoryIsAClearError() {
         XCTAssertThrowsError(try AtomicFile.write([1], to: "/nonexistent-samq-dir/x.bin")) { error in
             guard case FileWriteError.cannotWrite(let path, _) = error else { return XCTFail("\(error)") }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import SAMQRuntime
 
@@ -20,6 +21,30 @@ final class Int8ThreadPoolTests: XCTestCase {
                 hits.deallocate()
                 workers.deallocate()
             }
+        }
+    }
+
+    /// A worker that starts after a job was published joins that job. The
+    /// pool's threads start in `init`, and its first `parallelFor` can come
+    /// before they wait for work: they used to wait for the next job, and the
+    /// caller ran the whole first job alone. Here task 0 (the caller's) waits
+    /// until task 1 has run elsewhere.
+    func testAWorkerStartingLateJoinsTheRunningJob() {
+        for _ in 0..<20 {
+            let pool = ThreadPool(threads: 2)
+            let lock = Lock()
+            var otherWorker = -1
+            pool.parallelFor(count: 2) { task, worker in
+                if task == 1 {
+                    lock.withLock { otherWorker = worker }
+                    return
+                }
+                let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+                while lock.withLock({ otherWorker }) < 0 && DispatchTime.now().uptimeNanoseconds < deadline {
+                    usleep(100)
+                }
+            }
+            XCTAssertEqual(otherWorker, 1, "task 1 ran on the caller after the wait timed out")
         }
     }
 

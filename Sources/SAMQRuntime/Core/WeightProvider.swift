@@ -13,10 +13,14 @@ public protocol WeightProvider: AnyObject {
     /// The tensor's IEEE half-precision bits when it is stored as f16 (so it
     /// can stay f16 in memory), else nil. Same order as `floats`.
     func halfPrecisionBits(_ name: String) throws -> [UInt16]?
+    /// Whether tensors may be read from several threads at once (so that
+    /// `SamPredictor` can build its networks concurrently). Default: no.
+    var allowsConcurrentReads: Bool { get }
 }
 
 extension WeightProvider {
     public func halfPrecisionBits(_ name: String) throws -> [UInt16]? { nil }
+    public var allowsConcurrentReads: Bool { false }
 
     /// Loads a tensor and checks it against the shape the config implies, so a
     /// mismatched file fails at load time with the tensor's name instead of

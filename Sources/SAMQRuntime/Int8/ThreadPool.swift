@@ -168,7 +168,13 @@ private final class PoolState: @unchecked Sendable {
 
     func workerLoop(index: Int) {
         pthread_mutex_lock(mutex)
-        var seen = generation
+        // Generation 0 is "no job yet": a worker that starts while a job is
+        // already running (the pool is created by its first `parallelFor`,
+        // and thread start-up takes longer than publishing the job) joins
+        // it. Starting at the current generation, it waited for the next
+        // one, and the caller ran the whole first job alone: SamPredictor's
+        // concurrent build, the first loop of every process.
+        var seen: UInt64 = 0
         while true {
             if generation == seen && !stopping && spinning {
                 pthread_mutex_unlock(mutex)

@@ -32,11 +32,43 @@ public final class SamPredictor {
     /// Builds the three networks from `weights`. `residency` chooses whether the
     /// ViT encoder keeps its block weights decoded (default) or streams them per
     /// encode (TinyViT is always resident).
-    public init(weights: WeightProvider, residency: ImageEncoderViT.WeightResidency = .resident) throws {
+    ///
+    /// When `weights` allow concurrent reads (a `.samq` file), the image
+    /// encoder is built on one compute thread while the prompt encoder and the
+    /// mask decoder are built on another: they read disjoint tensors, and
+    /// both halves are single-threaded decompression, checksums and weight
+    /// preparation (~15 ms each for vit_t). An error is the one a serial
+    /// build would have met first (encoder, prompt encoder, decoder).
+    public convenience init(weights: WeightProvider, residency: ImageEncoderViT.WeightResidency = .resident) throws {
+        try self.init(weights: weights, residency: residency, concurrently: weights.allowsConcurrentReads)
+    }
+
+    /// `concurrently: false` builds the networks one after another (what
+    /// `PredictorConstructionTests` compares with).
+    init(weights: WeightProvider, residency: ImageEncoderViT.WeightResidency, concurrently: Bool) throws {
         config = weights.config
-        imageEncoder = try ImageEncoderFactory.make(weights: weights, residency: residency)
-        promptEncoder = try PromptEncoder(weights: weights)
-        maskDecoder = try MaskDecoder(weights: weights)
+        let makeEncoder = { try ImageEncoderFactory.make(weights: weights, residency: residency) }
+        let makeDecoding = { (try PromptEncoder(weights: weights), try MaskDecoder(weights: weights)) }
+        guard concurrently else {
+            imageEncoder = try makeEncoder()
+            (promptEncoder, maskDecoder) = try makeDecoding()
+            return
+        }
+        var encoder: Result<any ImageEncoding, any Error> = .failure(SAMRuntimeError.invalidConfig("not built"))
+        var decoding: Result<(PromptEncoder, MaskDecoder), any Error> = .failure(SAMRuntimeError.invalidConfig("not built"))
+        withUnsafeMutablePointer(to: &encoder) { encoderSlot in
+            withUnsafeMutablePointer(to: &decoding) { decodingSlot in
+                ThreadPool.shared.parallelFor(count: 2) { task, _ in
+                    if task == 0 {
+                        encoderSlot.pointee = Result { try makeEncoder() }
+                    } else {
+                        decodingSlot.pointee = Result { try makeDecoding() }
+                    }
+                }
+            }
+        }
+        imageEncoder = try encoder.get()
+        (promptEncoder, maskDecoder) = try decoding.get()
     }
 
     // MARK: Image

@@ -12,6 +12,10 @@ public final class SAMQFileWeights: WeightProvider {
 
     public var config: ModelConfig { file.config }
 
+    /// The file is an immutable mapping; every read decompresses into its own
+    /// buffers with its own zstd context.
+    public var allowsConcurrentReads: Bool { true }
+
     public func floats(_ name: String) throws -> [Float] {
         let values = try file.floats(name)
         if let entry = try? file.entry(named: name) { file.release(entry) }
