@@ -1,4 +1,5 @@
 import XCTest
+import SAMQImage
 @testable import SAMQRuntime
 
 /// Stability score, box NMS and small-region removal against the official
@@ -18,6 +19,25 @@ final class EverythingFilterTests: XCTestCase {
             }
         }
         XCTAssertTrue(sawNaN)
+    }
+
+    /// With both filters off, an empty mask (stability 0/0) is dropped instead
+    /// of reaching the JSON writer with a NaN score; a non-empty one is kept.
+    func testEmptyMaskIsDroppedWithTheFiltersOff() throws {
+        var options = AutomaticMaskGeneratorOptions()
+        options.predIoUThresh = 0
+        options.stabilityScoreThresh = 0
+        let size = ImageSize(width: 8, height: 8)
+        let scorer = MaskScorer(options: options, maskThreshold: 0, crop: CropBox(x0: 0, y0: 0, x1: 8, y1: 8, layer: 0),
+                                imageWidth: 8, imageHeight: 8,
+                                upscaler: MaskUpscaler(lowResSize: 4, paddedSize: 8, resizedSize: size, originalSize: size))
+        let empty = [Float](repeating: -5, count: 16)
+        var blob = empty
+        for i in [5, 6, 9, 10] { blob[i] = 5 }
+        let masks = scorer.masks(from: (lowRes: empty + blob, iou: [0.9, 0.8], count: 2), point: GridPoint(x: 4, y: 4))
+        XCTAssertEqual(masks.count, 1)
+        XCTAssertEqual(masks.first?.predictedIoU, 0.8)
+        XCTAssertFalse(masks.first?.stabilityScore.isNaN ?? true)
     }
 
     func testBoxNMSMatchesTorchvision() throws {

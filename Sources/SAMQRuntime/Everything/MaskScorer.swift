@@ -22,6 +22,10 @@ struct MaskScorer: Sendable {
             let stability = StabilityScore.compute(logits: logits, threshold: maskThreshold,
                                                    offset: options.stabilityScoreOffset)
             if options.stabilityScoreThresh > 0 && !(stability >= options.stabilityScoreThresh) { continue }
+            // NaN (0/0) means no pixel clears even threshold − offset: the mask
+            // is empty. The official generator keeps it when the filter is off
+            // and writes NaN into its JSON, which JSON cannot hold; SAMQ drops it.
+            if stability.isNaN { continue }
             let bitmap = logits.map { $0 > maskThreshold }
             // The box decides the edge filter, so the RLE is built only for masks that pass it.
             let encoded: (box: MaskBox, rle: MaskRLE)? = bitmap.withUnsafeBufferPointer { pixels in
