@@ -15,11 +15,8 @@ final class EncoderAttentionPrecisionTests: XCTestCase {
         var options = ConversionOptions()
         options.encoderAttention = attention
         options.keepFloat32 = keepFloat32
-        let path = NSTemporaryDirectory() + "samq-attention-\(getpid())-\(attention)-\(keepFloat32.count).samq"
-        var converter = Converter(options: options)
-        converter.configOverride = Self.config()
-        _ = try converter.convert(RandomWeights(config: Self.config(), seed: 21).input(converterVersion: "test"), to: path)
-        return path
+        return try RandomSAMFile.convert(config: Self.config(), seed: 21, options: options,
+                                         name: "attention-\(attention)-\(keepFloat32.count)")
     }
 
     func testFloat32AttentionIsRecordedAndUsed() throws {

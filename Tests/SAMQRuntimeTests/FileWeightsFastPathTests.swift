@@ -12,14 +12,9 @@ final class FileWeightsFastPathTests: XCTestCase {
     private func convert(codec: TensorCodec) throws -> String {
         let config = ModelConfig.tinySAM(imgSize: 32, embedDim: 16, depth: 2, mlpDim: 32, windowSize: 2,
                                          globalAttnIndexes: [1])
-        let random = RandomWeights(config: config, seed: 11)
         var options = ConversionOptions()
         options.codec = codec
-        let path = NSTemporaryDirectory() + "samq-fastpath-\(getpid())-\(codec).samq"
-        var converter = Converter(options: options)
-        converter.configOverride = config
-        _ = try converter.convert(random.input(converterVersion: "test"), to: path)
-        return path
+        return try RandomSAMFile.convert(config: config, seed: 11, options: options, name: "fastpath-\(codec)")
     }
 
     func testDirectReadsEqualThePerElementDecode() throws {

@@ -13,14 +13,10 @@ final class Int8FileWeightsTests: XCTestCase {
     }
 
     private func convert(codec: TensorCodec) throws -> (path: String, random: RandomWeights) {
-        let random = RandomWeights(config: Self.config(), seed: 5)
         var options = ConversionOptions()
         options.codec = codec
-        let path = NSTemporaryDirectory() + "samq-int8-\(getpid())-\(codec).samq"
-        var converter = Converter(options: options)
-        converter.configOverride = Self.config()
-        _ = try converter.convert(random.input(converterVersion: "test"), to: path)
-        return (path, random)
+        let path = try RandomSAMFile.convert(config: Self.config(), seed: 5, options: options, name: "int8-\(codec)")
+        return (path, RandomWeights(config: Self.config(), seed: 5))
     }
 
     func testPackedFileWeightsMatchLoadTimeQuantization() throws {

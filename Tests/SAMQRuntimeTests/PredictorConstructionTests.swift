@@ -14,14 +14,9 @@ final class PredictorConstructionTests: XCTestCase {
     }
 
     private func convert(_ name: String, weights: ConversionOptions.WeightType) throws -> String {
-        let random = RandomWeights(config: Self.config(), seed: 11)
         var options = ConversionOptions()
         options.weights = weights
-        let path = NSTemporaryDirectory() + "samq-construction-\(getpid())-\(name).samq"
-        var converter = Converter(options: options)
-        converter.configOverride = Self.config()
-        _ = try converter.convert(random.input(converterVersion: "test"), to: path)
-        return path
+        return try RandomSAMFile.convert(config: Self.config(), seed: 11, options: options, name: "construction-\(name)")
     }
 
     func testConcurrentBuildPredictsExactlyLikeASerialBuild() throws {

@@ -13,15 +13,10 @@ final class StreamingEncoderTests: XCTestCase {
     }
 
     private func convert(codec: TensorCodec, weights: ConversionOptions.WeightType = .int8) throws -> String {
-        let random = RandomWeights(config: Self.config(), seed: 11)
         var options = ConversionOptions()
         options.codec = codec
         options.weights = weights
-        let path = NSTemporaryDirectory() + "samq-stream-\(getpid())-\(codec)-\(weights).samq"
-        var converter = Converter(options: options)
-        converter.configOverride = Self.config()
-        _ = try converter.convert(random.input(converterVersion: "test"), to: path)
-        return path
+        return try RandomSAMFile.convert(config: Self.config(), seed: 11, options: options, name: "stream-\(codec)-\(weights)")
     }
 
     private func input() -> [Float] {
