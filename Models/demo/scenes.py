@@ -194,6 +194,17 @@ def make_scene(seed, size_range=(200, 320), n_shapes=(3, 7), size=None):
 def erosion_depth(mask):
     """Per-pixel number of 3×3 erosions a pixel survives (a chamfer distance to the boundary;
     pixels outside the image count as background)."""
+    depth = np.zeros(mask.shape, np.int32)
+    if not mask.any():
+        return depth
+    # Erode only the bounding box: everything outside it is background either way, so the
+    # depths are the same, for 4-10x less work on the training prompts' interior points.
+    x0, y0, x1, y1 = bbox(mask)
+    depth[y0:y1 + 1, x0:x1 + 1] = _erosion_depth_whole(mask[y0:y1 + 1, x0:x1 + 1])
+    return depth
+
+
+def _erosion_depth_whole(mask):
     m = mask.copy()
     depth = np.zeros(mask.shape, np.int32)
     while m.any():

@@ -12,6 +12,12 @@ The committed model is four stages (MODEL_CARD.md has every command; defaults = 
         --scene-offset 300000 --seed 3 --bce-steps 0 --lr 2e-4 --steps 8000 --lr-by-time --time-limit 114 \
         --singles 8 --interior-prob 0.5 --val-every 100   # committed: its step-2000 snapshot
 
+Session 9's one-hour runs from scratch (MODEL_CARD.md, "Toward a one-hour recipe"):
+
+    /work/venv/bin/python Models/demo/train.py --out R --procs 2 --threads 1 --steps 4900 --lr 8e-4 \
+        --warmup 100 --bce-steps 600 --singles 8 --refine-prob 0.2 --loss-res 64 --iou-res 256 \
+        --interior-prob 0.5 --val-every 500 --time-limit 59 --seed 0
+
 Writes <out>/samq_demo_256.pth (torch.save(model.state_dict()) — the official
 checkpoint format) every --save-every steps and at the end, plus <out>/log.jsonl.
 CPU only, fixed seed, torch.set_num_threads(--threads, default 1; see the flag help).
@@ -276,9 +282,10 @@ def mask_iou(logits, gt):
 
 LOSS = {"kind": "sam", "alpha": 0.25}  # set from --loss / --focal-alpha
 LOSS_RES = 128  # masks are compared with the ground truth at LOSS_RES² (128: input frame / 2; --loss-res)
+IOU_RES = 0     # the IoU head's target is measured at IOU_RES² (0: at LOSS_RES, from the soft GT; --iou-res)
 
 
-def group_loss(low, iou_pred, gt):
+def group_loss(low, iou_pred, gt, gt_iou=None):
     """low: B×C×64×64 logits, iou_pred B×C, gt B×128×128 (area-downsampled, soft at edges).
     Focal(×20) + dice on the logits bilinearly upsampled to 128×128 (as Sam.postprocess_masks does);
     for C>1 only the best of the C masks gets the mask loss (SAM's min over multimask outputs);
@@ -293,7 +300,12 @@ def group_loss(low, iou_pred, gt):
     best = per.argmin(1)
     mask_l = per.gather(1, best[:, None]).squeeze(1)
     with torch.no_grad():
-        true_iou = mask_iou(up, (g > 0.5).float())
+        if gt_iou is None:
+            true_iou = mask_iou(up, (g > 0.5).float())
+        else:  # --iou-res: the IoU head's target measured on a finer grid than the mask loss
+            s2 = gt_iou.shape[-1]
+            fine = F.interpolate(low, (s2, s2), mode="bilinear", align_corners=False)
+            true_iou = mask_iou(fine, gt_iou[:, None].expand_as(fine))
     iou_l = F.mse_loss(iou_pred, true_iou, reduction="none").mean(1)
     return mask_l, iou_l, best, up, true_iou
 
@@ -382,6 +394,10 @@ def main():
     ap.add_argument("--focal-alpha", type=float, default=0.25)
     ap.add_argument("--loss-res", type=int, choices=[64, 128, 256], default=128,
                     help="compare masks with the ground truth at this size (256 = the input frame)")
+    ap.add_argument("--iou-res", type=int, choices=[0, 64, 128, 256], default=0,
+                    help="measure the IoU head's target (the true IoU of each output) at this size, "
+                         "thresholding the logits upsampled to it (0: at --loss-res). With --loss-res 64 the "
+                         "targets are coarse, and session 9's 64 run ranked its three masks worse")
     ap.add_argument("--bce-steps", type=int, default=500, help="use BCE+dice for the first N steps, then --loss")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
@@ -391,19 +407,46 @@ def main():
                          "decayed when the time limit stops the run (not bit-reproducible)")
     ap.add_argument("--resume", default="", help="start from these weights (optimizer state is not kept)")
     ap.add_argument("--scene-offset", type=int, default=0, help="first training scene index (fresh scenes for a resumed stage)")
+    ap.add_argument("--procs", type=int, default=1,
+                    help="data-parallel processes (gloo on localhost), each with --threads threads and "
+                         "--images/--procs images per step; gradients are averaged, so every process "
+                         "holds the same weights. Session 9, stage-4 settings: 2 x 1 thread 0.85 s per step, "
+                         "1 x 2 threads 0.88 s, 1 x 1 thread 1.13 s")
+    ap.add_argument("--port", type=int, default=29517, help="localhost port for --procs > 1")
     args = ap.parse_args()
+    if args.images % args.procs:
+        ap.error("--images must be a multiple of --procs")
+    if args.procs > 1:
+        import torch.multiprocessing as mp
+        mp.spawn(run, args=(args,), nprocs=args.procs)
+    else:
+        run(0, args)
+
+
+def run(rank, args):
+    """One training process (rank 0 of 1 unless --procs > 1). Rank 0 alone validates, logs
+    and saves; it also decides the LR and when to stop, and broadcasts both, so the
+    processes cannot drift apart even with --lr-by-time."""
+    procs = args.procs
+    if procs > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{args.port}", rank=rank, world_size=procs)
+    lead = rank == 0
     global LOSS_RES
     LOSS_RES = args.loss_res
+    global IOU_RES
+    IOU_RES = args.iou_res
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.seed)  # same on every rank: the same initial weights
     os.makedirs(args.out, exist_ok=True)
     sam = build_sam(CONFIG)
     if args.resume:
         sam.load_state_dict(torch.load(args.resume, map_location="cpu"))
     sam.train()
     nparams = sum(p.numel() for p in sam.parameters())
-    print(f"params {nparams:,}", flush=True)
+    if lead:
+        print(f"params {nparams:,}", flush=True)
     transform = ResizeLongestSide(CONFIG["image_size"])
 
     groups = {(enc, dec): [] for enc in (True, False) for dec in (True, False)}
@@ -424,35 +467,42 @@ def main():
             t = max(t, elapsed / (args.time_limit * 60))
         return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
-    rng = np.random.Generator(np.random.PCG64(args.seed))
+    # One process keeps the stage 1-4 prompt stream; with --procs, rank r draws its own prompts
+    # and walks the scene stream r, r + procs, r + 2 procs, ...
+    rng = np.random.Generator(np.random.PCG64(args.seed if procs == 1 else [args.seed, rank]))
     ckpt = os.path.join(args.out, "samq_demo_256.pth")
-    log = open(os.path.join(args.out, "log.jsonl"), "a")
+    log = open(os.path.join(args.out, "log.jsonl"), "a") if lead else None
     t0 = time.time()
-    scene_k = args.scene_offset
+    scene_k = args.scene_offset + rank
     best_val = -1.0
+    params = [p for p in sam.parameters()]
     for step in range(args.steps):
         LOSS["kind"] = "bce" if step < args.bce_steps else args.loss
         LOSS["alpha"] = args.focal_alpha
+        lr = torch.tensor([lr_at(step, time.time() - t0)], dtype=torch.float64)
+        if procs > 1:
+            dist.broadcast(lr, 0)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, time.time() - t0) * g["lr_mult"] * (0.0 if g["encoder"] and step < args.freeze_encoder_steps else 1.0)
+            g["lr"] = lr.item() * g["lr_mult"] * (0.0 if g["encoder"] and step < args.freeze_encoder_steps else 1.0)
         # --- data
         batch = []
-        while len(batch) < args.images:
+        while len(batch) < args.images // procs:
             img, masks, _ = scenes.make_scene(TRAIN_SEED_BASE + scene_k)
-            scene_k += 1
+            scene_k += procs
             elig = eligible_objects(masks)
             if elig:
                 batch.append((img, masks, elig))
         npos, nneg = int(rng.integers(1, 4)), int(rng.integers(0, 3))  # multi-point structure for this step
         if npos + nneg < 2:
             npos = 2
-        groups = {k: {"emb": [], "coords": [], "labels": [], "boxes": [], "gt": [], "hw": []}
+        groups = {k: {"emb": [], "coords": [], "labels": [], "boxes": [], "gt": [], "gt_iou": [], "hw": []}
                   for k in ("point", "box", "points", "box+point")}
         xs = []
         for bi, (img, masks, elig) in enumerate(batch):
             h, w = img.shape[:2]
             x, gts, _ = prepare(sam, transform, img, masks)
             xs.append(x)
+            gts_iou = F.avg_pool2d(gts[:, None], CONFIG["image_size"] // IOU_RES)[:, 0] > 0.5 if IOU_RES else None
             gts = F.avg_pool2d(gts[:, None], CONFIG["image_size"] // LOSS_RES)[:, 0]
             nh, nw = transform.get_preprocess_shape(h, w, transform.target_length)
             for g in make_prompts(rng, masks, elig, h, w, args.singles, npos, nneg, args.interior_prob):
@@ -460,6 +510,8 @@ def main():
                 for j, o in enumerate(g["objs"]):
                     G["emb"].append(bi)
                     G["gt"].append(gts[o])
+                    if gts_iou is not None:
+                        G["gt_iou"].append(gts_iou[o].float())
                     G["hw"].append((nh, nw))
                     if g["coords"] is not None:
                         G["coords"].append(transform.apply_coords(np.array(g["coords"][j], np.float64), (h, w)))
@@ -477,12 +529,13 @@ def main():
         for kind, G in groups.items():
             embs = emb_all[G["emb"]]
             gt = torch.stack(G["gt"])
+            gt_iou = torch.stack(G["gt_iou"]) if G["gt_iou"] else None
             coords = torch.as_tensor(np.stack(G["coords"]), dtype=torch.float32) if G["coords"] else None
             labels = torch.as_tensor(G["labels"], dtype=torch.int64) if G["labels"] else None
             boxes = torch.as_tensor(np.stack(G["boxes"]), dtype=torch.float32) if G["boxes"] else None
             multimask = kind == "point"
             low, iou = decode_batched(sam, embs, coords, labels, boxes, None, multimask)
-            ml, il, best, up, tiou = group_loss(low, iou, gt)
+            ml, il, best, up, tiou = group_loss(low, iou, gt, gt_iou)
             mask_losses.append(ml)
             iou_losses.append(il)
             stats[kind] = tiou.gather(1, best[:, None]).mean().item()
@@ -494,7 +547,7 @@ def main():
                 coords2 = cp if coords is None else torch.cat([coords, cp], 1)
                 labels2 = cl if labels is None else torch.cat([labels, cl], 1)
                 low2, iou2 = decode_batched(sam, embs, coords2, labels2, boxes, prev, False)
-                ml2, il2, _, _, tiou2 = group_loss(low2, iou2, gt)
+                ml2, il2, _, _, tiou2 = group_loss(low2, iou2, gt, gt_iou)
                 mask_losses.append(ml2)
                 iou_losses.append(il2)
                 stats[kind + "_refined"] = tiou2[:, 0].mean().item()
@@ -503,6 +556,17 @@ def main():
         loss = mask_loss + iou_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if procs > 1:
+            # One flat all-reduce; a parameter without a gradient this step (e.g. the mask-input
+            # path when no group refined on this rank) contributes zeros.
+            flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
+            dist.all_reduce(flat)
+            flat /= procs
+            off = 0
+            for p in params:
+                n = p.numel()
+                p.grad = flat[off:off + n].view_as(p).clone()
+                off += n
         torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
         opt.step()
 
@@ -511,26 +575,36 @@ def main():
                "iou_mse": round(iou_loss.item(), 4), "lr": opt.param_groups[0]["lr"] / opt.param_groups[0]["lr_mult"], "min": round(elapsed / 60, 2)}
         for k, v in stats.items():
             rec["iou_" + k] = round(v, 3)
-        if (step + 1) % 10 == 0 or step == 0:
+        if lead and ((step + 1) % 10 == 0 or step == 0):
             print(json.dumps(rec), flush=True)
-        stop = args.time_limit and elapsed > args.time_limit * 60
-        if (step + 1) % args.val_every == 0 or step + 1 == args.steps or stop:
-            vp, vb = validate(sam, transform)
-            rec.update(val_point=round(vp, 4), val_box=round(vb, 4))
-            print(f"== step {step + 1}  val point IoU {vp:.4f}  box IoU {vb:.4f}  ({elapsed / 60:.1f} min)", flush=True)
-            if vp > best_val:
-                best_val = vp
-                torch.save(sam.state_dict(), os.path.join(args.out, "best.pth"))
-            if args.target and vp >= args.target:
-                stop = True
-        log.write(json.dumps(rec) + "\n")
-        log.flush()
-        if (step + 1) % args.save_every == 0 or step + 1 == args.steps or stop:
+        stop = bool(args.time_limit and elapsed > args.time_limit * 60)
+        if lead:
+            if (step + 1) % args.val_every == 0 or step + 1 == args.steps or stop:
+                vp, vb = validate(sam, transform)
+                rec.update(val_point=round(vp, 4), val_box=round(vb, 4))
+                print(f"== step {step + 1}  val point IoU {vp:.4f}  box IoU {vb:.4f}  ({elapsed / 60:.1f} min)", flush=True)
+                if vp > best_val:
+                    best_val = vp
+                    torch.save(sam.state_dict(), os.path.join(args.out, "best.pth"))
+                if args.target and vp >= args.target:
+                    stop = True
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+        if procs > 1:  # rank 0's clock and validation decide for everyone
+            flag = torch.tensor([1 if stop else 0])
+            dist.broadcast(flag, 0)
+            stop = bool(flag.item())
+        if lead and ((step + 1) % args.save_every == 0 or step + 1 == args.steps or stop):
             torch.save(sam.state_dict(), ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
         if stop:
-            print(f"stopping at step {step + 1}", flush=True)
+            if lead:
+                print(f"stopping at step {step + 1}", flush=True)
             break
+    if procs > 1:
+        dist.destroy_process_group()
+    if not lead:
+        return
     print(f"done in {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
