@@ -396,8 +396,8 @@ def main():
                     help="compare masks with the ground truth at this size (256 = the input frame)")
     ap.add_argument("--iou-res", type=int, choices=[0, 64, 128, 256], default=0,
                     help="measure the IoU head's target (the true IoU of each output) at this size, "
-                         "thresholding the logits upsampled to it (0: at --loss-res). With --loss-res 64 the "
-                         "targets are coarse, and session 9's 64 run ranked its three masks worse")
+                         "thresholding the logits upsampled to it (0: at --loss-res). Session 9 tried 256 with "
+                         "--loss-res 64: the three masks were ranked no better (MODEL_CARD.md)")
     ap.add_argument("--bce-steps", type=int, default=500, help="use BCE+dice for the first N steps, then --loss")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
