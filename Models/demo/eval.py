@@ -8,7 +8,8 @@ For each entry of heldout.json: SamPredictor.set_image(image), then
   point1 multimask_output=False (the single-mask output)
   box    the tight box, multimask_output=False
 and the IoU of the binary mask with the ground-truth visible region, at the original resolution.
-Prints mean IoU per prompt type (and the fraction of scenes with IoU >= 0.5 / 0.75 / 0.9).
+Prints mean IoU per prompt type (and the fraction of scenes with IoU >= 0.5 / 0.75 / 0.9), and
+each multimask output's mean IoU on its own with how often the IoU head picks it.
 """
 
 import argparse
@@ -110,6 +111,8 @@ def main():
             "image": e["image"],
             "point": iou(masks[best], gt),
             "point_oracle": max(iou(m, gt) for m in masks),
+            "outputs": [iou(m, gt) for m in masks],
+            "picked": best,
             "point1": iou(m1[0], gt),
             "box": iou(mb[0], gt),
             "pred_iou": float(scores[best]),
@@ -127,6 +130,13 @@ def main():
         v = np.array([r[k] for r in rows])
         print(f"  {label:52s} mean IoU {v.mean():.4f}   >=0.5 {np.mean(v >= 0.5):.2f}  "
               f">=0.75 {np.mean(v >= 0.75):.2f}  >=0.9 {np.mean(v >= 0.9):.2f}")
+    # How well the IoU head ranks the three masks: each output's IoU on its own, and how often
+    # each is picked (against how often it is truly the best).
+    outs = np.array([r["outputs"] for r in rows])
+    picked = np.bincount([r["picked"] for r in rows], minlength=outs.shape[1])
+    truly = np.bincount(outs.argmax(1), minlength=outs.shape[1])
+    print("  multimask outputs alone: " + " / ".join(f"{v:.3f}" for v in outs.mean(0)) +
+          "   picked: " + " / ".join(map(str, picked)) + "   truly best: " + " / ".join(map(str, truly)))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ Session 9's one-hour runs from scratch (MODEL_CARD.md, "Toward a one-hour recipe
         --warmup 100 --bce-steps 600 --singles 8 --refine-prob 0.2 --loss-res 64 --iou-res 256 \
         --interior-prob 0.5 --val-every 500 --time-limit 59 --seed 0
 
+Session 10's run 4, the best one-hour run so far (held-out point 0.833 in 56.7 min): session 9's
+run 2 (the line above without --iou-res, --steps 5200) plus --others-weight 0.15.
+
 Writes <out>/samq_demo_256.pth (torch.save(model.state_dict()) — the official
 checkpoint format) every --save-every steps and at the end, plus <out>/log.jsonl.
 CPU only, fixed seed, torch.set_num_threads(--threads, default 1; see the flag help).
@@ -282,6 +285,7 @@ def mask_iou(logits, gt):
 
 LOSS = {"kind": "sam", "alpha": 0.25}  # set from --loss / --focal-alpha
 LOSS_RES = 128  # masks are compared with the ground truth at LOSS_RES² (128: input frame / 2; --loss-res)
+OTHERS_WEIGHT = 0.0  # --others-weight
 IOU_RES = 0     # the IoU head's target is measured at IOU_RES² (0: at LOSS_RES, from the soft GT; --iou-res)
 
 
@@ -299,6 +303,9 @@ def group_loss(low, iou_pred, gt, gt_iou=None):
         per = 20.0 * focal_loss(up, g, alpha=LOSS["alpha"]) + dice_loss(up, g)  # B×C
     best = per.argmin(1)
     mask_l = per.gather(1, best[:, None]).squeeze(1)
+    if OTHERS_WEIGHT and per.shape[1] > 1:
+        # --others-weight: the outputs that lost the min still get a little of the mask loss
+        mask_l = mask_l + OTHERS_WEIGHT * (per.sum(1) - mask_l) / (per.shape[1] - 1)
     with torch.no_grad():
         if gt_iou is None:
             true_iou = mask_iou(up, (g > 0.5).float())
@@ -398,6 +405,13 @@ def main():
                     help="measure the IoU head's target (the true IoU of each output) at this size, "
                          "thresholding the logits upsampled to it (0: at --loss-res). Session 9 tried 256 with "
                          "--loss-res 64: the three masks were ranked no better (MODEL_CARD.md)")
+    ap.add_argument("--iou-weight", type=float, default=1.0,
+                    help="weight of the IoU-head MSE against the mask loss (SAM: 1)")
+    ap.add_argument("--others-weight", type=float, default=0.0,
+                    help="mask-loss weight of the multimask outputs other than the best (SAM: 0)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="validate and save an exponential moving average of the weights with this decay "
+                         "(e.g. 0.999; 0: the weights themselves)")
     ap.add_argument("--bce-steps", type=int, default=500, help="use BCE+dice for the first N steps, then --loss")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
@@ -423,6 +437,16 @@ def main():
         run(0, args)
 
 
+def _die_with_parent():
+    """A spawned rank gets SIGTERM when the launching process dies, so killing that process
+    (not only Ctrl-C to the whole group) stops the ranks and frees --port. Linux only."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def run(rank, args):
     """One training process (rank 0 of 1 unless --procs > 1). Rank 0 alone validates, logs
     and saves; it also decides the LR and when to stop, and broadcasts both, so the
@@ -430,12 +454,15 @@ def run(rank, args):
     procs = args.procs
     if procs > 1:
         import torch.distributed as dist
+        _die_with_parent()
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{args.port}", rank=rank, world_size=procs)
     lead = rank == 0
     global LOSS_RES
     LOSS_RES = args.loss_res
     global IOU_RES
     IOU_RES = args.iou_res
+    global OTHERS_WEIGHT
+    OTHERS_WEIGHT = args.others_weight
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # same on every rank: the same initial weights
@@ -475,6 +502,15 @@ def run(rank, args):
     t0 = time.time()
     scene_k = args.scene_offset + rank
     best_val = -1.0
+    # --ema: rank 0 keeps an exponential moving average of the weights; it is what is validated
+    # and saved. Every rank holds the same weights, so one average is enough.
+    ema = None
+    if lead and args.ema > 0:
+        import copy
+        ema = copy.deepcopy(sam)
+        for p in ema.parameters():
+            p.requires_grad_(False)
+    kept = lambda: ema if ema is not None else sam  # noqa: E731
     params = [p for p in sam.parameters()]
     for step in range(args.steps):
         LOSS["kind"] = "bce" if step < args.bce_steps else args.loss
@@ -553,7 +589,7 @@ def run(rank, args):
                 stats[kind + "_refined"] = tiou2[:, 0].mean().item()
         mask_loss = torch.cat(mask_losses).mean()
         iou_loss = torch.cat(iou_losses).mean()
-        loss = mask_loss + iou_loss
+        loss = mask_loss + args.iou_weight * iou_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if procs > 1:
@@ -569,6 +605,11 @@ def run(rank, args):
                 off += n
         torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
         opt.step()
+        if ema is not None:
+            decay = min(args.ema, (1 + step) / (10 + step))  # the usual warm-up: early weights fade fast
+            with torch.no_grad():
+                for pe, p in zip(ema.parameters(), sam.parameters()):
+                    pe.lerp_(p, 1 - decay)
 
         elapsed = time.time() - t0
         rec = {"step": step + 1, "loss": round(loss.item(), 4), "mask": round(mask_loss.item(), 4),
@@ -580,12 +621,12 @@ def run(rank, args):
         stop = bool(args.time_limit and elapsed > args.time_limit * 60)
         if lead:
             if (step + 1) % args.val_every == 0 or step + 1 == args.steps or stop:
-                vp, vb = validate(sam, transform)
+                vp, vb = validate(kept(), transform)
                 rec.update(val_point=round(vp, 4), val_box=round(vb, 4))
                 print(f"== step {step + 1}  val point IoU {vp:.4f}  box IoU {vb:.4f}  ({elapsed / 60:.1f} min)", flush=True)
                 if vp > best_val:
                     best_val = vp
-                    torch.save(sam.state_dict(), os.path.join(args.out, "best.pth"))
+                    torch.save(kept().state_dict(), os.path.join(args.out, "best.pth"))
                 if args.target and vp >= args.target:
                     stop = True
             log.write(json.dumps(rec) + "\n")
@@ -595,7 +636,7 @@ def run(rank, args):
             dist.broadcast(flag, 0)
             stop = bool(flag.item())
         if lead and ((step + 1) % args.save_every == 0 or step + 1 == args.steps or stop):
-            torch.save(sam.state_dict(), ckpt + ".tmp")
+            torch.save(kept().state_dict(), ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
         if stop:
             if lead:
