@@ -107,11 +107,12 @@ def main():
         best = int(np.argmax(scores))
         m1, s1, _ = predictor.predict(point_coords=pt, point_labels=np.array([1]), multimask_output=False)
         mb, sb, _ = predictor.predict(box=np.array(e["box"], np.float32), multimask_output=False)
+        outputs = [iou(m, gt) for m in masks]
         rows.append({
             "image": e["image"],
-            "point": iou(masks[best], gt),
-            "point_oracle": max(iou(m, gt) for m in masks),
-            "outputs": [iou(m, gt) for m in masks],
+            "point": outputs[best],
+            "point_oracle": max(outputs),
+            "outputs": outputs,
             "picked": best,
             "point1": iou(m1[0], gt),
             "box": iou(mb[0], gt),
