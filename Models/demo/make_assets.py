@@ -46,9 +46,8 @@ def heldout(out, n=50):
         seed = HELDOUT_SEED_BASE + k
         img, masks, kinds = scenes.make_scene(seed)
         h, w = img.shape[:2]
-        elig = [i for i, m in enumerate(masks) if m.sum() >= 0.02 * h * w]
-        if elig:
-            o = elig[k % len(elig)]
+        o = scenes.prompted_object(masks, k)
+        if o is not None:
             m = masks[o]
             name = f"{len(entries):02d}"
             Image.fromarray(img).save(os.path.join(out, "heldout", name + ".png"), optimize=True)

@@ -229,3 +229,11 @@ def bbox(mask):
     """Tight box [x0, y0, x1, y1] of a mask, in pixel coordinates (inclusive max)."""
     ys, xs = np.nonzero(mask)
     return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
+
+
+def prompted_object(masks, k, min_frac=0.02):
+    """The held-out rule's object for scene k: the (k mod n)-th of the n shapes whose visible
+    area is at least min_frac of the image, or None when no shape is that large."""
+    h, w = masks[0].shape
+    eligible = [i for i, m in enumerate(masks) if m.sum() >= min_frac * h * w]
+    return eligible[k % len(eligible)] if eligible else None
