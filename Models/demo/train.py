@@ -417,8 +417,8 @@ def main():
                          "(e.g. 0.999; 0: the weights themselves)")
     ap.add_argument("--bf16", action="store_true",
                     help="run the model's forward (and so its backward) under bfloat16 autocast; the "
-                         "weights, optimizer and losses stay f32. On this Zen 4 (AVX512-BF16) a training "
-                         "step's model compute is ~1.4x faster")
+                         "weights, optimizer and losses stay f32. On this Zen 4 (AVX512-BF16) the model's "
+                         "forward + backward ran 1.37x faster, whole steps only 3-10%% (MODEL_CARD.md)")
     ap.add_argument("--bce-steps", type=int, default=500, help="use BCE+dice for the first N steps, then --loss")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
