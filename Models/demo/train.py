@@ -419,6 +419,9 @@ def main():
                     help="run the model's forward (and so its backward) under bfloat16 autocast; the "
                          "weights, optimizer and losses stay f32. On this Zen 4 (AVX512-BF16) the model's "
                          "forward + backward ran 1.37x faster, whole steps only 3-10%% (MODEL_CARD.md)")
+    ap.add_argument("--encoder-depth", type=int, default=0,
+                    help="ViT blocks (0: CONFIG's 4); with --global-attn. Writes <out>/config.json for eval.py --config")
+    ap.add_argument("--global-attn", default="", help="comma-separated global-attention block indexes, e.g. 2,5")
     ap.add_argument("--bce-steps", type=int, default=500, help="use BCE+dice for the first N steps, then --loss")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads. 1 by default: on this shared 2-core box with other jobs running, "
@@ -472,9 +475,15 @@ def run(rank, args):
     OTHERS_WEIGHT = args.others_weight
     RANK.update(weight=args.rank_weight, temp=args.rank_temp)
 
+    if args.encoder_depth:
+        CONFIG.update(encoder_depth=args.encoder_depth,
+                      encoder_global_attn_indexes=[int(i) for i in args.global_attn.split(",") if i])
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # same on every rank: the same initial weights
     os.makedirs(args.out, exist_ok=True)
+    if lead:
+        with open(os.path.join(args.out, "config.json"), "w") as f:
+            json.dump(CONFIG, f, indent=1)
     sam = build_sam(CONFIG)
     if args.resume:
         sam.load_state_dict(torch.load(args.resume, map_location="cpu"))
