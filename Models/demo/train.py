@@ -440,6 +440,8 @@ def main():
     args = ap.parse_args()
     if args.images % args.procs:
         ap.error("--images must be a multiple of --procs")
+    if args.global_attn and not args.encoder_depth:
+        ap.error("--global-attn needs --encoder-depth")
     if args.procs > 1:
         import torch.multiprocessing as mp
         mp.spawn(run, args=(args,), nprocs=args.procs)
@@ -478,6 +480,7 @@ def run(rank, args):
     if args.encoder_depth:
         CONFIG.update(encoder_depth=args.encoder_depth,
                       encoder_global_attn_indexes=[int(i) for i in args.global_attn.split(",") if i])
+    autocast = partial(torch.autocast, "cpu", dtype=torch.bfloat16, enabled=args.bf16)  # --bf16
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # same on every rank: the same initial weights
     os.makedirs(args.out, exist_ok=True)
@@ -572,7 +575,7 @@ def run(rank, args):
                     if g["boxes"] is not None:
                         G["boxes"].append(transform.apply_boxes(np.array(g["boxes"][j], np.float64), (h, w))[0])
         frozen = step < args.freeze_encoder_steps
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        with autocast():
             if frozen:
                 with torch.no_grad():
                     emb_all = sam.image_encoder(torch.cat(xs))
@@ -588,7 +591,7 @@ def run(rank, args):
             labels = torch.as_tensor(G["labels"], dtype=torch.int64) if G["labels"] else None
             boxes = torch.as_tensor(np.stack(G["boxes"]), dtype=torch.float32) if G["boxes"] else None
             multimask = kind == "point"
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            with autocast():
                 low, iou = decode_batched(sam, embs, coords, labels, boxes, None, multimask)
             low, iou = low.float(), iou.float()  # the losses in f32 (no-ops without --bf16)
             ml, il, best, up, tiou = group_loss(low, iou, gt, gt_iou)
@@ -602,7 +605,7 @@ def run(rank, args):
                                            ([hw[0] for hw in G["hw"]], [hw[1] for hw in G["hw"]]))
                 coords2 = cp if coords is None else torch.cat([coords, cp], 1)
                 labels2 = cl if labels is None else torch.cat([labels, cl], 1)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                with autocast():
                     low2, iou2 = decode_batched(sam, embs, coords2, labels2, boxes, prev, False)
                 low2, iou2 = low2.float(), iou2.float()
                 ml2, il2, _, _, tiou2 = group_loss(low2, iou2, gt, gt_iou)
