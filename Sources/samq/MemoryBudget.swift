@@ -72,7 +72,8 @@ struct MemoryBudget {
         // A detected limit only steers the choice: the estimate carries a
         // margin, and the kernel, not a guess, should have the last word.
         if streamed <= bytes || !explicit { return .streamed }
-        throw CLIError("this model needs about \(formatBytes(streamed)) even when streaming its encoder block by block, "
-                       + "but --memory-budget is \(formatBytes(bytes))")
+        let how = file.config.imageEncoder.isTinyViT
+            ? "(TinyViT keeps its few weights resident)" : "even when streaming its encoder block by block"
+        throw CLIError("this model needs about \(formatBytes(streamed)) \(how), but --memory-budget is \(formatBytes(bytes))")
     }
 }

@@ -106,4 +106,18 @@ final class StreamingEncoderTests: XCTestCase {
         XCTAssertLessThan(activations, 130_000_000)
         XCTAssertGreaterThan(activations, 100_000_000)
     }
+
+    func testTinyViTEstimateIsItsOwn() throws {
+        // vit_t's `samq encode` peaks at ~45 MB in all (docs/MEMORY.md). The ViT
+        // formula, read on TinyViT's flat fields, assumed a global attention
+        // over the 64×64 grid and refused budgets the model fits in.
+        let config = ModelConfig.mobileSAM
+        guard let tiny = config.imageEncoder.tinyViT else { return XCTFail("no TinyViT fields") }
+        let activations = EncoderMemoryEstimate.tinyViTActivations(config.imageEncoder, tiny, threads: 2)
+        // Two stage maps (a merge's 128²×128 input and 64²×160 output: 11 MB) + strips.
+        XCTAssertGreaterThan(activations, 11_000_000)
+        XCTAssertLessThan(activations, 20_000_000)
+        XCTAssertLessThan(activations, EncoderMemoryEstimate.int8Activations(config.imageEncoder, threads: 2))
+        XCTAssertLessThan(EncoderMemoryEstimate.tinyViTActivations(config.imageEncoder, tiny, threads: 1), activations)
+    }
 }

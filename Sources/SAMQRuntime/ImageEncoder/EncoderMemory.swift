@@ -28,8 +28,34 @@ public struct EncoderMemoryEstimate: Sendable, Equatable {
             if entry.name.hasPrefix("image_encoder.neck.") { neck += bytes }
         }
         residentWeightBytes = total
+        if e.isTinyViT, let tiny = e.tinyViT {
+            // TinyViT always holds its weights (5 M parameters for vit_t): the
+            // "streamed" mode is the resident one, and the ViT block formulas
+            // (a global attention over the whole grid) do not describe it.
+            streamedWeightBytes = total
+            activationBytes = Self.tinyViTActivations(e, tiny, threads: threads)
+            return
+        }
         streamedWeightBytes = 2 * (blockBytes.max() ?? 0) + neck
         activationBytes = int8 ? Self.int8Activations(e, threads: threads) : Self.float32Activations(e)
+    }
+
+    /// TinyViT runs stage 0 and its merge in strips, then keeps one stage map
+    /// at a time, so its peak is two maps side by side (a merge's input and
+    /// output, stage 0's merged output while its strips run, or the neck's
+    /// convolutions), plus each worker's strip buffers. Both precisions use
+    /// the same buffers (see docs/MEMORY.md).
+    static func tinyViTActivations(_ e: ModelConfig.ImageEncoder, _ t: ModelConfig.TinyViT, threads: Int,
+                                   stripPixels: Int = 256) -> Int {
+        let side = t.resolutions(imgSize: e.imgSize)
+        let map = { (stage: Int) in side[stage] * side[stage] * t.embedDims[stage] }
+        let widest = max(3 * t.mbconvHidden, (1..<t.stageCount).map { t.mlpHidden(stage: $0) }.max() ?? 0)
+        let strips = max(1, threads) * stripPixels * widest
+        var pair = map(1)   // stage 0's merged output while its strips run (configs have ≥ 2 stages)
+        for s in stride(from: 1, to: t.stageCount - 1, by: 1) { pair = max(pair, map(s) + map(s + 1)) }
+        let grid = e.gridSize * e.gridSize
+        let neck = max(grid * (t.embedDims[t.stageCount - 1] + e.outChans), 2 * grid * e.outChans)
+        return 4 * (max(pair, neck) + strips)
     }
 
     /// See docs/MEMORY.md: x + input + wide + narrow + quantized activations
