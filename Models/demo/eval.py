@@ -52,14 +52,9 @@ def iou(a, b):
 
 
 def boundary_share(mask):
-    """Boundary pixels (the mask minus its 3×3 erosion) per mask pixel: high for small, thin or
-    ragged shapes, whose IoU a boundary error of a pixel or two costs most."""
-    p = np.pad(mask, 1)
-    inner = mask.copy()
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            inner &= p[dy:dy + mask.shape[0], dx:dx + mask.shape[1]]
-    return float((mask & ~inner).sum()) / max(float(mask.sum()), 1.0)
+    """Boundary pixels (those no 3×3 erosion keeps: erosion depth 1) per mask pixel: high for
+    small, thin or ragged shapes, whose IoU a boundary error of a pixel or two costs most."""
+    return float((scenes.erosion_depth(mask) == 1).sum()) / max(float(mask.sum()), 1.0)
 
 
 def overlay(image, mask, point=None, box=None):
