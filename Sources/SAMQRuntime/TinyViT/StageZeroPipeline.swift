@@ -10,6 +10,8 @@
 /// vit_t about 50% more stage-0 multiply-adds at 512-pixel strips: 14 stem
 /// rows per 8 new ones.) Every layer's arithmetic on a row is independent of
 /// the strip it is computed in, so the strip size changes nothing but memory.
+/// For the same reason a level's rows that read only equal rows (the image's
+/// zero padding, `RepeatedRows`) are copied from the first of them.
 struct StageZeroPipeline {
     let stem: ConvStem
     let blocks: [MBConv]
@@ -76,12 +78,58 @@ struct StageZeroPipeline {
         }
     }
 
+    /// One level's `RepeatedRows` and a copy of its first row, kept when it
+    /// is computed (the level's storage may have dropped it by the time the
+    /// band's last rows are produced).
+    private final class RepresentativeRow {
+        let band: RepeatedRows
+        private var row: [Float] = []
+
+        init(band: RepeatedRows) { self.band = band }
+
+        /// Produces `rows` (`rowSize` floats each) into `output`: the rows
+        /// outside the band's copies through `compute(part, destination)`,
+        /// the copies from the band's first row.
+        func produce(_ rows: Range<Int>, rowSize: Int, into output: UnsafeMutablePointer<Float>,
+                     compute: (Range<Int>, UnsafeMutablePointer<Float>) throws -> Void) rethrows {
+            let (before, copied, after) = band.split(rows)
+            if !before.isEmpty {
+                try compute(before, output)
+                if before.contains(band.lower) && !band.isEmpty {
+                    let first = output + (band.lower - rows.lowerBound) * rowSize
+                    row = Array(UnsafeBufferPointer(start: first, count: rowSize))
+                }
+            }
+            if !copied.isEmpty {
+                precondition(row.count == rowSize, "internal stage-0 row \(band.lower) copied before it was computed")
+                row.withUnsafeBufferPointer { source in
+                    for r in copied {
+                        (output + (r - rows.lowerBound) * rowSize).update(from: source.baseAddress!, count: rowSize)
+                    }
+                }
+            }
+            if !after.isEmpty { try compute(after, output + (after.lowerBound - rows.lowerBound) * rowSize) }
+        }
+    }
+
     /// Returns the merged tokens `[side][side][channels]` and `side`.
     func callAsFunction(_ image: StemInput, size: Int, stripPixels: Int, scratch: StripScratch,
+                        copiesRepeatedRows: Bool = true,
                         progress: (Int) -> Void) throws -> (tokens: [Float], side: Int) {
         let side0 = ConvStem.outputSize(size)
         let side = merge.outputSize(side0)
         let channels = merge.outChannels
+        // repeated[0]: the stem's output; repeated[k + 1]: block k's; the last: the merge's.
+        var repeated = [copiesRepeatedRows
+            ? ConvStem.repeatedRows(zeroFrom: image.zeroRowsStart(size: size, channels: stem.inChannels), size: size)
+            : .none]
+        for _ in blocks {
+            repeated.append(repeated.last!.throughConv3x3(stride: 1, inputHeight: side0, outputHeight: side0,
+                                                          paddingMatches: false))
+        }
+        repeated.append(repeated.last!.throughConv3x3(stride: merge.stride, inputHeight: side0, outputHeight: side,
+                                                      paddingMatches: false))
+        let representatives = repeated.map { RepresentativeRow(band: $0) }
         let band = max(1, min(side, stripPixels / max(side, 1)))
         // levels[0]: stem output; levels[k + 1]: block k's output.
         let levels = (0...blocks.count).map { _ in HeldRows(rowSize: side0 * stem.outChannels) }
@@ -100,23 +148,31 @@ struct StageZeroPipeline {
                 for k in stride(from: blocks.count - 1, through: 0, by: -1) { ends[k] = min(side0, ends[k + 1] + 1) }
                 if ends[0] > levels[0].end {
                     let rows = levels[0].end..<ends[0]
-                    try levels[0].append(upTo: ends[0]) {
-                        try stem.rows(rows, of: image, size: size, scratch: scratch, into: $0)
+                    try levels[0].append(upTo: ends[0]) { output in
+                        try representatives[0].produce(rows, rowSize: levels[0].rowSize, into: output) { part, into in
+                            try stem.rows(part, of: image, size: size, scratch: scratch, into: into)
+                        }
                     }
                 }
                 for (k, block) in blocks.enumerated() where ends[k + 1] > levels[k + 1].end {
                     let rows = levels[k + 1].end..<ends[k + 1]
-                    let input = max(0, rows.lowerBound - 1)..<min(side0, rows.upperBound + 1)
-                    let source = levels[k].pointer(from: input)
-                    try levels[k + 1].append(upTo: rows.upperBound) {
-                        try block.rows(input: source, inputRows: input, height: side0, width: side0, outputRows: rows,
-                                       into: $0, scratch: scratch, carry: carries[k])
+                    try levels[k + 1].append(upTo: rows.upperBound) { output in
+                        try representatives[k + 1].produce(rows, rowSize: levels[k + 1].rowSize, into: output) { part, into in
+                            let input = max(0, part.lowerBound - 1)..<min(side0, part.upperBound + 1)
+                            try block.rows(input: levels[k].pointer(from: input), inputRows: input, height: side0,
+                                           width: side0, outputRows: part, into: into, scratch: scratch,
+                                           carry: carries[k])
+                        }
                     }
                     levels[k].drop(below: rows.upperBound - 1)   // the next rows' upper halo
                 }
-                try merge.rows(input: levels[blocks.count].pointer(from: mergeRows), inputRows: mergeRows,
-                               height: side0, width: side0, outputRows: m0..<m1,
-                               into: dst.baseAddress! + m0 * side * channels, scratch: scratch, carry: mergeCarry)
+                try representatives[blocks.count + 1].produce(m0..<m1, rowSize: side * channels,
+                                                                into: dst.baseAddress! + m0 * side * channels) { part, into in
+                    let input = merge.inputRows(for: part, height: side0)
+                    try merge.rows(input: levels[blocks.count].pointer(from: input), inputRows: input,
+                                   height: side0, width: side0, outputRows: part,
+                                   into: into, scratch: scratch, carry: mergeCarry)
+                }
                 if m1 < side {
                     levels[blocks.count].drop(below: merge.inputRows(for: m1..<(m1 + 1), height: side0).lowerBound)
                 }

@@ -9,6 +9,27 @@ enum StemInput {
     case image(RGBImage, mean: [Float], std: [Float])
 
     /// Image rows `rows` of the padded `size × size` input, channels last.
+    /// The first row from which every row of the `size × size` input is zero
+    /// (+0.0 bits: a −0.0 could give a conv sum of another sign), or `size`.
+    func zeroRowsStart(size: Int, channels: Int) -> Int {
+        switch self {
+        case let .tensor(values):
+            var start = size
+            while start > 0 {
+                let row = start - 1
+                let isZero = (0..<channels).allSatisfy { c in
+                    let base = (c * size + row) * size
+                    return values[base..<(base + size)].allSatisfy { $0.bitPattern == 0 }
+                }
+                guard isZero else { break }
+                start = row
+            }
+            return start
+        case let .image(image, _, _):
+            return min(size, image.height)
+        }
+    }
+
     func fill(rows: Range<Int>, size: Int, channels: Int, into dst: UnsafeMutablePointer<Float>) {
         switch self {
         case let .tensor(values):
