@@ -5,9 +5,11 @@
 #include "samq_attention.h"
 #include <float.h>
 
-/* Scratch: K^T [d][np] + 8 score rows [np] (np = n rounded up to 16). */
+/* Scratch: K^T [d][np] + 8 score rows [np] (np = n rounded up to 16), or
+ * what samq_window_attention_bf16 needs if that is more. */
 size_t samq_window_attention_scratch(size_t n, size_t head_dim) {
-    return (head_dim + 8) * samq_round_up(n, 16);
+    size_t f32 = (head_dim + 8) * samq_round_up(n, 16), bf16 = samq_window_attention_bf16_scratch(n, head_dim);
+    return f32 > bf16 ? f32 : bf16;
 }
 
 static void samq_window_attention_scalar(const samq_window_attention_args *a) {
@@ -114,51 +116,14 @@ TGT_AVX2 INLINE float hsum_avx2(__m256 v) {
 #undef AT_HSUM
 
 
-TGT_512 INLINE __m512 exp_fast_512(__m512 z) {
-    const __m512 one = _mm512_set1_ps(1.0f);
-    z = _mm512_max_ps(z, _mm512_set1_ps(SAMQ_EXP_ZMIN));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(SAMQ_EXP_LOG2E)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2HI), z);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2LO), r);
-    __m512 p = _mm512_set1_ps(SAMQ_EXP_C6);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C2));
-    p = _mm512_fmadd_ps(p, r, one);
-    p = _mm512_fmadd_ps(p, r, one);
-    return _mm512_scalef_ps(p, n);
-}
 
 /* 16 keys x 16 channels (times scale) transposed in registers: Kᵀ without
  * scalar stores (they were a sixth of the kernel with 49-key windows). */
 TGT_512 INLINE void kt16_512(const float *const kp[16], size_t t0, float scale, float *dst, size_t np) {
     const __m512 vs = _mm512_set1_ps(scale);
-    __m512 r[16], t[16];
+    __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_mul_ps(_mm512_loadu_ps(kp[i] + t0), vs);
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 4; i++) {
-        _mm512_storeu_ps(dst + (size_t)i * np, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
-        _mm512_storeu_ps(dst + (size_t)(i + 8) * np, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
-        _mm512_storeu_ps(dst + (size_t)(i + 4) * np, _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88));
-        _mm512_storeu_ps(dst + (size_t)(i + 12) * np, _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd));
-    }
+    transpose16_store_512(r, dst, np, 16);
 }
 
 #define AT_KT16(kp, t0, scale, dst, np) kt16_512((kp), (t0), (scale), (dst), (np))

@@ -19,13 +19,6 @@ void samq_bf16_pack_kn(const float *B, size_t K, size_t N, size_t ldb, uint32_t 
         }
 }
 
-static float bf16_value(uint32_t half) {
-    float x = samq_bits_f32((half & 0xffffu) << 16);
-    return fabsf(x) < FLT_MIN ? copysignf(0.0f, x) : x; /* vdpbf16ps reads subnormals as zero */
-}
-
-static float flush(float y) { return fabsf(y) < FLT_MIN ? copysignf(0.0f, y) : y; }
-
 void samq_bf16gemm_scalar(const samq_bf16gemm_args *a) {
     size_t pairs = (a->K + 1) / 2;
     for (size_t m = a->m_begin; m < a->m_end; m++) {
@@ -34,10 +27,10 @@ void samq_bf16gemm_scalar(const samq_bf16gemm_args *a) {
             float acc = 0.0f;
             for (size_t j = 0; j < pairs; j++) {
                 uint32_t b = a->B[j * a->ldb + n];
-                float lo = bf16_value(samq_bf16_round(ar[2 * j]));
-                float hi = 2 * j + 1 < a->K ? bf16_value(samq_bf16_round(ar[2 * j + 1])) : 0.0f;
-                acc = flush(fmaf(hi, bf16_value(b >> 16), acc));
-                acc = flush(fmaf(lo, bf16_value(b), acc));
+                float lo = samq_bf16_value(samq_bf16_round(ar[2 * j]));
+                float hi = 2 * j + 1 < a->K ? samq_bf16_value(samq_bf16_round(ar[2 * j + 1])) : 0.0f;
+                acc = samq_ftz(fmaf(hi, samq_bf16_value(b >> 16), acc));
+                acc = samq_ftz(fmaf(lo, samq_bf16_value(b), acc));
             }
             float term = 0.0f, *res = NULL;
             if (a->residual) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <math.h>
+#include <float.h>
 #include "samq_kernels.h"
 
 #define SAMQ_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -118,6 +119,34 @@ static inline float samq_exp_ref(float z) {
     p = p * r + 1.0f;
     return p * samq_bits_f32((uint32_t)((int32_t)n + 127) << 23);
 }
+
+/* exp_fast_512 (samq_simd.h) op for op: the bf16 window attention's
+ * emulation must give its bits. fmaf exactly where it fuses, ldexpf for its
+ * scalef (both round to nearest even, subnormal results included). */
+static inline float samq_exp_fast_ref(float z) {
+    z = (z > SAMQ_EXP_ZMIN) ? z : SAMQ_EXP_ZMIN;
+    float n = nearbyintf(z * SAMQ_EXP_LOG2E);
+    float r = fmaf(-n, SAMQ_EXP_LN2HI, z);
+    r = fmaf(-n, SAMQ_EXP_LN2LO, r);
+    float p = SAMQ_EXP_C6;
+    p = fmaf(p, r, SAMQ_EXP_C5);
+    p = fmaf(p, r, SAMQ_EXP_C4);
+    p = fmaf(p, r, SAMQ_EXP_C3);
+    p = fmaf(p, r, SAMQ_EXP_C2);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    return ldexpf(p, (int)n);
+}
+
+/* vdpbf16ps's view of a bf16 (low 16 bits of `half`): subnormals read as
+ * zero. */
+static inline float samq_bf16_value(uint32_t half) {
+    float x = samq_bits_f32((half & 0xffffu) << 16);
+    return fabsf(x) < FLT_MIN ? copysignf(0.0f, x) : x;
+}
+
+/* vdpbf16ps's flush of each step's result: a subnormal becomes its signed zero. */
+static inline float samq_ftz(float y) { return fabsf(y) < FLT_MIN ? copysignf(0.0f, y) : y; }
 
 /* The reference op sequence. Every SIMD GELU mirrors it operation by
  * operation (fused multiply-adds exactly where this uses fmaf, separate
@@ -239,6 +268,8 @@ void samq_gemm_scalar(const samq_gemm_args *a);
 void samq_sgemm_scalar(const samq_sgemm_args *a);
 void samq_hgemm_scalar(const samq_sgemm_args *a);
 void samq_bf16gemm_scalar(const samq_bf16gemm_args *a);
+/* Words of scratch samq_window_attention_bf16 needs (k_attn_bf16.c). */
+size_t samq_window_attention_bf16_scratch(size_t n, size_t head_dim);
 void samq_dwconv3x3_scalar(const samq_dwconv3x3_args *a);
 uint64_t samq_peak_scalar(uint64_t it);
 

@@ -1266,12 +1266,15 @@ static void test_window_attention(void) {
         float *ref_out = malloc(out_count * 4), *out = malloc(out_count * 4);
         for (size_t i = 0; i < rows * row_stride; i++) qkv[i] = rnd_f() * 2.0f;
         for (size_t i = 0; i < n * n; i++) bias[i] = rnd_f() * 3.0f;
-        for (int use_bias = 0; use_bias < 2; use_bias++) {
+        /* bf16: samq_window_attention_bf16, whose scalar emulation defines every ISA's bits */
+        for (int use_bias = 0; use_bias < 4; use_bias++) {
+            const int bf16 = use_bias >> 1;
+            int (*kernel)(samq_isa, const samq_window_attention_args *) = bf16 ? samq_window_attention_bf16 : samq_window_attention;
             samq_window_attention_args a;
             memset(&a, 0, sizeof a);
             a.rows = rows, a.cols = cols, a.head_dim = d;
             a.q = qkv, a.k = qkv + d, a.v = qkv + 2 * d, a.ld = ld, a.row_stride = row_stride;
-            a.bias = use_bias ? bias : NULL;
+            a.bias = use_bias & 1 ? bias : NULL;
             a.scale = 1.0f / sqrtf((float)d);
             a.out_ld = out_ld, a.out_row_stride = out_row_stride, a.out_rows = orows, a.out_cols = ocols;
             a.scratch = scratch;
@@ -1281,8 +1284,8 @@ static void test_window_attention(void) {
                 samq_isa isa = i < 0 ? SAMQ_ISA_SCALAR : g_isas[i];
                 for (size_t t = 0; t < out_count; t++) out[t] = SENT_F;
                 a.out = out;
-                int rc = samq_window_attention(isa, &a);
-                CHECK(rc == 0, "window attention %s rc %d", samq_isa_name(isa), rc);
+                int rc = kernel(isa, &a);
+                CHECK(rc == 0, "window attention %s bf16=%d rc %d", samq_isa_name(isa), bf16, rc);
                 int untouched = 1;
                 for (size_t r = 0; r < rows; r++)
                     for (size_t c = 0; c < cols + 2; c++)
@@ -1301,7 +1304,7 @@ static void test_window_attention(void) {
                             const float *k = qkv + (j / cols) * row_stride + (j % cols) * ld + d;
                             double acc = 0;
                             for (size_t t = 0; t < d; t++) acc += (double)q[t] * k[t];
-                            s[j] = acc * a.scale + (use_bias ? bias[qi * n + j] : 0.0);
+                            s[j] = acc * a.scale + (use_bias & 1 ? bias[qi * n + j] : 0.0);
                             if (s[j] > mx) mx = s[j];
                         }
                         for (size_t j = 0; j < n; j++) s[j] = exp(s[j] - mx), sum += s[j];
@@ -1316,14 +1319,17 @@ static void test_window_attention(void) {
                             if (err > maxerr) maxerr = err;
                         }
                     }
-                CHECK(maxerr < 2e-5, "window attention %s %zux%zu (out %zux%zu) d=%zu bias=%d: rel err %.3g",
-                      samq_isa_name(isa), rows, cols, orows, ocols, d, use_bias, maxerr);
+                CHECK(maxerr < (bf16 ? 3e-2 : 2e-5), "window attention %s bf16=%d %zux%zu (out %zux%zu) d=%zu bias=%d: rel err %.3g",
+                      samq_isa_name(isa), bf16, rows, cols, orows, ocols, d, use_bias & 1, maxerr);
                 if (i < 0) memcpy(ref_out, out, out_count * 4);
+                else if (bf16)
+                    CHECK(same_bits(ref_out, out, out_count), "window attention bf16 %s (native %d) %zux%zu d=%zu: not the emulation's bits",
+                          samq_isa_name(isa), samq_bf16_native(isa), rows, cols, d);
                 /* deterministic: a second call gives the same bits */
                 float *again = malloc(out_count * 4);
                 memcpy(again, out, out_count * 4);
-                samq_window_attention(isa, &a);
-                CHECK(same_bits(again, out, out_count), "window attention %s not deterministic", samq_isa_name(isa));
+                kernel(isa, &a);
+                CHECK(same_bits(again, out, out_count), "window attention %s bf16=%d not deterministic", samq_isa_name(isa), bf16);
                 free(again);
             }
         }
@@ -1339,6 +1345,10 @@ static void test_window_attention(void) {
     bad.out_rows = 0;
     CHECK(samq_window_attention(SAMQ_ISA_SCALAR, &bad) == 0, "window attention: empty output rejected");
     CHECK(samq_window_attention(SAMQ_ISA_SCALAR, NULL) == -1, "window attention: NULL args accepted");
+    CHECK(samq_window_attention_bf16(SAMQ_ISA_SCALAR, &bad) == 0, "window attention bf16: empty output rejected");
+    bad.out_rows = 3;
+    CHECK(samq_window_attention_bf16(SAMQ_ISA_SCALAR, &bad) == -1, "window attention bf16: out_rows > rows accepted");
+    CHECK(samq_window_attention_bf16(SAMQ_ISA_SCALAR, NULL) == -1, "window attention bf16: NULL args accepted");
 }
 
 

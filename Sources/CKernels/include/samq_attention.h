@@ -55,6 +55,23 @@ size_t samq_window_attention_scratch(size_t n, size_t head_dim);
  * DOTPROD/I8MM run the NEON kernel, AVX512VNNI uses AVX-512F. */
 int samq_window_attention(samq_isa isa, const samq_window_attention_args *args);
 
+/* The same attention with bf16 products, for the int8 encoder on CPUs with
+ * AVX512_BF16, whose vdpbf16ps does two multiply-adds per f32 lane. Per
+ * output row i, with bf() = samq_bf16_round read back as vdpbf16ps reads it
+ * (subnormals as zero) and ftz() its flush of each step's result:
+ *   s_j = bias[i*n + j] + sum over t-pairs p = 0, 1, ...:
+ *           acc = ftz(acc + bf(q_i[2p+1]) * bf(k_j[2p+1] * scale));
+ *           acc = ftz(acc + bf(q_i[2p]) * bf(k_j[2p] * scale))   (0 past d)
+ *   e_j = samq_exp_fast_ref(s_j - max_j s_j)
+ *   sum = lane sums L_l of e_j over j = l mod 16 (j ascending), then
+ *         ((L_0 + L_1) + L_2) + ... + L_15
+ *   out = (the same pairwise sum of bf(e_j) * bf(v_j[t]) over key pairs) *
+ *         (1 / sum)
+ * so every ISA gives the same bits: samq_bf16_native(isa) runs the
+ * AVX-512 kernel, any other the scalar emulation (slow; tests, fallbacks).
+ * bf16 keeps 8 bits of each value; see docs/DECISIONS.md for its accuracy. */
+int samq_window_attention_bf16(samq_isa isa, const samq_window_attention_args *args);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,9 +6,11 @@ import Foundation
 #endif
 import SAMQFormat
 
-/// The precision of the decoder's softmax·values products on the int8 path
-/// (`keys += P·U` of image→token attention: 4096×56×256 multiply-adds per
-/// layer and prompt).
+/// The precision of the attention products on the int8 path: the decoder's
+/// softmax·values (`keys += P·U` of image→token attention: 4096×56×256
+/// multiply-adds per layer and prompt), and TinyViT's window attention, both
+/// q·kᵀ and softmax·values (`samq_window_attention_bf16`; its error is a
+/// thousandth of the int8 encoder's, see docs/DECISIONS.md).
 ///
 /// The probabilities cannot go to int8 without losing the diffuse heads (one
 /// scale per pixel row spans eight heads' softmaxes, see

@@ -14,8 +14,9 @@ import Foundation
 public final class Int8Context: @unchecked Sendable {
     public let isa: KernelISA
     public let pool: ThreadPool
-    /// The decoder's softmax·values products: bf16 where `isa` has them (nil
-    /// at init), else f32.
+    /// The attention products of the int8 path — the decoder's softmax·values
+    /// and TinyViT's window attention (`samq_window_attention_bf16`): bf16
+    /// where `isa` has them (nil at init), else f32.
     public let attentionProducts: AttentionProductPrecision
     let workspace: Int8Workspace
 

@@ -27,6 +27,9 @@ struct WindowAttention {
     let heads: Int
     let window: Int
     let isa: KernelISA
+    /// bf16 on the int8 path where the CPU has bf16 products (as the
+    /// decoder's attention), else f32; the f32 path always f32.
+    let products: AttentionProductPrecision
 
     var headDim: Int { dim / heads }
     var tokens: Int { window * window }
@@ -42,6 +45,7 @@ struct WindowAttention {
         self.heads = heads
         self.window = window
         isa = context?.isa ?? .best
+        products = context?.attentionProducts ?? .f32
         let n = window * window
         var index = [Int32](repeating: 0, count: n * n)
         for i in 0..<n {
@@ -118,7 +122,9 @@ struct WindowAttention {
                     a.out_ld = c; a.out_row_stride = width * c
                     a.out_rows = validRows; a.out_cols = min(ws, width - wc * ws)
                     a.scratch = workerScratch + worker * perWorker
-                    if samq_window_attention(isa.raw, &a) != 0 { failures.add() }
+                    let status = products == .bf16 ? samq_window_attention_bf16(isa.raw, &a)
+                                                   : samq_window_attention(isa.raw, &a)
+                    if status != 0 { failures.add() }
                 }
                 try proj.forward(rows: validRows * width, input: attended, output: base + y0 * width * c,
                                  accumulate: true)
