@@ -58,15 +58,16 @@ struct ConvStem {
     /// Output side for an `S × S` image.
     static func outputSize(_ size: Int) -> Int { half(half(size)) }
 
-    /// The stem's output rows that are all equal because they read only the
-    /// input's zero rows (`zeroFrom..<size`) through both stride-2 convs.
-    static func repeatedRows(zeroFrom: Int, size: Int) -> RepeatedRows {
+    /// The stem's output lines (rows or columns) that are all equal because
+    /// they read only the input's zero lines `zeroFrom..<size` through both
+    /// stride-2 convs.
+    static func uniformLines(zeroFrom: Int, size: Int) -> UniformBand {
         let s1 = half(size), s2 = half(s1)
-        // The input's zero rows extend into the convolution's zero padding;
+        // The input's zero lines extend into the convolution's zero padding;
         // the first conv's output (its bias through GELU) does not.
-        return RepeatedRows(lower: zeroFrom, upper: size)
-            .throughConv3x3(stride: 2, inputHeight: size, outputHeight: s1, paddingMatches: true)
-            .throughConv3x3(stride: 2, inputHeight: s1, outputHeight: s2, paddingMatches: false)
+        return UniformBand(lower: zeroFrom, upper: size)
+            .throughConv3x3(stride: 2, inputLength: size, outputLength: s1, paddingMatches: true)
+            .throughConv3x3(stride: 2, inputLength: s1, outputLength: s2, paddingMatches: false)
     }
 
     /// Output rows `rows` (`[rows][S/4][outChannels]`) of the `size × size`

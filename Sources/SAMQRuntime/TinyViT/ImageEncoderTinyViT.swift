@@ -19,10 +19,10 @@ public final class ImageEncoderTinyViT: ImageEncoding {
     /// Pixels per strip of the strip-wise layers (stage 0, merges, local
     /// convs): the working-memory knob. Results do not depend on it.
     var stripPixels = 256
-    /// Stage 0 copies the rows that read only the input's zero padding
-    /// instead of computing them (`RepeatedRows`); tests turn it off to check
-    /// that the bits are the same.
-    var copiesRepeatedRows = true
+    /// Stage 0 copies the rows and pixels that read only the input's zero
+    /// padding instead of computing them (`UniformBand`); tests turn it off
+    /// to check that the bits are the same.
+    var copiesUniformRegions = true
     /// Buffers reused across strips and blocks; `lock` serializes encodes.
     let scratch = StripScratch()
     let lock = Lock()
@@ -127,7 +127,7 @@ public final class ImageEncoderTinyViT: ImageEncoding {
         let total = stageZero.blocks.count + stages.reduce(0) { $0 + $1.count }
         var done = 0
         var (x, side) = try stageZero(input, size: e.imgSize, stripPixels: stripPixels, scratch: scratch,
-                                          copiesRepeatedRows: copiesRepeatedRows) { blocks in
+                                          copiesUniformRegions: copiesUniformRegions) { blocks in
             done = blocks
             progress?(done, total)
         }

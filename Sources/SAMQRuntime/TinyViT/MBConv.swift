@@ -34,11 +34,11 @@ struct MBConv {
     /// (`outputRows.count × width × channels`; it must not overlap `input`).
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
               outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch,
-              carry: PointwiseDepthwiseColumns.Carry? = nil) throws {
+              carry: PointwiseDepthwiseColumns.Carry? = nil, uniform: PointwiseDepthwiseColumns.Uniform? = nil) throws {
         if case let .int8(expand) = conv1, case let .int8(project) = conv3 {
             let chunked = PointwiseDepthwiseColumns(expand: expand, depthwise: conv2, project: project, shortcut: true)
             try chunked.rows(input: input, inputRows: inputRows, width: width, outputRows: outputRows, into: output,
-                             scratch: scratch, carry: carry)
+                             scratch: scratch, carry: carry, uniform: uniform)
             return
         }
         let expanded = scratch.floats(.expanded, inputRows.count * width * hidden)

@@ -41,10 +41,19 @@ struct PointwiseDepthwiseColumns {
     /// PatchMerging's 4 or 8 rows plus 2: without the carry a third (a fifth)
     /// of the expansion, a 4×-wide 1×1 conv and its GELU, was recomputed.
     /// One per layer and map, used strip after strip.
+    /// Output columns whose every pixel is `value` (the layer's output
+    /// channels) in all the output rows of a call (`UniformBand`): copied
+    /// there, not computed.
+    struct Uniform {
+        let columns: Range<Int>
+        let value: UnsafePointer<Float>
+    }
+
     final class Carry {
         /// The map rows held (the same for every chunk) and the chunk width.
         fileprivate(set) var rows = 0..<0
-        fileprivate(set) var chunk = 0
+        /// The output columns of each task when the rows were kept.
+        fileprivate(set) var spans: [Range<Int>] = []
         fileprivate private(set) var storage = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         private var capacity = 1
 
@@ -65,7 +74,8 @@ struct PointwiseDepthwiseColumns {
     /// except the map's zero padding), into `output`. `carry`, if given, must
     /// be used for consecutive strips of one layer over one map only.
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, width: Int, outputRows: Range<Int>,
-              into output: UnsafeMutablePointer<Float>, scratch: StripScratch, carry: Carry? = nil) throws {
+              into output: UnsafeMutablePointer<Float>, scratch: StripScratch, carry: Carry? = nil,
+              uniform: Uniform? = nil) throws {
         guard !outputRows.isEmpty, width > 0 else { return }
         guard inputRows.lowerBound % stride == 0, !shortcut || stride == 1 else {
             throw SAMRuntimeError.invalidConfig("pointwise-depthwise strip \(inputRows) with stride \(stride)")
@@ -92,10 +102,23 @@ struct PointwiseDepthwiseColumns {
         let workerBytes = sizes.reduce(0, +)
         let buffers = UnsafeMutableRawPointer(scratch.floats(.expanded, pool.threads * workerBytes / 4))
         // Input rows whose expansion the previous strip left in `carry`.
+        // Each task's output columns: chunks, none inside the uniform columns.
+        var spans: [Range<Int>] = []
+        func split(_ columns: Range<Int>) {
+            for c0 in Swift.stride(from: columns.lowerBound, to: columns.upperBound, by: chunk) {
+                spans.append(c0..<min(columns.upperBound, c0 + chunk))
+            }
+        }
+        if let uniform, uniform.columns.upperBound <= outWidth {
+            split(0..<uniform.columns.lowerBound)
+            split(uniform.columns.upperBound..<outWidth)
+        } else {
+            split(0..<outWidth)
+        }
         let slot = Self.carriedRows * wide * hidden
-        carry?.reserve(((outWidth + chunk - 1) / chunk) * slot)
+        carry?.reserve(max(spans.count, (outWidth + chunk - 1) / chunk) * slot)
         var reused = 0, carryOffset = 0
-        if let carry, carry.chunk == chunk, carry.rows.contains(inputRows.lowerBound) {
+        if let carry, carry.spans == spans, carry.rows.contains(inputRows.lowerBound) {
             reused = min(carry.rows.upperBound, inputRows.upperBound) - inputRows.lowerBound
             carryOffset = inputRows.lowerBound - carry.rows.lowerBound
         }
@@ -104,7 +127,7 @@ struct PointwiseDepthwiseColumns {
         let w1 = expand.weight.payload, w3 = project.weight.payload
         withBiases { bias1, bias3 in
             depthwise.withArguments { dwTemplate in
-                pool.parallelFor(count: (outWidth + chunk - 1) / chunk) { task, worker in
+                pool.parallelFor(count: spans.count) { task, worker in
                     var cursor = buffers + worker * workerBytes
                     func take<T>(_ index: Int, _: T.Type) -> UnsafeMutablePointer<T> {
                         let p = cursor.bindMemory(to: T.self, capacity: sizes[index] / MemoryLayout<T>.stride)
@@ -114,7 +137,7 @@ struct PointwiseDepthwiseColumns {
                     let codes1 = take(0, Int8.self)
                     let expanded = take(1, Float.self), middle = take(2, Float.self)
                     let codes3 = take(3, Int8.self), scales = take(4, Float.self)
-                    let c0 = task * chunk, c1 = min(outWidth, c0 + chunk)
+                    let c0 = spans[task].lowerBound, c1 = spans[task].upperBound
                     let e0 = max(0, s * (c0 - 1)), e1 = min(width, s * (c1 - 1) + 2), ew = e1 - e0
                     let ewOut = DepthwiseConv3x3.outputSize(ew, stride: s), skip = c0 - e0 / s
                     let rowFloats = ew * hidden
@@ -157,8 +180,15 @@ struct PointwiseDepthwiseColumns {
                 }
             }
         }
+        if let uniform, uniform.columns.upperBound <= outWidth {
+            for o in 0..<outRows {
+                for c in uniform.columns {
+                    (output + (o * outWidth + c) * outChannels).update(from: uniform.value, count: outChannels)
+                }
+            }
+        }
         carry?.rows = (inputRows.upperBound - kept)..<inputRows.upperBound
-        carry?.chunk = chunk
+        carry?.spans = spans
         if failures.count > 0 {
             throw SAMRuntimeError.invalidConfig("a kernel rejected the pointwise-depthwise strip of \(rows)×\(width)×\(channels)")
         }

@@ -10,8 +10,8 @@
 /// vit_t about 50% more stage-0 multiply-adds at 512-pixel strips: 14 stem
 /// rows per 8 new ones.) Every layer's arithmetic on a row is independent of
 /// the strip it is computed in, so the strip size changes nothing but memory.
-/// For the same reason a level's rows that read only equal rows (the image's
-/// zero padding, `RepeatedRows`) are copied from the first of them.
+/// For the same reason a level's rows or pixels that read only equal inputs
+/// (the image's zero padding, `UniformBand`) are copied, not computed.
 struct StageZeroPipeline {
     let stem: ConvStem
     let blocks: [MBConv]
@@ -78,58 +78,101 @@ struct StageZeroPipeline {
         }
     }
 
-    /// One level's `RepeatedRows` and a copy of its first row, kept when it
-    /// is computed (the level's storage may have dropped it by the time the
-    /// band's last rows are produced).
-    private final class RepresentativeRow {
-        let band: RepeatedRows
+    /// What one level copies instead of computing (`UniformBand`): a band
+    /// of equal rows (a landscape image's bottom padding), whose first row is
+    /// kept once computed (the level's storage may have dropped it by the
+    /// time the band's last rows are produced); and a block of equal pixels
+    /// (a portrait image's right padding, `rows × columns`), whose pixel is
+    /// kept once computed and then copied by the layer itself
+    /// (`PointwiseDepthwiseColumns.Uniform`).
+    private final class LevelCopies {
+        let rows: UniformBand
+        let block: (rows: UniformBand, columns: UniformBand)
+        let width: Int
+        let channels: Int
         private var row: [Float] = []
+        private var pixel: [Float] = []
 
-        init(band: RepeatedRows) { self.band = band }
+        init(rows: UniformBand, block: (rows: UniformBand, columns: UniformBand), width: Int, channels: Int) {
+            self.rows = rows
+            self.block = block
+            self.width = width
+            self.channels = channels
+        }
 
-        /// Produces `rows` (`rowSize` floats each) into `output`: the rows
-        /// outside the band's copies through `compute(part, destination)`,
-        /// the copies from the band's first row.
-        func produce(_ rows: Range<Int>, rowSize: Int, into output: UnsafeMutablePointer<Float>,
-                     compute: (Range<Int>, UnsafeMutablePointer<Float>) throws -> Void) rethrows {
-            let (before, copied, after) = band.split(rows)
+        /// Produces `lines` (map rows) into `output`: the rows outside the
+        /// band's copies through `compute(part, destination, uniform)`, the
+        /// copies from the band's first row.
+        func produce(_ lines: Range<Int>, into output: UnsafeMutablePointer<Float>,
+                     compute: (Range<Int>, UnsafeMutablePointer<Float>, PointwiseDepthwiseColumns.Uniform?) throws -> Void)
+            rethrows {
+            let rowSize = width * channels
+            let (before, copied, after) = rows.split(lines)
             if !before.isEmpty {
-                try compute(before, output)
-                if before.contains(band.lower) && !band.isEmpty {
-                    let first = output + (band.lower - rows.lowerBound) * rowSize
-                    row = Array(UnsafeBufferPointer(start: first, count: rowSize))
+                try computePart(before, output, compute)
+                if before.contains(rows.lower) && !rows.isEmpty {
+                    row = Array(UnsafeBufferPointer(start: output + (rows.lower - lines.lowerBound) * rowSize, count: rowSize))
                 }
             }
             if !copied.isEmpty {
-                precondition(row.count == rowSize, "internal stage-0 row \(band.lower) copied before it was computed")
+                precondition(row.count == rowSize, "internal stage-0 row \(rows.lower) copied before it was computed")
                 row.withUnsafeBufferPointer { source in
                     for r in copied {
-                        (output + (r - rows.lowerBound) * rowSize).update(from: source.baseAddress!, count: rowSize)
+                        (output + (r - lines.lowerBound) * rowSize).update(from: source.baseAddress!, count: rowSize)
                     }
                 }
             }
-            if !after.isEmpty { try compute(after, output + (after.lowerBound - rows.lowerBound) * rowSize) }
+            if !after.isEmpty { try computePart(after, output + (after.lowerBound - lines.lowerBound) * rowSize, compute) }
+        }
+
+        private func computePart(_ part: Range<Int>, _ output: UnsafeMutablePointer<Float>,
+                                 _ compute: (Range<Int>, UnsafeMutablePointer<Float>, PointwiseDepthwiseColumns.Uniform?) throws -> Void)
+            rethrows {
+            if !pixel.isEmpty && block.rows.contains(part) {
+                try pixel.withUnsafeBufferPointer { value in
+                    try compute(part, output, .init(columns: block.columns.lower..<block.columns.upper, value: value.baseAddress!))
+                }
+                return
+            }
+            try compute(part, output, nil)
+            if pixel.isEmpty && !block.rows.isEmpty && !block.columns.isEmpty && part.contains(block.rows.lower) {
+                let first = output + ((block.rows.lower - part.lowerBound) * width + block.columns.lower) * channels
+                pixel = Array(UnsafeBufferPointer(start: first, count: channels))
+            }
         }
     }
 
     /// Returns the merged tokens `[side][side][channels]` and `side`.
     func callAsFunction(_ image: StemInput, size: Int, stripPixels: Int, scratch: StripScratch,
-                        copiesRepeatedRows: Bool = true,
+                        copiesUniformRegions: Bool = true,
                         progress: (Int) -> Void) throws -> (tokens: [Float], side: Int) {
         let side0 = ConvStem.outputSize(size)
         let side = merge.outputSize(side0)
         let channels = merge.outChannels
-        // repeated[0]: the stem's output; repeated[k + 1]: block k's; the last: the merge's.
-        var repeated = [copiesRepeatedRows
-            ? ConvStem.repeatedRows(zeroFrom: image.zeroRowsStart(size: size, channels: stem.inChannels), size: size)
-            : .none]
-        for _ in blocks {
-            repeated.append(repeated.last!.throughConv3x3(stride: 1, inputHeight: side0, outputHeight: side0,
-                                                          paddingMatches: false))
+        // The zero padding's uniform lines at the stem's output, then through
+        // each block's depthwise 3×3 and the merge's (stride 2 or 1).
+        var rowBand = UniformBand.none, block = (rows: UniformBand.none, columns: UniformBand.none)
+        if copiesUniformRegions {
+            rowBand = ConvStem.uniformLines(zeroFrom: image.zeroRowsStart(size: size, channels: stem.inChannels), size: size)
+            let zeroColumns = image.zeroColumnsStart(size: size, channels: stem.inChannels)
+            if zeroColumns < size {
+                block = (ConvStem.uniformLines(zeroFrom: 0, size: size), ConvStem.uniformLines(zeroFrom: zeroColumns, size: size))
+            }
         }
-        repeated.append(repeated.last!.throughConv3x3(stride: merge.stride, inputHeight: side0, outputHeight: side,
-                                                      paddingMatches: false))
-        let representatives = repeated.map { RepresentativeRow(band: $0) }
+        func next(_ band: UniformBand, stride: Int, to length: Int) -> UniformBand {
+            band.throughConv3x3(stride: stride, inputLength: side0, outputLength: length, paddingMatches: false)
+        }
+        // copies[0]: the stem's output (computed whole); copies[k + 1]: block k's; the last: the merge's.
+        var copies = [LevelCopies(rows: rowBand, block: (.none, .none), width: side0, channels: stem.outChannels)]
+        for _ in blocks {
+            rowBand = next(rowBand, stride: 1, to: side0)
+            block = (next(block.rows, stride: 1, to: side0), next(block.columns, stride: 1, to: side0))
+            copies.append(LevelCopies(rows: rowBand, block: block, width: side0, channels: stem.outChannels))
+        }
+        copies.append(LevelCopies(rows: next(rowBand, stride: merge.stride, to: side),
+                                  block: (next(block.rows, stride: merge.stride, to: side),
+                                          next(block.columns, stride: merge.stride, to: side)),
+                                  width: side, channels: channels))
         let band = max(1, min(side, stripPixels / max(side, 1)))
         // levels[0]: stem output; levels[k + 1]: block k's output.
         let levels = (0...blocks.count).map { _ in HeldRows(rowSize: side0 * stem.outChannels) }
@@ -149,7 +192,7 @@ struct StageZeroPipeline {
                 if ends[0] > levels[0].end {
                     let rows = levels[0].end..<ends[0]
                     try levels[0].append(upTo: ends[0]) { output in
-                        try representatives[0].produce(rows, rowSize: levels[0].rowSize, into: output) { part, into in
+                        try copies[0].produce(rows, into: output) { part, into, _ in
                             try stem.rows(part, of: image, size: size, scratch: scratch, into: into)
                         }
                     }
@@ -157,21 +200,20 @@ struct StageZeroPipeline {
                 for (k, block) in blocks.enumerated() where ends[k + 1] > levels[k + 1].end {
                     let rows = levels[k + 1].end..<ends[k + 1]
                     try levels[k + 1].append(upTo: rows.upperBound) { output in
-                        try representatives[k + 1].produce(rows, rowSize: levels[k + 1].rowSize, into: output) { part, into in
+                        try copies[k + 1].produce(rows, into: output) { part, into, uniform in
                             let input = max(0, part.lowerBound - 1)..<min(side0, part.upperBound + 1)
                             try block.rows(input: levels[k].pointer(from: input), inputRows: input, height: side0,
                                            width: side0, outputRows: part, into: into, scratch: scratch,
-                                           carry: carries[k])
+                                           carry: carries[k], uniform: uniform)
                         }
                     }
                     levels[k].drop(below: rows.upperBound - 1)   // the next rows' upper halo
                 }
-                try representatives[blocks.count + 1].produce(m0..<m1, rowSize: side * channels,
-                                                                into: dst.baseAddress! + m0 * side * channels) { part, into in
+                try copies[blocks.count + 1].produce(m0..<m1, into: dst.baseAddress! + m0 * side * channels) { part, into, uniform in
                     let input = merge.inputRows(for: part, height: side0)
                     try merge.rows(input: levels[blocks.count].pointer(from: input), inputRows: input,
                                    height: side0, width: side0, outputRows: part,
-                                   into: into, scratch: scratch, carry: mergeCarry)
+                                   into: into, scratch: scratch, carry: mergeCarry, uniform: uniform)
                 }
                 if m1 < side {
                     levels[blocks.count].drop(below: merge.inputRows(for: m1..<(m1 + 1), height: side0).lowerBound)

@@ -30,6 +30,26 @@ enum StemInput {
         }
     }
 
+    /// The first column from which every column of the input is zero (+0.0
+    /// bits), or `size`.
+    func zeroColumnsStart(size: Int, channels: Int) -> Int {
+        switch self {
+        case let .tensor(values):
+            var start = size
+            while start > 0 {
+                let column = start - 1
+                let isZero = (0..<channels).allSatisfy { c in
+                    (0..<size).allSatisfy { values[(c * size + $0) * size + column].bitPattern == 0 }
+                }
+                guard isZero else { break }
+                start = column
+            }
+            return start
+        case let .image(image, _, _):
+            return min(size, image.width)
+        }
+    }
+
     func fill(rows: Range<Int>, size: Int, channels: Int, into dst: UnsafeMutablePointer<Float>) {
         switch self {
         case let .tensor(values):
