@@ -5,10 +5,9 @@
 #   Benchmarks/aspect_ratio.sh [MODEL.samq] [IMAGE] [ROUNDS]
 #
 # SAM pads every image to a square with zeros at the bottom or on the right.
-# TinyViT's stage 0 copies the rows that read only the bottom padding instead
-# of computing them (docs/DECISIONS.md, session 13), so a landscape image
-# encodes faster than a square one; a portrait image (padding on the right)
-# does not. MODEL defaults to a fresh `samq-convert --random vit_t --seed 1`;
+# TinyViT's stage 0 copies what reads only that padding instead of computing
+# it (docs/DECISIONS.md, session 13), so a non-square image encodes faster
+# than a square one. MODEL defaults to a fresh `samq-convert --random vit_t --seed 1`;
 # IMAGE to Models/demo/demo_1.png. Each shape is the image resized to fill
 # 1024 px on its long side (no padding inside the file). PYTHON selects an
 # interpreter with Pillow (default /work/venv/bin/python).

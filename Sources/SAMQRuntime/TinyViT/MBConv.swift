@@ -32,6 +32,7 @@ struct MBConv {
     /// `input` holding the map's rows `inputRows` (one more row on each side
     /// of `outputRows` unless at the map's edge), written to `output`
     /// (`outputRows.count × width × channels`; it must not overlap `input`).
+    /// `uniform` (int8 path; f32 computes them): columns to copy, not compute.
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
               outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch,
               carry: PointwiseDepthwiseColumns.Carry? = nil, uniform: PointwiseDepthwiseColumns.Uniform? = nil) throws {

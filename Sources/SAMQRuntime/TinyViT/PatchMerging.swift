@@ -41,7 +41,8 @@ struct PatchMerging {
 
     /// Output rows `outputRows` from `input` holding input rows `inputRows`
     /// (as returned by `inputRows(for:height:)`, or wider).
-    /// `carry` (int8 path) keeps expanded rows from one strip to the next.
+    /// `carry` (int8 path) keeps expanded rows from one strip to the next;
+    /// `uniform` (int8 path; f32 computes them) names columns to copy, not compute.
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, height: Int, width: Int,
               outputRows: Range<Int>, into output: UnsafeMutablePointer<Float>, scratch: StripScratch,
               carry: PointwiseDepthwiseColumns.Carry? = nil, uniform: PointwiseDepthwiseColumns.Uniform? = nil) throws {

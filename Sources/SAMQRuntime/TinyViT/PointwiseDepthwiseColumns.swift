@@ -73,6 +73,7 @@ struct PointwiseDepthwiseColumns {
     /// (`lowerBound` a multiple of the stride, every row the outputs read
     /// except the map's zero padding), into `output`. `carry`, if given, must
     /// be used for consecutive strips of one layer over one map only.
+    /// `uniform` columns are copied from its pixel, and the chunks split around them.
     func rows(input: UnsafePointer<Float>, inputRows: Range<Int>, width: Int, outputRows: Range<Int>,
               into output: UnsafeMutablePointer<Float>, scratch: StripScratch, carry: Carry? = nil,
               uniform: Uniform? = nil) throws {
