@@ -186,12 +186,18 @@ INLINE float32x4_t exp_neon(float32x4_t z) {
 #include "k_attn_body.h"
 #endif /* SAMQ_ARM64 */
 
-int samq_window_attention(samq_isa isa, const samq_window_attention_args *a) {
+int samq_window_attention_check(samq_isa isa, const samq_window_attention_args *a) {
     if (!a || !samq_isa_supported(isa)) return -1;
     if (a->out_rows > a->rows || a->out_cols > a->cols) return -1;
-    if (a->out_rows == 0 || a->out_cols == 0 || a->head_dim == 0) return 0;
+    if (a->out_rows == 0 || a->out_cols == 0 || a->head_dim == 0) return 1;
     if (!a->q || !a->k || !a->v || !a->out || !a->scratch) return -1;
     if ((a->cols > 1 && a->ld < a->head_dim) || (a->out_cols > 1 && a->out_ld < a->head_dim)) return -1;
+    return 0;
+}
+
+int samq_window_attention(samq_isa isa, const samq_window_attention_args *a) {
+    int check = samq_window_attention_check(isa, a);
+    if (check != 0) return check < 0 ? -1 : 0;
     switch (samq_vector_unit(isa)) {
 #if defined(SAMQ_X86)
     case SAMQ_VEC_AVX2: samq_window_attention_avx2(a); return 0;

@@ -214,11 +214,8 @@ TGT_BF16 static void attention_bf16_512(const samq_window_attention_args *a) {
 #endif /* SAMQ_X86 */
 
 int samq_window_attention_bf16(samq_isa isa, const samq_window_attention_args *a) {
-    if (!a || !samq_isa_supported(isa)) return -1;
-    if (a->out_rows > a->rows || a->out_cols > a->cols) return -1;
-    if (a->out_rows == 0 || a->out_cols == 0 || a->head_dim == 0) return 0;
-    if (!a->q || !a->k || !a->v || !a->out || !a->scratch) return -1;
-    if ((a->cols > 1 && a->ld < a->head_dim) || (a->out_cols > 1 && a->out_ld < a->head_dim)) return -1;
+    int check = samq_window_attention_check(isa, a);
+    if (check != 0) return check < 0 ? -1 : 0;
 #if defined(SAMQ_X86)
     if (samq_bf16_native(isa)) {
         attention_bf16_512(a);

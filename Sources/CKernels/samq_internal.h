@@ -268,6 +268,10 @@ void samq_gemm_scalar(const samq_gemm_args *a);
 void samq_sgemm_scalar(const samq_sgemm_args *a);
 void samq_hgemm_scalar(const samq_sgemm_args *a);
 void samq_bf16gemm_scalar(const samq_bf16gemm_args *a);
+/* Both window attentions' argument check (k_attn.c): -1 invalid, 1 nothing
+ * to do, 0 go. */
+struct samq_window_attention_args;
+int samq_window_attention_check(samq_isa isa, const struct samq_window_attention_args *a);
 /* Words of scratch samq_window_attention_bf16 needs (k_attn_bf16.c). */
 size_t samq_window_attention_bf16_scratch(size_t n, size_t head_dim);
 void samq_dwconv3x3_scalar(const samq_dwconv3x3_args *a);

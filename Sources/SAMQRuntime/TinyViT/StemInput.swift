@@ -8,23 +8,12 @@ enum StemInput {
     case tensor([Float])
     case image(RGBImage, mean: [Float], std: [Float])
 
-    /// Image rows `rows` of the padded `size × size` input, channels last.
     /// The first row from which every row of the `size × size` input is zero
     /// (+0.0 bits: a −0.0 could give a conv sum of another sign), or `size`.
     func zeroRowsStart(size: Int, channels: Int) -> Int {
         switch self {
         case let .tensor(values):
-            var start = size
-            while start > 0 {
-                let row = start - 1
-                let isZero = (0..<channels).allSatisfy { c in
-                    let base = (c * size + row) * size
-                    return values[base..<(base + size)].allSatisfy { $0.bitPattern == 0 }
-                }
-                guard isZero else { break }
-                start = row
-            }
-            return start
+            return Self.zeroTailStart(values, size: size, channels: channels) { c, row, i in (c * size + row) * size + i }
         case let .image(image, _, _):
             return min(size, image.height)
         }
@@ -35,21 +24,29 @@ enum StemInput {
     func zeroColumnsStart(size: Int, channels: Int) -> Int {
         switch self {
         case let .tensor(values):
-            var start = size
-            while start > 0 {
-                let column = start - 1
-                let isZero = (0..<channels).allSatisfy { c in
-                    (0..<size).allSatisfy { values[(c * size + $0) * size + column].bitPattern == 0 }
-                }
-                guard isZero else { break }
-                start = column
-            }
-            return start
+            return Self.zeroTailStart(values, size: size, channels: channels) { c, column, i in (c * size + i) * size + column }
         case let .image(image, _, _):
             return min(size, image.width)
         }
     }
 
+    /// The first line from which every line is +0.0 in every channel, lines
+    /// counted from the end; `index(channel, line, position)` addresses them.
+    private static func zeroTailStart(_ values: [Float], size: Int, channels: Int,
+                                      index: (Int, Int, Int) -> Int) -> Int {
+        var start = size
+        while start > 0 {
+            let line = start - 1
+            let isZero = (0..<channels).allSatisfy { c in
+                (0..<size).allSatisfy { values[index(c, line, $0)].bitPattern == 0 }
+            }
+            guard isZero else { break }
+            start = line
+        }
+        return start
+    }
+
+    /// Image rows `rows` of the padded `size × size` input, channels last.
     func fill(rows: Range<Int>, size: Int, channels: Int, into dst: UnsafeMutablePointer<Float>) {
         switch self {
         case let .tensor(values):
