@@ -50,24 +50,6 @@ static void samq_window_attention_scalar(const samq_window_attention_args *a) {
 #define AT_CAT(a, b) AT_CAT_(a, b)
 
 #if defined(SAMQ_X86)
-/* The SIMD exps: degree-6 Taylor with fused multiply-adds (relative error
- * < 2e-7 on the reduced range), rounding by the vector round instruction. */
-TGT_AVX2 INLINE __m256 exp_fast_avx2(__m256 z) {
-    const __m256 one = _mm256_set1_ps(1.0f);
-    z = _mm256_max_ps(z, _mm256_set1_ps(SAMQ_EXP_ZMIN));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(z, _mm256_set1_ps(SAMQ_EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2HI), z);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(SAMQ_EXP_LN2LO), r);
-    __m256 p = _mm256_set1_ps(SAMQ_EXP_C6);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(SAMQ_EXP_C5));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(SAMQ_EXP_C4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(SAMQ_EXP_C3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(SAMQ_EXP_C2));
-    p = _mm256_fmadd_ps(p, r, one);
-    p = _mm256_fmadd_ps(p, r, one);
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-}
 TGT_AVX2 INLINE float hmax_avx2(__m256 v) {
     __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     h = _mm_max_ps(h, _mm_movehl_ps(h, h));

@@ -90,23 +90,33 @@ TGT_512 INLINE __m512 gelu_512(__m512 y) {
     return _mm512_mask_blend_ps(big, g, tail);
 }
 
-/* The window-attention softmax's exp: degree-6 Taylor with fused
- * multiply-adds (relative error < 2e-7 on the reduced range), rounded by the
- * vector round instruction. samq_exp_fast_ref is it op for op. */
+/* The window-attention softmax's exps: degree-6 Taylor with fused
+ * multiply-adds (relative error < 2e-7 on the reduced range) after the
+ * Cody-Waite reduction by the rounded n = z·log2(e); p·2^n last.
+ * samq_exp_fast_ref is exp_fast_512 op for op. */
+#define SAMQ_EXP_FAST_POLY(V, P)                                                \
+    V r = P##_fnmadd_ps(n, P##_set1_ps(SAMQ_EXP_LN2HI), z);                     \
+    r = P##_fnmadd_ps(n, P##_set1_ps(SAMQ_EXP_LN2LO), r);                       \
+    V p = P##_set1_ps(SAMQ_EXP_C6);                                             \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(SAMQ_EXP_C5));                           \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(SAMQ_EXP_C4));                           \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(SAMQ_EXP_C3));                           \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(SAMQ_EXP_C2));                           \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(1.0f));                                  \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(1.0f));
+
+TGT_AVX2 INLINE __m256 exp_fast_avx2(__m256 z) {
+    z = _mm256_max_ps(z, _mm256_set1_ps(SAMQ_EXP_ZMIN));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(z, _mm256_set1_ps(SAMQ_EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    SAMQ_EXP_FAST_POLY(__m256, _mm256)
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
 TGT_512 INLINE __m512 exp_fast_512(__m512 z) {
-    const __m512 one = _mm512_set1_ps(1.0f);
     z = _mm512_max_ps(z, _mm512_set1_ps(SAMQ_EXP_ZMIN));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(SAMQ_EXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2HI), z);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(SAMQ_EXP_LN2LO), r);
-    __m512 p = _mm512_set1_ps(SAMQ_EXP_C6);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(SAMQ_EXP_C2));
-    p = _mm512_fmadd_ps(p, r, one);
-    p = _mm512_fmadd_ps(p, r, one);
+    SAMQ_EXP_FAST_POLY(__m512, _mm512)
     return _mm512_scalef_ps(p, n);
 }
 
