@@ -39,9 +39,10 @@ final class UniformBandTests: XCTestCase {
         XCTAssertEqual(UniformBand.none.split(3..<7).before, 3..<7)
     }
 
-    /// Landscape images (rows copied) and portrait ones (the right padding's
-    /// pixels copied by the layers) of several shapes, int8 and f32, with
-    /// one-row strips too: the same bits with and without the copies.
+    /// Landscape images (rows copied), portrait ones (the right padding's
+    /// pixels copied by the layers) and images short on both sides (both), of
+    /// several shapes, int8 and f32, with one-row strips too: the same bits
+    /// with and without the copies.
     func testCopiesHaveTheComputedBits() throws {
         guard let f = MobileSAMFixture("tiny_t") else { throw FixtureError("tiny_t fixtures not found") }
         let directory = try MobileSAMFixture.temporaryDirectory("repeated-rows")
@@ -53,7 +54,7 @@ final class UniformBandTests: XCTestCase {
             computing.copiesUniformRegions = false
             for (width, height, strip) in [(256, 192, 256), (256, 144, 1), (256, 2, 256), (256, 250, 256),
                                            (256, 256, 256), (144, 256, 256), (192, 256, 1), (2, 256, 256),
-                                           (130, 256, 64), (250, 256, 256)] {
+                                           (130, 256, 64), (250, 256, 256), (100, 60, 256), (90, 170, 1)] {
                 let image = try Self.texture(width: width, height: height)
                 copying.stripPixels = strip
                 computing.stripPixels = strip

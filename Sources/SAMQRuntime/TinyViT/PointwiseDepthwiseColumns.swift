@@ -35,12 +35,6 @@ struct PointwiseDepthwiseColumns {
     /// its first output row, so it reads the last two input rows of this one.
     static let carriedRows = 2
 
-    /// The last expanded rows of the previous strip of one layer, per chunk
-    /// (`[chunk][row][column][hidden]`), so the next strip does not expand
-    /// them again. Stage 0's MBConv strips of 4 new rows read 6 input rows,
-    /// PatchMerging's 4 or 8 rows plus 2: without the carry a third (a fifth)
-    /// of the expansion, a 4×-wide 1×1 conv and its GELU, was recomputed.
-    /// One per layer and map, used strip after strip.
     /// Output columns whose every pixel is `value` (the layer's output
     /// channels) in all the output rows of a call (`UniformBand`): copied
     /// there, not computed.
@@ -49,8 +43,14 @@ struct PointwiseDepthwiseColumns {
         let value: UnsafePointer<Float>
     }
 
+    /// The last expanded rows of the previous strip of one layer, per chunk
+    /// (`[chunk][row][column][hidden]`), so the next strip does not expand
+    /// them again. Stage 0's MBConv strips of 4 new rows read 6 input rows,
+    /// PatchMerging's 4 or 8 rows plus 2: without the carry a third (a fifth)
+    /// of the expansion, a 4×-wide 1×1 conv and its GELU, was recomputed.
+    /// One per layer and map, used strip after strip.
     final class Carry {
-        /// The map rows held (the same for every chunk) and the chunk width.
+        /// The map rows held (the same for every chunk).
         fileprivate(set) var rows = 0..<0
         /// The output columns of each task when the rows were kept.
         fileprivate(set) var spans: [Range<Int>] = []
@@ -102,7 +102,6 @@ struct PointwiseDepthwiseColumns {
                      stripOut * wideOut * hidden * 4, chunk * kp3, rows * wide * 4].map { roundUp($0, 64) }
         let workerBytes = sizes.reduce(0, +)
         let buffers = UnsafeMutableRawPointer(scratch.floats(.expanded, pool.threads * workerBytes / 4))
-        // Input rows whose expansion the previous strip left in `carry`.
         // Each task's output columns: chunks, none inside the uniform columns.
         var spans: [Range<Int>] = []
         func split(_ columns: Range<Int>) {
@@ -118,6 +117,7 @@ struct PointwiseDepthwiseColumns {
         }
         let slot = Self.carriedRows * wide * hidden
         carry?.reserve(max(spans.count, (outWidth + chunk - 1) / chunk) * slot)
+        // Input rows whose expansion the previous strip left in `carry`.
         var reused = 0, carryOffset = 0
         if let carry, carry.spans == spans, carry.rows.contains(inputRows.lowerBound) {
             reused = min(carry.rows.upperBound, inputRows.upperBound) - inputRows.lowerBound
