@@ -10,7 +10,8 @@ import SAMQFormat
 /// softmax·values (`keys += P·U` of image→token attention: 4096×56×256
 /// multiply-adds per layer and prompt), and TinyViT's window attention, both
 /// q·kᵀ and softmax·values (`samq_window_attention_bf16`; its error is a
-/// thousandth of the int8 encoder's, see docs/DECISIONS.md).
+/// twentieth to a fiftieth of the int8 encoder's, relative L2: see
+/// docs/ACCURACY.md).
 ///
 /// The probabilities cannot go to int8 without losing the diffuse heads (one
 /// scale per pixel row spans eight heads' softmaxes, see
