@@ -210,7 +210,7 @@ struct BenchReport: Encodable {
 
     func printText() {
         print("model        \(model) (\(variant))")
-        print("kernels      \(isa), \(threads) thread(s), \(attentionProducts) decoder attention products")
+        print("kernels      \(isa), \(threads) thread(s), \(attentionProducts) attention products (decoder; TinyViT encoder too)")
         print("load         \(fixed(loadMs, 0)) ms")
         if encoderMedianMs > 0 {
             print("encoder      median \(fixed(encoderMedianMs, 0)) ms, min \(fixed(encoderMinMs, 0)) ms")
