@@ -1267,14 +1267,14 @@ static void test_window_attention(void) {
         for (size_t i = 0; i < rows * row_stride; i++) qkv[i] = rnd_f() * 2.0f;
         for (size_t i = 0; i < n * n; i++) bias[i] = rnd_f() * 3.0f;
         /* bf16: samq_window_attention_bf16, whose scalar emulation defines every ISA's bits */
-        for (int use_bias = 0; use_bias < 4; use_bias++) {
-            const int bf16 = use_bias >> 1;
+        for (int mode = 0; mode < 4; mode++) {
+            const int use_bias = mode & 1, bf16 = mode >> 1;
             int (*kernel)(samq_isa, const samq_window_attention_args *) = bf16 ? samq_window_attention_bf16 : samq_window_attention;
             samq_window_attention_args a;
             memset(&a, 0, sizeof a);
             a.rows = rows, a.cols = cols, a.head_dim = d;
             a.q = qkv, a.k = qkv + d, a.v = qkv + 2 * d, a.ld = ld, a.row_stride = row_stride;
-            a.bias = use_bias & 1 ? bias : NULL;
+            a.bias = use_bias ? bias : NULL;
             a.scale = 1.0f / sqrtf((float)d);
             a.out_ld = out_ld, a.out_row_stride = out_row_stride, a.out_rows = orows, a.out_cols = ocols;
             a.scratch = scratch;
@@ -1304,7 +1304,7 @@ static void test_window_attention(void) {
                             const float *k = qkv + (j / cols) * row_stride + (j % cols) * ld + d;
                             double acc = 0;
                             for (size_t t = 0; t < d; t++) acc += (double)q[t] * k[t];
-                            s[j] = acc * a.scale + (use_bias & 1 ? bias[qi * n + j] : 0.0);
+                            s[j] = acc * a.scale + (use_bias ? bias[qi * n + j] : 0.0);
                             if (s[j] > mx) mx = s[j];
                         }
                         for (size_t j = 0; j < n; j++) s[j] = exp(s[j] - mx), sum += s[j];
@@ -1320,7 +1320,7 @@ static void test_window_attention(void) {
                         }
                     }
                 CHECK(maxerr < (bf16 ? 3e-2 : 2e-5), "window attention %s bf16=%d %zux%zu (out %zux%zu) d=%zu bias=%d: rel err %.3g",
-                      samq_isa_name(isa), bf16, rows, cols, orows, ocols, d, use_bias & 1, maxerr);
+                      samq_isa_name(isa), bf16, rows, cols, orows, ocols, d, use_bias, maxerr);
                 if (i < 0) memcpy(ref_out, out, out_count * 4);
                 else if (bf16)
                     CHECK(same_bits(ref_out, out, out_count), "window attention bf16 %s (native %d) %zux%zu d=%zu: not the emulation's bits",

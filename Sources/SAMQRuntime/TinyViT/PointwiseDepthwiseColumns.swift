@@ -109,14 +109,15 @@ struct PointwiseDepthwiseColumns {
                 spans.append(c0..<min(columns.upperBound, c0 + chunk))
             }
         }
-        if let uniform, uniform.columns.upperBound <= outWidth {
+        let uniform = uniform.flatMap { $0.columns.upperBound <= outWidth ? $0 : nil }
+        if let uniform {
             split(0..<uniform.columns.lowerBound)
             split(uniform.columns.upperBound..<outWidth)
         } else {
             split(0..<outWidth)
         }
         let slot = Self.carriedRows * wide * hidden
-        carry?.reserve(max(spans.count, (outWidth + chunk - 1) / chunk) * slot)
+        carry?.reserve(spans.count * slot)
         // Input rows whose expansion the previous strip left in `carry`.
         var reused = 0, carryOffset = 0
         if let carry, carry.spans == spans, carry.rows.contains(inputRows.lowerBound) {
@@ -181,7 +182,7 @@ struct PointwiseDepthwiseColumns {
                 }
             }
         }
-        if let uniform, uniform.columns.upperBound <= outWidth {
+        if let uniform {
             for o in 0..<outRows {
                 for c in uniform.columns {
                     (output + (o * outWidth + c) * outChannels).update(from: uniform.value, count: outChannels)
