@@ -23,18 +23,25 @@ CHECKPOINT=Converter/Sources/SAMQConverter/Checkpoint
 FIXTURES=Tests/Fixtures/malformed
 
 # --- target tables --------------------------------------------------------------
-declare -A ENTRY SOURCES MODULES SEEDS DICT EXTRA ASAN
+declare -A ENTRY SOURCES MODULES MODULE_EXTRA SEEDS DICT EXTRA ASAN
 ENTRY[pickle]=Fuzz/FuzzPickle.swift
 ENTRY[torch]=Fuzz/FuzzTorch.swift
 ENTRY[safetensors]=Fuzz/FuzzSafetensors.swift
 ENTRY[samq]=Fuzz/FuzzSAMQ.swift
+ENTRY[npy]=Fuzz/FuzzNumPy.swift
+ENTRY[image]=Fuzz/FuzzImage.swift
 # Compiled into one module with the entry file. Directories are searched recursively for *.swift.
 SOURCES[pickle]=$CHECKPOINT
 SOURCES[torch]=$CHECKPOINT
 SOURCES[safetensors]=$CHECKPOINT
 SOURCES[samq]=Sources/SAMQFormat
+SOURCES[npy]=Sources/SAMQFormat
+# The image readers without MaskPostprocessing.swift, the one file that needs the C kernels.
+SOURCES[image]=$(cd "$ROOT" && find Sources/SAMQImage -name '*.swift' ! -name MaskPostprocessing.swift | sort | tr '\n' ' ')
 # Extra swiftc flags (include paths for system-library module maps, ...).
 EXTRA[samq]="-I Sources/CZstd"
+EXTRA[npy]="-I Sources/CZstd"
+EXTRA[image]="-I Sources/CPNG -I Sources/CTurboJPEG -I Sources/CZlib -I Sources/CZstd"
 # AddressSanitizer options. The .samq harness copies each input into a 4096-aligned
 # buffer; ASan's quarantine counts requested bytes, not the pages such chunks pin,
 # so the default 256 MB quarantine grows RSS past 2 GB. A small one keeps it ~250 MB.
@@ -43,14 +50,19 @@ ASAN[samq]="quarantine_size_mb=16"
 MODULES[pickle]="SAMQFormat=Sources/SAMQFormat/MappedFile.swift"
 MODULES[torch]="SAMQFormat=Sources/SAMQFormat/MappedFile.swift"
 MODULES[safetensors]="SAMQFormat=Sources/SAMQFormat/MappedFile.swift"
+MODULES[image]="SAMQFormat=Sources/SAMQFormat"
+# Extra swiftc flags for a target's prebuilt modules.
+MODULE_EXTRA[image]="-I Sources/CZstd"
 # Seed files; "pkl:" means "extract data.pkl from these zips".
 SEEDS[pickle]="pkl:$FIXTURES/*.pth pkl:$FIXTURES/valid/*.pth"
 SEEDS[torch]="$FIXTURES/*.pth $FIXTURES/valid/*.pth"
 SEEDS[safetensors]="$FIXTURES/*.safetensors $FIXTURES/valid/*.safetensors"
 SEEDS[samq]="Tests/Fixtures/*.samq Tests/Fixtures/*/*.samq Tests/Fixtures/*/*/*.samq"
+SEEDS[image]="Tests/Fixtures/images/bad/* Tests/Fixtures/images/decode/*.png Tests/Fixtures/images/decode/*.jpg"
+SEEDS[npy]="Tests/Fixtures/images/npy/* Tests/Fixtures/*/*.npy Tests/Fixtures/*/*/*.npy"
 DICT[pickle]=Fuzz/pickle.dict
 DICT[safetensors]=Fuzz/safetensors.dict
-ALL_TARGETS="pickle torch safetensors samq"
+ALL_TARGETS="pickle torch safetensors samq npy image"
 # ---------------------------------------------------------------------------------
 
 TARGETS=${*:-$ALL_TARGETS}
@@ -61,19 +73,19 @@ mkdir -p "$BUILD"
 
 swift_files() { for path in "$@"; do if [ -d "$path" ]; then find "$path" -name '*.swift' | sort; else echo "$path"; fi; done; }
 
-build_module() {  # NAME=files... -> $BUILD/modules/NAME.{swiftmodule,o}
-    local name=${1%%=*} files=${1#*=}
+build_module() {  # NAME=files-or-directories [extra swiftc flags] -> $BUILD/modules/NAME.{swiftmodule,o}
+    local name=${1%%=*} paths=${1#*=} extra=${2:-}
     local out=$BUILD/modules
     mkdir -p "$out"
-    # shellcheck disable=SC2086
-    "$SWIFTC" "${FLAGS[@]}" -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" \
-        -c $files -o "$out/$name.o" -wmo
+    # shellcheck disable=SC2086,SC2046
+    "$SWIFTC" "${FLAGS[@]}" $extra -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" \
+        -c $(swift_files $paths) -o "$out/$name.o" -wmo
 }
 
 build_target() {
     local target=$1 objects=() spec
     for spec in ${MODULES[$target]:-}; do
-        build_module "$spec"
+        build_module "$spec" "${MODULE_EXTRA[$target]:-}"
         objects+=("$BUILD/modules/${spec%%=*}.o")
     done
     # shellcheck disable=SC2046,SC2086

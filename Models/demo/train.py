@@ -379,6 +379,9 @@ def main():
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--images", type=int, default=6, help="images per step")
     ap.add_argument("--singles", type=int, default=6, help="single-point prompts per image")
+    ap.add_argument("--min-object-frac", type=float, default=0.004,
+                    help="prompt only shapes whose visible area is at least this fraction of the image "
+                         "(0.004 until session 14; the held-out rule asks about shapes of at least 0.02)")
     ap.add_argument("--interior-prob", type=float, default=0.0,
                     help="chance that a single-point prompt is drawn from the object's interior "
                          "(erosion depth >= half the maximum) instead of uniformly (stage 4: 0.5)")
@@ -545,7 +548,7 @@ def run(rank, args):
         while len(batch) < args.images // procs:
             img, masks, _ = scenes.make_scene(TRAIN_SEED_BASE + scene_k)
             scene_k += procs
-            elig = eligible_objects(masks)
+            elig = eligible_objects(masks, min_frac=args.min_object_frac)
             if elig:
                 batch.append((img, masks, elig))
         npos, nneg = int(rng.integers(1, 4)), int(rng.integers(0, 3))  # multi-point structure for this step

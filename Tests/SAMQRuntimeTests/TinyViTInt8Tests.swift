@@ -40,9 +40,13 @@ final class TinyViTInt8Tests: XCTestCase {
         guard ProcessInfo.processInfo.environment["SAMQ_BLAME"] != nil else { throw XCTSkip("set SAMQ_BLAME=1") }
         let name = ProcessInfo.processInfo.environment["SAMQ_BLAME_MODEL"] ?? "tiny_t"
         guard let f = MobileSAMFixture(name) else { throw FixtureError("\(name) fixtures not found") }
-        let groups: [[String]] = [[], ["patch_embed"], [".conv1."], [".conv3."], ["downsample"], ["attn.qkv"],
-                                  ["attn.proj"], ["mlp.fc1"], ["mlp.fc2"], ["neck"], ["mask_decoder"],
-                                  ["image_encoder"]]
+        // SAMQ_BLAME_GROUPS="a,b;c" tries groups [a, b] and [c] instead of the defaults.
+        let custom = ProcessInfo.processInfo.environment["SAMQ_BLAME_GROUPS"].map { text in
+            text.split(separator: ";").map { $0.split(separator: ",").map(String.init) }
+        }
+        let groups: [[String]] = custom ?? [[], ["patch_embed"], [".conv1."], [".conv3."], ["downsample"], ["attn.qkv"],
+                                            ["attn.proj"], ["mlp.fc1"], ["mlp.fc2"], ["neck"], ["mask_decoder"],
+                                            ["image_encoder"]]
         for group in groups {
             let r = try Self.compare(f, keepFloat32: group)
             print(String(format: "[blame] %@ f32 %@: cosine %.6f, IoU %.4f", name, group.description, r.cosine, r.meanIoU))
