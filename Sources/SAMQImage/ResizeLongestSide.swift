@@ -21,11 +21,25 @@ public struct ResizeLongestSide: Sendable {
         Self.preprocessShape(height: originalSize.height, width: originalSize.width, longSide: targetLength)
     }
 
+    /// The resized size, or `ImageError.tooElongated` when the short side
+    /// would round to 0 pixels (the reference fails on such an image too, with
+    /// a less helpful message).
+    public func checkedResizedSize(for originalSize: ImageSize) throws -> ImageSize {
+        guard targetLength > 0 else { throw ImageError.invalidArgument("target length must be positive, got \(targetLength)") }
+        let size = resizedSize(for: originalSize)
+        guard size.width < 1 || size.height < 1 else { return size }
+        let long = max(originalSize.width, originalSize.height)
+        // The smallest short side that still rounds to one pixel; the first guess is within one of it.
+        var shortest = max(1, Int((Double(long) / Double(2 * targetLength)).rounded(.up)) - 1)
+        while Self.preprocessShape(height: shortest, width: long, longSide: targetLength).height < 1 { shortest += 1 }
+        throw ImageError.tooElongated(width: originalSize.width, height: originalSize.height, targetLength: targetLength,
+                                      minimumShortSide: shortest)
+    }
+
     /// `apply_image`: torchvision `resize(to_pil_image(img), (newh, neww))`, i.e.
     /// Pillow's bilinear resampler with antialiasing; bit-exact.
     public func apply(to image: RGBImage) throws -> RGBImage {
-        guard targetLength > 0 else { throw ImageError.invalidArgument("target length must be positive, got \(targetLength)") }
-        let size = resizedSize(for: image.size)
+        let size = try checkedResizedSize(for: image.size)
         return try image.resizedBilinear(width: size.width, height: size.height)
     }
 

@@ -55,12 +55,16 @@ public final class SegmentationService: Sendable {
     /// Decodes an uploaded PNG/JPEG and queues its encode unless the same
     /// pixels are cached already. Returns the entry and whether it is new.
     func upload(_ bytes: [UInt8]) async throws -> (entry: ImageEntry, isNew: Bool) {
-        let maxPixels = options.maxPixels
+        let maxPixels = options.maxPixels, inputSide = config.imageEncoder.imgSize
         let image: RGBImage = try await offload {
             do {
-                return try ImageDecoder(maxPixels: maxPixels).decode(bytes: bytes)
+                let image = try ImageDecoder(maxPixels: maxPixels).decode(bytes: bytes)
+                // Refused here rather than by the encoder later, so the upload itself gets the 400.
+                _ = try ResizeLongestSide(targetLength: inputSide).checkedResizedSize(for: image.size)
+                return image
             } catch let error as ImageError {
                 if case .tooManyPixels = error { throw APIError.tooLarge("\(error) (--max-pixels)") }
+                if case .tooElongated = error { throw APIError.badImage("\(error)") }
                 throw APIError.badImage("cannot decode the uploaded image: \(error)")
             }
         }

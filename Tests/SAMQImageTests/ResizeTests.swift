@@ -37,6 +37,24 @@ final class ResizeTests: XCTestCase {
         XCTAssertThrowsError(try ResizeLongestSide(targetLength: 0).apply(to: image))
     }
 
+    /// An image whose short side rounds to 0 px gets a clear error that names
+    /// the smallest short side that works, and that size does work.
+    func testTooElongatedImagesNameTheSmallestShortSide() throws {
+        let resize = ResizeLongestSide(targetLength: 256)
+        for (long, shortest) in [(8000, 16), (9000, 18), (2000, 4), (512, 1)] {
+            if shortest > 1 {
+                XCTAssertThrowsError(try resize.checkedResizedSize(for: ImageSize(width: long, height: shortest - 1))) { error in
+                    XCTAssertEqual(error as? ImageError, .tooElongated(width: long, height: shortest - 1, targetLength: 256,
+                                                                      minimumShortSide: shortest))
+                }
+                XCTAssertThrowsError(try resize.checkedResizedSize(for: ImageSize(width: shortest - 1, height: long)))
+            }
+            XCTAssertEqual(try resize.checkedResizedSize(for: ImageSize(width: long, height: shortest)).height, 1)
+            XCTAssertEqual(try resize.checkedResizedSize(for: ImageSize(width: shortest, height: long)).width, 1)
+        }
+        XCTAssertThrowsError(try resize.apply(to: try RGBImage(width: 8000, height: 3)))
+    }
+
     func testApplyCoordsAndBoxesMatchTorch() throws {
         let t = ResizeLongestSide(targetLength: 1024)
         let size = ImageSize(width: 220, height: 160)

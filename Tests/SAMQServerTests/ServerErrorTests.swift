@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import SAMQImage
 import XCTest
 @testable import SAMQServer
 
@@ -70,6 +71,11 @@ final class ServerErrorTests: XCTestCase {
             truncated.removeLast(truncated.count / 2)
             try await client.error("/api/images", method: .post, body: ByteBuffer(bytes: truncated),
                                    status: .badRequest, code: "bad_image")
+            // Decodable, but its short side rounds to 0 px at the demo model's 256 px input.
+            let sliver = try PNGEncoder.encode(try RGBImage(width: 2000, height: 3))
+            let message = try await client.error("/api/images", method: .post, body: ByteBuffer(bytes: sliver),
+                                                 status: .badRequest, code: "bad_image")
+            XCTAssertTrue(message.contains("too elongated") && message.contains("at least 4 px"), message)
         }
     }
 

@@ -109,9 +109,9 @@ public final class SamPredictor {
 
     /// Uses a cached `C × g × g` image embedding (e.g. from `samq encode`).
     /// An embedding of another model's shape is rejected.
-    /// `inputSize` defaults to `transform.resizedSize(for: originalSize)`.
+    /// `inputSize` defaults to `transform.checkedResizedSize(for: originalSize)`.
     public func setEmbedding(_ embedding: [Float], originalSize: ImageSize, inputSize: ImageSize? = nil) throws {
-        let input = inputSize ?? transform.resizedSize(for: originalSize)
+        let input = try inputSize ?? transform.checkedResizedSize(for: originalSize)
         try validateSizes(originalSize: originalSize, inputSize: input)
         let shape = imageEncoder.outputShape
         guard embedding.count == shape.reduce(1, *) else {
