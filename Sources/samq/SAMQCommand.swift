@@ -1,4 +1,5 @@
 import ArgumentParser
+import SAMQRuntime
 
 /// `samq`: the board-side runtime.
 @main
@@ -28,7 +29,9 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, !(1...ComputeThreads.maximum).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(ComputeThreads.maximum), got \(threads)")
+        }
         if let memoryBudget { _ = try MemoryBudget(parsing: memoryBudget) }
     }
 }

@@ -81,6 +81,15 @@ final class CLITests: XCTestCase {
         try expectFailure("samq", ["segment", Self.model, image, "--mask-input", wrongMask, "-o", out], mentioning: "mask input")
     }
 
+    /// Absurd sizes are refused up front: before these bounds, both ran out of memory and aborted.
+    func testAbsurdThreadAndGridSizesAreClearErrors() throws {
+        let out = CLIRunner.scratch("absurd")
+        try expectFailure("samq", ["segment", Self.model, image, "--point", "10,10", "--threads", "100000", "-o", out],
+                          mentioning: "--threads must be between 1 and 256")
+        try expectFailure("samq", ["everything", Self.model, image, "--points-per-side", "100000", "-o", out + ".json"],
+                          mentioning: "points per side must be in 1...1024")
+    }
+
     func testEmbeddingFromAnotherModelIsRefused() throws {
         let other = CLIRunner.scratch("tiny_b.samq")
         XCTAssertEqual(try CLIRunner.run("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", other, "--brief"]).status, 0)

@@ -61,5 +61,10 @@ final class EverythingGridTests: XCTestCase {
         options.pointGrids = [PointGrid.build(pointsPerSide: 3)]
         options.cropNLayers = 1
         XCTAssertThrowsError(try options.validate())
+        options = AutomaticMaskGeneratorOptions()
+        options.pointsPerSide = AutomaticMaskGeneratorOptions.maxPointsPerSide
+        XCTAssertNoThrow(try options.validate())
+        options.pointsPerSide += 1
+        XCTAssertThrowsError(try options.validate())
     }
 }

@@ -12,10 +12,16 @@ public enum ComputeThreads {
     private static let lock = Lock()
     nonisolated(unsafe) private static var configured: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    /// Number of worker threads for the compute loops (default: one per core).
+    /// The most worker threads a process uses. Far above any board or
+    /// workstation's cores; what it bounds is a typo such as `--threads 100000`,
+    /// which made the pool start threads until memory ran out.
+    public static let maximum = 256
+
+    /// Number of worker threads for the compute loops (default: one per core),
+    /// clamped to `1...maximum`.
     public static var count: Int {
         get { lock.lock(); defer { lock.unlock() }; return configured }
-        set { lock.lock(); configured = max(1, newValue); lock.unlock() }
+        set { lock.lock(); configured = min(maximum, max(1, newValue)); lock.unlock() }
     }
 }
 

@@ -28,14 +28,25 @@ public struct AutomaticMaskGeneratorOptions: Equatable, Sendable {
 
     public init() {}
 
+    /// The densest grid accepted: 1,048,576 prompts per crop layer, hours of
+    /// decoding on a board (the official default is 32). Without a bound, a
+    /// slip such as 100000 asked for ten billion prompts and died allocating them.
+    public static let maxPointsPerSide = 1024
+
     /// Rejects values the official generator would reject or that make no sense.
     public func validate() throws(EverythingError) {
         if let pointGrids {
             guard pointGrids.count == cropNLayers + 1 else {
                 throw .invalidOption("point grids: \(pointGrids.count) given, crop layers need \(cropNLayers + 1)")
             }
+            let limit = Self.maxPointsPerSide * Self.maxPointsPerSide
+            guard pointGrids.allSatisfy({ $0.count <= limit }) else {
+                throw .invalidOption("a point grid may hold at most \(limit) points")
+            }
         } else {
-            guard pointsPerSide >= 1 else { throw .invalidOption("points per side must be >= 1, got \(pointsPerSide)") }
+            guard (1...Self.maxPointsPerSide).contains(pointsPerSide) else {
+                throw .invalidOption("points per side must be in 1...\(Self.maxPointsPerSide), got \(pointsPerSide)")
+            }
         }
         guard pointsPerBatch >= 1 else { throw .invalidOption("points per batch must be >= 1, got \(pointsPerBatch)") }
         guard (0...4).contains(cropNLayers) else { throw .invalidOption("crop layers must be 0...4, got \(cropNLayers)") }
