@@ -24,6 +24,10 @@ struct EncodeCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.") var maxPixels: Int = 100_000_000
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+    }
+
     func run() throws {
         let start = DispatchTime.now()
         // The encoder alone: `samq encode` never needs the decoder's weights.

@@ -23,7 +23,7 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "The .samq model to evaluate.") var model: String
     @Option(help: "The .samq model to compare against (same architecture, e.g. the f32 file).") var reference: String
     @Argument(help: "Images (PNG or JPEG).") var images: [String] = []
-    @Option(help: "Prompts per image (point, box, point+box in turn).") var prompts: Int = 30
+    @Option(help: "Prompts per image (point, box, point+box in turn; at most 10000).") var prompts: Int = 30
     @Option(help: "Seed of the prompt sampler: the same seed gives the same prompts.") var seed: UInt64 = 0
     @Flag(help: "Print JSON instead of the table.") var json = false
     @Option(help: "Also compare MODEL's embedding of the single image with this .npy (1×C×H×W float32).") var referenceEmbedding: String?
@@ -34,9 +34,15 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.") var maxPixels: Int = 100_000_000
     @OptionGroup var global: GlobalOptions
 
+    static let maxPrompts = 10_000
+
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
-        guard prompts >= 1 else { throw ValidationError("--prompts must be at least 1") }
+        // Every prompt's record is kept for the percentiles; a typo of 10⁸ filled gigabytes before the first image was done.
+        guard (1...Self.maxPrompts).contains(prompts) else {
+            throw ValidationError("--prompts must be between 1 and \(Self.maxPrompts) per image, got \(prompts)")
+        }
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         if (referenceEmbedding != nil || referenceLogits != nil) && images.count != 1 {
             throw ValidationError("--reference-embedding and --reference-logits compare one image: give exactly one")
         }

@@ -62,6 +62,7 @@ struct EverythingCommand: ParsableCommand {
     }
 
     func validate() throws {
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         do {
             try generatorOptions.validate()
         } catch {

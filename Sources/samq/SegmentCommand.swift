@@ -36,6 +36,7 @@ struct SegmentCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         if points.isEmpty && box == nil && maskInput == nil {
             throw ValidationError("give at least one prompt: --point X,Y[,LABEL], --box X0,Y0,X1,Y1 or --mask-input")
         }

@@ -88,6 +88,10 @@ final class CLITests: XCTestCase {
                           mentioning: "--threads must be between 1 and 256")
         try expectFailure("samq", ["everything", Self.model, image, "--points-per-side", "100000", "-o", out + ".json"],
                           mentioning: "points per side must be in 1...1024")
+        try expectFailure("samq", ["eval", Self.model, "--reference", Self.model, image, "--prompts", "100000000"],
+                          mentioning: "--prompts must be between 1 and 10000")
+        try expectFailure("samq", ["segment", Self.model, image, "--point", "10,10", "--max-pixels", "0", "-o", out],
+                          mentioning: "--max-pixels must be positive")
     }
 
     func testEmbeddingFromAnotherModelIsRefused() throws {
