@@ -58,15 +58,24 @@ public final class AtomicFile {
         }
     }
 
+    /// Flushes the data to disk and closes the temporary file without
+    /// replacing `path` yet: the first half of `commit`, so that several files
+    /// can all reach the disk before any of them replaces its target
+    /// (`publish(_:)`). Any number of calls.
+    public func prepare() throws {
+        guard !committed, descriptor >= 0 else { return }
+        if fsync(descriptor) != 0 { throw FileWriteError(path: path, errno: errno) }
+        close(descriptor)
+        descriptor = -1
+    }
+
     /// Flushes to disk and atomically replaces `path`. With
     /// `syncingDirectory: false` the rename is not yet durable: a later
     /// `syncDirectory(of:)` (or a syncing commit into the same directory)
     /// makes it so, one directory fsync for several files.
     public func commit(syncingDirectory: Bool = true) throws {
         guard !committed else { return }
-        if fsync(descriptor) != 0 { throw FileWriteError(path: path, errno: errno) }
-        close(descriptor)
-        descriptor = -1
+        try prepare()
         guard rename(temporaryPath, path) == 0 else {
             let error = FileWriteError(path: path, errno: errno)
             unlink(temporaryPath)
@@ -92,9 +101,35 @@ public final class AtomicFile {
         try file.commit(syncingDirectory: syncingDirectory)
     }
 
+    /// `bytes` written and flushed to a temporary file for `path`, which is
+    /// not replaced until the file is published (or is dropped with it).
+    public static func staged(_ bytes: [UInt8], for path: String) throws -> AtomicFile {
+        let file = try AtomicFile(path: path)
+        try file.write(bytes)
+        try file.prepare()
+        return file
+    }
+
+    /// Replaces the targets of several files together: each is flushed first,
+    /// and only when all of them are on disk are they renamed into place, in
+    /// order, then each directory is synced once. A failure before the renames
+    /// (a full disk, say) leaves every target untouched, so a command never
+    /// leaves a mix of new and old outputs. A rename itself failing part way
+    /// (not seen in practice once the data is on disk) drops the rest.
+    public static func publish(_ files: [AtomicFile]) throws {
+        for file in files { try file.prepare() }
+        for file in files { try file.commit(syncingDirectory: false) }
+        var synced = Set<String>()
+        for file in files where synced.insert(directory(of: file.path)).inserted { syncDirectory(of: file.path) }
+    }
+
+    private static func directory(of path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    }
+
     /// Makes renames into the directory holding `path` durable.
     public static func syncDirectory(of path: String) {
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let directory = directory(of: path)
         let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }
     }

@@ -84,10 +84,13 @@ struct EverythingCommand: ParsableCommand {
 
         let document = SA1BDocument(fileName: PathText.lastComponent(image), width: picture.width,
                                     height: picture.height, masks: result.masks)
-        try AtomicFile.write(try document.encoded(), to: output)
+        // The JSON and the overlay replace their targets together or not at all.
+        var staged = [try AtomicFile.staged(try document.encoded(), for: output)]
         if let overlay {
-            try MaskOverlay.render(on: picture, masks: result.masks).writePNG(to: overlay)
+            staged.append(try AtomicFile.staged(try PNGEncoder.encode(MaskOverlay.render(on: picture, masks: result.masks)),
+                                                for: overlay))
         }
+        try AtomicFile.publish(staged)
         guard !global.quiet else { return }
         let t = result.timings
         let share = t.total > 0 ? 100 * t.decoder / t.total : 0

@@ -95,7 +95,7 @@ struct SegmentCommand: ParsableCommand {
             timingsMs: .init(load: loadMs, encode: embedding == nil ? encodeMs : 0, embeddingLoad: embedding == nil ? 0 : encodeMs,
                              decode: decodeMs, total: ModelLoading.milliseconds(since: start)))
         let json = try result.encoded()
-        try writer.finish(resultJSON: json)
+        try writer.finish(resultJSON: json, staged: files.staged)
         if self.json {
             print(json)
         } else if !global.quiet {

@@ -21,11 +21,14 @@ struct SegmentationOutput {
     /// thread of its own, since a commit mostly waits for the disk (its
     /// fsync). No file's bytes depend on the threads.
     ///
-    /// Each file is written atomically (temporary file, fsync, rename); the
-    /// renames are made durable by one directory sync when `finish` commits
-    /// `result.json` into the same directory, last, instead of one per file.
-    /// Returns the file names and each mask's foreground area.
-    func write(points: [PointArgument], box: [Float]?) throws -> (masks: [String], areas: [Int], overlay: String) {
+    /// Each file is written to a temporary file and flushed; none replaces
+    /// its target until `finish` has written `result.json` the same way and
+    /// publishes them all (`AtomicFile.publish`), so a failure such as a full
+    /// disk leaves the directory as it was, never new masks beside an old
+    /// `result.json`. Returns the file names, each mask's foreground area and
+    /// the staged files for `finish`.
+    func write(points: [PointArgument], box: [Float]?) throws
+        -> (masks: [String], areas: [Int], overlay: String, staged: [AtomicFile]) {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -57,26 +60,33 @@ struct SegmentationOutput {
             }
         }
         let bands = compressBands(encoders, failures: &failures)
-        let commits = (0..<files).map { file in
-            BackgroundTask { [directory, encoders] () throws -> Void in
-                guard let encoder = encoders[file], let fileBands = bands[file] else { return }
-                try AtomicFile.write(encoder.file(fileBands), to: directory + "/" + names[file], syncingDirectory: false)
+        let stagings = (0..<files).map { file in
+            BackgroundTask { [directory, encoders] () throws -> AtomicFile? in
+                guard let encoder = encoders[file], let fileBands = bands[file] else { return nil }
+                return try AtomicFile.staged(encoder.file(fileBands), for: directory + "/" + names[file])
             }
         }
+        var staged: [AtomicFile] = []
         for file in 0..<files {
-            do { try commits[file].value() } catch { failures[file] = failures[file] ?? error }
+            do {
+                if let done = try stagings[file].value() { staged.append(done) }
+            } catch {
+                failures[file] = failures[file] ?? error
+            }
         }
         // The error a serial run would have met first: masks in order, then the overlay.
+        // Throwing drops `staged`, whose temporary files are then removed.
         for file in Array(1..<files) + [0] {
             if let error = failures[file] { throw error }
         }
-        return (maskFiles, areas, "overlay.png")
+        return (maskFiles, areas, "overlay.png", staged)
     }
 
-    /// Commits `result.json` into the directory, last, and syncs the
-    /// directory: that makes this and every earlier rename of `write` durable.
-    func finish(resultJSON json: String) throws {
-        try AtomicFile.write(Array(json.utf8), to: directory + "/result.json")
+    /// Writes `result.json`, then replaces every target of `staged` and it
+    /// together, and syncs the directory once.
+    func finish(resultJSON json: String, staged: [AtomicFile]) throws {
+        let result = try AtomicFile.staged(Array(json.utf8), for: directory + "/result.json")
+        try AtomicFile.publish(staged + [result])
     }
 
     /// Every band of every encoder, compressed on the compute threads (one

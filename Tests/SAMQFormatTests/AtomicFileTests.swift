@@ -13,9 +13,8 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: directory).contains { $0.hasPrefix(".atomic.bin.tmp") })
     }
 
-    /// `segment` commits its PNGs without a directory sync each and syncs the
-    /// directory once with result.json: the files are complete and in place
-    /// all the same.
+    /// A commit without its directory sync (`publish` syncs each directory
+    /// once for several files) still replaces the file.
     func testCommitWithoutDirectorySyncStillReplacesTheFile() throws {
         let path = temporaryPath("deferred-sync.bin")
         try AtomicFile.write([1, 2, 3], to: path)
@@ -50,6 +49,29 @@ final class AtomicFileTests: XCTestCase {
         }
         XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: path))), [7, 7, 7])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mountPoint), ["data.bin"])
+    }
+
+    /// Files published together replace their targets only once all are on
+    /// disk: when the second does not fit, the first target keeps its old
+    /// bytes too, and no temporary file is left.
+    func testPublishedSetIsAllOrNothingOnAFullDisk() throws {
+        let mountPoint = temporaryPath("tinyfs-set-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint]) == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (not root?)")
+        }
+        defer { _ = run("/bin/umount", [mountPoint]) }
+        let small = mountPoint + "/small.bin", large = mountPoint + "/large.bin"
+        try AtomicFile.publish([try AtomicFile.staged([1], for: small), try AtomicFile.staged([2], for: large)])
+        XCTAssertThrowsError(try AtomicFile.publish([try AtomicFile.staged([3, 3], for: small),
+                                                     try AtomicFile.staged([UInt8](repeating: 4, count: 1 << 20), for: large)]))
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: small))), [1])
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: large))), [2])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: mountPoint)), ["small.bin", "large.bin"])
+        // With room, both are replaced.
+        try AtomicFile.publish([try AtomicFile.staged([5], for: small), try AtomicFile.staged([6, 6], for: large)])
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: small))), [5])
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: large))), [6, 6])
     }
 
     func run(_ tool: String, _ arguments: [String]) -> Int32 {
