@@ -79,9 +79,10 @@ struct SegmentCommand: ParsableCommand {
 
         let writer = SegmentationOutput(directory: output, image: picture, prediction: prediction)
         let files = try writer.write(points: points, box: box?.values)
-        if let logits {
-            try NumPyArray(shape: [prediction.maskCount, prediction.lowResSize, prediction.lowResSize],
-                           values: prediction.lowResLogits).write(to: logits)
+        // --logits joins the PNGs and result.json: all of them replace their targets or none.
+        let stagedLogits = try logits.map { path in
+            try AtomicFile.staged(try NumPyArray(shape: [prediction.maskCount, prediction.lowResSize, prediction.lowResSize],
+                                                 values: prediction.lowResLogits).encoded(), for: path)
         }
         let result = SegmentationResult(
             model: PathText.lastComponent(model), variant: predictor.config.variant,
@@ -95,7 +96,7 @@ struct SegmentCommand: ParsableCommand {
             timingsMs: .init(load: loadMs, encode: embedding == nil ? encodeMs : 0, embeddingLoad: embedding == nil ? 0 : encodeMs,
                              decode: decodeMs, total: ModelLoading.milliseconds(since: start)))
         let json = try result.encoded()
-        try writer.finish(resultJSON: json, staged: files.staged)
+        try writer.finish(resultJSON: json, staged: files.staged + (stagedLogits.map { [$0] } ?? []))
         if self.json {
             print(json)
         } else if !global.quiet {
