@@ -16,6 +16,8 @@ public final class AtomicFile {
     public let temporaryPath: String
     private var descriptor: Int32
     private var committed = false
+    /// Where `TemporaryFileCleanup` can find the temporary file on a signal.
+    private var cleanupSlot: Int?
     public private(set) var position = 0
 
     public init(path: String) throws {
@@ -25,8 +27,19 @@ public final class AtomicFile {
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !base.isEmpty else { throw FileWriteError.cannotWrite(path: path, reason: "not a file name") }
         temporaryPath = (directory.isEmpty ? "" : directory + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        // Registered before it exists: a signal in between only makes unlink fail.
+        cleanupSlot = LiveTemporaryFiles.register(temporaryPath)
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw FileWriteError(path: path, errno: errno) }
+        guard descriptor >= 0 else {
+            let error = FileWriteError(path: path, errno: errno)
+            releaseCleanupSlot()
+            throw error
+        }
+    }
+
+    private func releaseCleanupSlot() {
+        if let slot = cleanupSlot { LiveTemporaryFiles.unregister(slot) }
+        cleanupSlot = nil
     }
 
     deinit { abandon() }
@@ -79,9 +92,11 @@ public final class AtomicFile {
         guard rename(temporaryPath, path) == 0 else {
             let error = FileWriteError(path: path, errno: errno)
             unlink(temporaryPath)
+            releaseCleanupSlot()
             committed = true
             throw error
         }
+        releaseCleanupSlot()
         committed = true
         if syncingDirectory { AtomicFile.syncDirectory(of: path) }
     }
@@ -91,6 +106,7 @@ public final class AtomicFile {
         guard !committed else { return }
         if descriptor >= 0 { close(descriptor); descriptor = -1 }
         unlink(temporaryPath)
+        releaseCleanupSlot()
         committed = true
     }
 

@@ -29,6 +29,7 @@ struct EncodeCommand: ParsableCommand {
     }
 
     func run() throws {
+        TemporaryFileCleanup.removeOnTermination()
         let start = DispatchTime.now()
         // The encoder alone: `samq encode` never needs the decoder's weights.
         let encoder = try ModelLoading.encoder(path: model, global: global)

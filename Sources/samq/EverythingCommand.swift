@@ -71,6 +71,7 @@ struct EverythingCommand: ParsableCommand {
     }
 
     func run() throws {
+        TemporaryFileCleanup.removeOnTermination()
         let start = DispatchTime.now()
         let predictor = try ModelLoading.predictor(path: model, global: global)   // --threads, --memory-budget
         let picture = try ModelLoading.image(path: image, maxPixels: maxPixels)

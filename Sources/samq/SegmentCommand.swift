@@ -43,6 +43,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     func run() throws {
+        TemporaryFileCleanup.removeOnTermination()
         let start = DispatchTime.now()
         // The image decode (libpng's inflate) and the model load are both
         // single-threaded and independent: decode on another core meanwhile.

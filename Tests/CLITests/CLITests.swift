@@ -81,6 +81,38 @@ final class CLITests: XCTestCase {
         try expectFailure("samq", ["segment", Self.model, image, "--mask-input", wrongMask, "-o", out], mentioning: "mask input")
     }
 
+    /// A conversion stopped by a signal (Ctrl-C, kill) removes its temporary
+    /// file instead of leaving a hidden, model-sized one behind.
+    func testInterruptedConversionLeavesNoTemporaryFile() throws {
+        let directory = CLIRunner.scratch("interrupted-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = CLIRunner.productsDirectory.appendingPathComponent("samq-convert")
+        process.arguments = ["--random", "vit_b", "-o", directory + "/vit_b.samq", "--quiet"]
+        try process.run()
+        // Wait until the temporary file has data, then stop the conversion.
+        let deadline = Date().addingTimeInterval(120)
+        var sawTemporary = false
+        while process.isRunning && Date() < deadline {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            if let name = names.first(where: { $0.hasPrefix(".vit_b.samq.tmp-") }),
+               let size = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int, size > 0 {
+                sawTemporary = true
+                break
+            }
+            usleep(2_000)
+        }
+        guard sawTemporary else {
+            process.waitUntilExit()
+            throw XCTSkip("the conversion finished before it could be interrupted")
+        }
+        process.terminate()   // SIGTERM
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(process.terminationStatus, SIGTERM)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
+    }
+
     /// Absurd sizes are refused up front: before these bounds, both ran out of memory and aborted.
     func testAbsurdThreadAndGridSizesAreClearErrors() throws {
         let out = CLIRunner.scratch("absurd")

@@ -90,6 +90,8 @@ struct SAMQConvert: ParsableCommand {
     }
 
     func run() throws {
+        // Ctrl-C or kill mid-conversion must not leave a hidden, model-sized temporary file.
+        TemporaryFileCleanup.removeOnTermination()
         var options = ConversionOptions()
         options.weights = ConversionOptions.WeightType(rawValue: dtype) ?? .int8
         options.codec = codec == "raw" ? .raw : .zstd
