@@ -12,8 +12,12 @@ enum FileIO {
 
     static func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
-    /// Reads the whole file, refusing files larger than `maxBytes`.
-    static func readAll(path: String, maxBytes: Int = Int.max) throws -> [UInt8] {
+    /// Reads the whole file, refusing files larger than `maxBytes`. Once the
+    /// first `prefixBytes` (or the whole file, if shorter) are in, `inspect`
+    /// sees them and may throw, so a file that is plainly no image is refused
+    /// before gigabytes of it are read.
+    static func readAll(path: String, maxBytes: Int = Int.max, prefixBytes: Int = 1 << 16,
+                        inspect: ([UInt8]) throws -> Void = { _ in }) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ImageError.cannotRead(path: path, reason: errnoText()) }
         defer { close(fd) }
@@ -28,6 +32,7 @@ enum FileIO {
         var result: [UInt8] = []
         result.reserveCapacity(Int(info.st_size))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var inspected = false
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
@@ -39,7 +44,12 @@ enum FileIO {
                 throw ImageError.cannotRead(path: path, reason: "file grew past the \(maxBytes)-byte limit while reading")
             }
             result.append(contentsOf: chunk[0..<n])
+            if !inspected && result.count >= prefixBytes {
+                inspected = true
+                try inspect(result)
+            }
         }
+        if !inspected { try inspect(result) }
         return result
     }
 

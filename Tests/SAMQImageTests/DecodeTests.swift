@@ -96,6 +96,30 @@ final class DecodeTests: XCTestCase {
         }
     }
 
+    /// The format is checked on the first 64 KB, before the rest is read: a
+    /// large file that is no image is refused without reading (and holding)
+    /// all of it. The inspection sees only the prefix and its error stops the read.
+    func testFileIsInspectedBeforeItIsReadWhole() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("samq-prefix-\(getpid()).bin").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(count: 8 << 20)))
+        var seen: [Int] = []
+        XCTAssertThrowsError(try FileIO.readAll(path: path) { prefix in
+            seen.append(prefix.count)
+            throw ImageError.unknownFormat(firstBytes: Array(prefix.prefix(8)))
+        })
+        XCTAssertEqual(seen.count, 1)
+        XCTAssertLessThan(seen[0], 1 << 20)
+        XCTAssertGreaterThanOrEqual(seen[0], 1 << 16)
+        XCTAssertThrowsError(try RGBImage(contentsOf: path)) { error in
+            guard case ImageError.unknownFormat = error else { return XCTFail("\(error)") }
+        }
+        // A file shorter than the prefix is inspected once, whole.
+        seen = []
+        XCTAssertEqual(try FileIO.readAll(path: Fixtures.path("decode/rgb8.png")) { seen.append($0.count) }.count, seen.first)
+        XCTAssertEqual(seen.count, 1)
+    }
+
     func testRandomGarbageAfterSignatureNeverCrashes() throws {
         var generator = SystemRandomNumberGenerator()
         let good = try Fixtures.bytes("decode/rgb8.png")
