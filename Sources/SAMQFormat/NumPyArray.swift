@@ -23,9 +23,10 @@ public struct NumPyArray: Equatable, Sendable {
         self.values = values
     }
 
-    /// Reads a `.npy` file of a supported dtype, converting to Float.
-    public static func read(path: String) throws -> NumPyArray {
-        let file = try NumPyFile(bytes: NumPyIO.readAll(path: path), path: path)
+    /// Reads a `.npy` file of a supported dtype, converting to Float. An array
+    /// of more than `maxDataBytes` is refused before its data is read.
+    public static func read(path: String, maxDataBytes: Int = Int.max) throws -> NumPyArray {
+        let file = try NumPyFile(bytes: NumPyIO.readAll(path: path, maxDataBytes: maxDataBytes), path: path)
         return try NumPyArray(shape: file.shape, values: file.floatValues())
     }
 
@@ -123,6 +124,7 @@ public enum NumPyError: Error, CustomStringConvertible, Equatable {
     case dataSizeMismatch(path: String, expected: Int, available: Int)
     case valueCountMismatch(shape: [Int], count: Int)
     case notBytes(path: String, descr: String)
+    case tooLarge(path: String, shape: [Int], bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -139,6 +141,8 @@ public enum NumPyError: Error, CustomStringConvertible, Equatable {
             return "\(path): the shape needs \(expected) data bytes but the file has \(available)"
         case let .valueCountMismatch(shape, count): return "shape \(shape) does not hold \(count) values"
         case let .notBytes(path, descr): return "\(path): dtype '\(descr)' is not a byte type (|u1 or |b1)"
+        case let .tooLarge(path, shape, bytes, limit):
+            return "\(path): an array of shape \(shape) (\(bytes) bytes) is larger than the \(limit) bytes expected here"
         }
     }
 }
@@ -164,6 +168,29 @@ struct NumPyFile {
 
     init(bytes: [UInt8], path: String) throws {
         self.path = path
+        let header = try Self.header(of: bytes, path: path)
+        let available = bytes.count - header.dataStart
+        guard header.dataBytes <= available else {
+            throw NumPyError.dataSizeMismatch(path: path, expected: header.dataBytes, available: available)
+        }
+        dtype = header.dtype
+        shape = header.shape
+        count = header.count
+        data = bytes[header.dataStart..<(header.dataStart + header.dataBytes)]
+    }
+
+    struct Header {
+        let dtype: DType
+        let shape: [Int]
+        let count: Int
+        let dataStart: Int
+        let dataBytes: Int
+    }
+
+    /// The validated header of `bytes`, which must hold at least the whole
+    /// header (the data may be missing): so a reader can refuse a file, or
+    /// stop reading at the array's end, before it reads the data.
+    static func header(of bytes: [UInt8], path: String) throws -> Header {
         let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
         guard bytes.count >= 8, bytes.starts(with: magic) else { throw NumPyError.notNumPy(path: path) }
         let major = Int(bytes[6]), minor = Int(bytes[7])
@@ -204,15 +231,7 @@ struct NumPyFile {
         let count = try NumPyArray.elementCount(shape)
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
         guard !overflow else { throw NumPyError.invalidShape(shape) }
-        let dataStart = headerStart + headerLength
-        let available = bytes.count - dataStart
-        guard byteCount <= available else {
-            throw NumPyError.dataSizeMismatch(path: path, expected: byteCount, available: available)
-        }
-        self.dtype = dtype
-        self.shape = shape
-        self.count = count
-        self.data = bytes[dataStart..<(dataStart + byteCount)]
+        return Header(dtype: dtype, shape: shape, count: count, dataStart: headerStart + headerLength, dataBytes: byteCount)
     }
 
     func floatValues() throws -> [Float] {
@@ -364,25 +383,73 @@ struct NumPyHeaderParser {
 enum NumPyIO {
     static func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
-    static func readAll(path: String) throws -> [UInt8] {
+    /// The header, then the bytes up to the array's end and no further: a
+    /// file that is no `.npy`, or whose array exceeds `maxDataBytes`, is
+    /// refused before its data is read, and trailing bytes (which the format
+    /// ignores) are never read. A 1 GB file of junk used to be read whole
+    /// into memory before "bad magic".
+    static func readAll(path: String, maxDataBytes: Int = Int.max) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw NumPyError.cannotRead(path: path, reason: errnoText(errno)) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw NumPyError.cannotRead(path: path, reason: errnoText(errno)) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw NumPyError.cannotRead(path: path, reason: "not a regular file") }
-        var result: [UInt8] = []
-        result.reserveCapacity(Int(info.st_size))
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let size = Int(info.st_size)
+        // Headers are a few hundred bytes; 64 KB holds any numpy writes, and a
+        // longer one is read in full below before it is parsed.
+        var result = try readBytes(fd, upTo: min(size, 1 << 16), path: path)
+        var header = try? NumPyFile.header(of: result, path: path)
+        if header == nil {
+            // Either not a .npy at all (parsing the prefix throws that again)
+            // or a header longer than the prefix: its declared length is in
+            // the first 12 bytes, capped so a bogus length cannot ask for gigabytes.
+            let declared = try Self.declaredHeaderEnd(result, path: path)
+            guard declared <= min(size, 16 << 20) else { throw NumPyError.truncatedHeader(path: path) }
+            result += try readBytes(fd, upTo: declared - result.count, path: path)
+            header = try NumPyFile.header(of: result, path: path)
+        }
+        guard let header else { throw NumPyError.truncatedHeader(path: path) }
+        guard header.dataBytes <= maxDataBytes else {
+            throw NumPyError.tooLarge(path: path, shape: header.shape, bytes: header.dataBytes, limit: maxDataBytes)
+        }
+        let end = min(size, header.dataStart + header.dataBytes)
+        if end > result.count {
+            result += try readBytes(fd, upTo: end - result.count, path: path)
+        } else {
+            result.removeLast(result.count - end)
+        }
+        return result
+    }
+
+    /// Where a header that starts in `prefix` says it ends; throws what the
+    /// parser would for a prefix too short or not a `.npy`.
+    private static func declaredHeaderEnd(_ prefix: [UInt8], path: String) throws -> Int {
+        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        guard prefix.count >= 12, prefix.starts(with: magic) else {
+            _ = try NumPyFile.header(of: prefix, path: path)   // the parser's own error for this prefix
+            throw NumPyError.truncatedHeader(path: path)
+        }
+        switch prefix[6] {
+        case 1: return 10 + (Int(prefix[8]) | Int(prefix[9]) << 8)
+        default: return 12 + (Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24)
+        }
+    }
+
+    /// Up to `count` more bytes (fewer only at the end of the file).
+    private static func readBytes(_ fd: Int32, upTo count: Int, path: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: max(count, 0))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw NumPyError.cannotRead(path: path, reason: errnoText(errno))
             }
             if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
+            done += n
         }
-        return result
+        bytes.removeLast(bytes.count - done)
+        return bytes
     }
 }

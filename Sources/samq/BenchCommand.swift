@@ -51,7 +51,8 @@ struct BenchCommand: ParsableCommand {
         let picture = try image.map { try ModelLoading.image(path: $0, maxPixels: 100_000_000) } ?? Self.syntheticImage()
 
         if let embedding {
-            let array = try NumPyArray.read(path: embedding)
+            let array = try NumPyArray.read(path: embedding,
+                                            maxDataBytes: predictor.imageEncoder.outputShape.reduce(1, *) * 8)
             try predictor.setEmbedding(array.values, originalSize: picture.size)
         } else {
             try predictor.setImage(picture)  // warm-up

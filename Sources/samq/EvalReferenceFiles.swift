@@ -7,8 +7,8 @@ import SAMQRuntime
 enum EvalReferenceFiles {
     /// Compares the current image's embedding with a 1×C×H×W (or C×H×W) `.npy`.
     static func embedding(_ path: String, predictor: SamPredictor) throws -> EvalReport.ReferenceEmbedding {
-        let array = try NumPyArray.read(path: path)
         let shape = predictor.imageEncoder.outputShape
+        let array = try NumPyArray.read(path: path, maxDataBytes: shape.reduce(1, *) * 8)
         guard array.shape == [1] + shape || array.shape == shape else {
             throw CLIError("\(path) has shape \(array.shape), but MODEL's embedding is \([1] + shape)")
         }
@@ -21,8 +21,8 @@ enum EvalReferenceFiles {
     /// 1×C×L×L) `.npy`. C = 1 means the reference was single-mask
     /// (`multimask_output=False`), anything else multimask.
     static func logits(_ path: String, predictor: SamPredictor, points: [PointArgument], box: [Float]?) throws -> EvalReport.ReferenceLogits {
-        let array = try NumPyArray.read(path: path)
         let side = predictor.config.lowResMaskSize
+        let array = try NumPyArray.read(path: path, maxDataBytes: SegmentCommand.maxMaskInputChannels * side * side * 8)
         let plane = side * side
         guard array.shape.count >= 3, array.shape.suffix(2) == [side, side], !array.values.isEmpty else {
             throw CLIError("\(path) has shape \(array.shape); reference logits must be C×\(side)×\(side) (MODEL's low-res size)")

@@ -61,8 +61,9 @@ struct SegmentCommand: ParsableCommand {
 
         let encodeStart = DispatchTime.now()
         if let embedding {
-            let array = try NumPyArray.read(path: embedding)
             let expected = [1] + predictor.imageEncoder.outputShape
+            // At most this model's embedding in float64: a larger array is refused before it is read.
+            let array = try NumPyArray.read(path: embedding, maxDataBytes: expected.reduce(1, *) * 8)
             guard array.shape == expected || array.shape == Array(expected.dropFirst()) else {
                 throw ValidationError("\(embedding) has shape \(array.shape), but this model's embedding is \(expected): was it made by another model?")
             }
@@ -107,8 +108,11 @@ struct SegmentCommand: ParsableCommand {
         }
     }
 
+    /// Mask inputs hold a few channels (SAM's multimask outputs are 3 or 4).
+    static let maxMaskInputChannels = 16
+
     static func loadMaskInput(_ path: String, index: Int, side: Int) throws -> [Float] {
-        let array = try NumPyArray.read(path: path)
+        let array = try NumPyArray.read(path: path, maxDataBytes: maxMaskInputChannels * side * side * 8)
         let plane = side * side
         guard array.values.count % plane == 0, array.values.count > 0, array.shape.suffix(2) == [side, side] else {
             throw ValidationError("\(path) has shape \(array.shape); a mask input must end in \(side)×\(side) (this model's low-res size)")

@@ -70,6 +70,48 @@ final class NumPyArrayTests: XCTestCase {
         }
     }
 
+    /// The header is read and checked first; the data only up to the array's
+    /// end, and only when it fits the caller's limit.
+    func testReaderStopsAtTheHeaderOrTheArrayEnd() throws {
+        let directory = FileManager.default.temporaryDirectory.path
+        func write(_ name: String, _ bytes: [UInt8], paddedTo size: Int = 0) throws -> String {
+            let path = directory + "/samq-npy-\(getpid())-\(name)"
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            if size > bytes.count { XCTAssertEqual(truncate(path, off_t(size)), 0) }
+            return path
+        }
+        let array = try NumPyArray(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let encoded = try array.encoded()
+        // Junk of 64 MB: refused from its first bytes.
+        let junk = try write("junk.npy", [1, 2, 3], paddedTo: 64 << 20)
+        XCTAssertThrowsError(try NumPyArray.read(path: junk)) { XCTAssertEqual($0 as? NumPyError, .notNumPy(path: junk)) }
+        // A valid array followed by 64 MB the format ignores: the reader stops at the array's end.
+        let trailing = try write("trailing.npy", encoded, paddedTo: 64 << 20)
+        XCTAssertEqual(try NumPyIO.readAll(path: trailing).count, encoded.count)
+        XCTAssertEqual(try NumPyArray.read(path: trailing), array)
+        // An array over the limit is refused before its data is read.
+        XCTAssertThrowsError(try NumPyArray.read(path: trailing, maxDataBytes: 23)) {
+            XCTAssertEqual($0 as? NumPyError, .tooLarge(path: trailing, shape: [2, 3], bytes: 24, limit: 23))
+        }
+        XCTAssertEqual(try NumPyArray.read(path: trailing, maxDataBytes: 24), array)
+        // A version 2.0 header longer than the 64 KB first read is still parsed.
+        let dict = Array("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".utf8)
+        let headerLength = ((12 + dict.count + 70_000 + 1 + 63) / 64) * 64 - 12
+        var long: [UInt8] = [0x93] + Array("NUMPY".utf8) + [2, 0]
+        long += withUnsafeBytes(of: UInt32(headerLength).littleEndian, Array.init)
+        long += dict + [UInt8](repeating: 0x20, count: headerLength - dict.count - 1) + [0x0A]
+        long += encoded.suffix(24)
+        XCTAssertEqual(try NumPyArray.read(path: try write("long-header.npy", long)), array)
+        // Truncated data is still an error that names the sizes.
+        let short = try write("short.npy", Array(encoded.dropLast(4)))
+        XCTAssertThrowsError(try NumPyArray.read(path: short)) {
+            XCTAssertEqual($0 as? NumPyError, .dataSizeMismatch(path: short, expected: 24, available: 20))
+        }
+        for name in ["junk.npy", "trailing.npy", "long-header.npy", "short.npy"] {
+            try? FileManager.default.removeItem(atPath: directory + "/samq-npy-\(getpid())-\(name)")
+        }
+    }
+
     func testMalformedFiles() throws {
         let good = header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }") + [0, 0, 128, 63, 0, 0, 0, 64]
         XCTAssertEqual(try NumPyArray.decode(good).values, [1, 2])
