@@ -26,6 +26,9 @@ public struct ResizeLongestSide: Sendable {
     /// a less helpful message).
     public func checkedResizedSize(for originalSize: ImageSize) throws -> ImageSize {
         guard targetLength > 0 else { throw ImageError.invalidArgument("target length must be positive, got \(targetLength)") }
+        guard originalSize.width > 0, originalSize.height > 0 else {
+            throw ImageError.invalidDimensions(width: originalSize.width, height: originalSize.height)
+        }
         let size = resizedSize(for: originalSize)
         guard size.width < 1 || size.height < 1 else { return size }
         let long = max(originalSize.width, originalSize.height)

@@ -35,11 +35,7 @@ final class AtomicFileTests: XCTestCase {
     /// A real ENOSPC on a tiny tmpfs: a clear error, the old file intact, no
     /// temporary file left. Needs root to mount (CI runs as root).
     func testFullDiskKeepsTheOldFile() throws {
-        let mountPoint = temporaryPath("tinyfs-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint]) == 0 else {
-            throw XCTSkip("cannot mount a tmpfs here (not root?)")
-        }
+        let mountPoint = try mountTinyFilesystem()
         defer { _ = run("/bin/umount", [mountPoint]) }
         let path = mountPoint + "/data.bin"
         try AtomicFile.write([7, 7, 7], to: path)
@@ -55,11 +51,7 @@ final class AtomicFileTests: XCTestCase {
     /// disk: when the second does not fit, the first target keeps its old
     /// bytes too, and no temporary file is left.
     func testPublishedSetIsAllOrNothingOnAFullDisk() throws {
-        let mountPoint = temporaryPath("tinyfs-set-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint]) == 0 else {
-            throw XCTSkip("cannot mount a tmpfs here (not root?)")
-        }
+        let mountPoint = try mountTinyFilesystem()
         defer { _ = run("/bin/umount", [mountPoint]) }
         let small = mountPoint + "/small.bin", large = mountPoint + "/large.bin"
         try AtomicFile.publish([try AtomicFile.staged([1], for: small), try AtomicFile.staged([2], for: large)])
@@ -72,6 +64,17 @@ final class AtomicFileTests: XCTestCase {
         try AtomicFile.publish([try AtomicFile.staged([5], for: small), try AtomicFile.staged([6, 6], for: large)])
         XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: small))), [5])
         XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: large))), [6, 6])
+    }
+
+    /// A fresh 64 KB tmpfs for a real ENOSPC; the caller unmounts it. Skips
+    /// the test where mounting needs root and the tests do not run as root.
+    func mountTinyFilesystem() throws -> String {
+        let mountPoint = temporaryPath("tinyfs-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint]) == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (not root?)")
+        }
+        return mountPoint
     }
 
     func run(_ tool: String, _ arguments: [String]) -> Int32 {

@@ -111,6 +111,7 @@ public final class SamPredictor {
     /// An embedding of another model's shape is rejected.
     /// `inputSize` defaults to `transform.checkedResizedSize(for: originalSize)`.
     public func setEmbedding(_ embedding: [Float], originalSize: ImageSize, inputSize: ImageSize? = nil) throws {
+        try validateOriginal(originalSize)
         let input = try inputSize ?? transform.checkedResizedSize(for: originalSize)
         try validateSizes(originalSize: originalSize, inputSize: input)
         let shape = imageEncoder.outputShape
@@ -130,11 +131,15 @@ public final class SamPredictor {
         return Tensor.transpose(state.embedding, rows: g * g, cols: config.imageEncoder.outChans)
     }
 
-    private func validateSizes(originalSize: ImageSize, inputSize: ImageSize) throws {
-        let s = config.imageEncoder.imgSize
+    private func validateOriginal(_ originalSize: ImageSize) throws {
         guard originalSize.height > 0, originalSize.width > 0 else {
             throw SAMRuntimeError.invalidImageSize("original size \(originalSize.height)×\(originalSize.width) is empty")
         }
+    }
+
+    private func validateSizes(originalSize: ImageSize, inputSize: ImageSize) throws {
+        let s = config.imageEncoder.imgSize
+        try validateOriginal(originalSize)
         // set_torch_image requires the long side to equal img_size; the short
         // side fits inside the padded square.
         guard inputSize.height > 0, inputSize.width > 0, inputSize.height <= s, inputSize.width <= s,
