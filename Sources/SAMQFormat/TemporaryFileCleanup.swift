@@ -17,10 +17,15 @@ import Darwin
 public enum TemporaryFileCleanup {
     /// Installs handlers for SIGINT, SIGTERM and SIGHUP that unlink every live
     /// temporary file, then let the signal end the process as it would have.
+    /// A signal the process was started ignoring (`nohup`, a background job's
+    /// SIGINT) stays ignored.
     public static func removeOnTermination() {
         LiveTemporaryFiles.prepare()
         for number in [SIGINT, SIGTERM, SIGHUP] {
-            _ = signal(number, removeTemporaryFilesAndRaise)
+            let previous = signal(number, removeTemporaryFilesAndRaise)
+            if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) {
+                _ = signal(number, SIG_IGN)
+            }
         }
     }
 }
