@@ -17,9 +17,9 @@ struct SegmentationOutput {
     /// concurrent steps: the images (the overlay render, the longest, is task
     /// 0, so it starts first; the masks are converted on the other threads),
     /// then every PNG band of every file on the compute threads
-    /// (`PNGBandEncoder`), then the files, each committed on a background
-    /// thread of its own, since a commit mostly waits for the disk (its
-    /// fsync). No file's bytes depend on the threads.
+    /// (`PNGBandEncoder`), then the files, each written and flushed on a
+    /// background thread of its own, since that mostly waits for the disk
+    /// (its fsync). No file's bytes depend on the threads.
     ///
     /// Each file is written to a temporary file and flushed; none replaces
     /// its target until `finish` has written `result.json` the same way and
