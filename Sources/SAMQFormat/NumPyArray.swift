@@ -179,6 +179,24 @@ struct NumPyFile {
         data = bytes[header.dataStart..<(header.dataStart + header.dataBytes)]
     }
 
+    /// The fixed part before the header dictionary (magic, version, length):
+    /// where the dictionary starts and how long it is.
+    static func preamble(of bytes: [UInt8], path: String) throws -> (start: Int, length: Int) {
+        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
+        guard bytes.count >= 8, bytes.starts(with: magic) else { throw NumPyError.notNumPy(path: path) }
+        let major = Int(bytes[6]), minor = Int(bytes[7])
+        switch (major, minor) {
+        case (1, 0):
+            guard bytes.count >= 10 else { throw NumPyError.truncatedHeader(path: path) }
+            return (10, Int(bytes[8]) | Int(bytes[9]) << 8)
+        case (2, 0), (3, 0):
+            guard bytes.count >= 12 else { throw NumPyError.truncatedHeader(path: path) }
+            return (12, Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24)
+        default:
+            throw NumPyError.unsupportedVersion(path: path, major: major, minor: minor)
+        }
+    }
+
     struct Header {
         let dtype: DType
         let shape: [Int]
@@ -191,22 +209,7 @@ struct NumPyFile {
     /// header (the data may be missing): so a reader can refuse a file, or
     /// stop reading at the array's end, before it reads the data.
     static func header(of bytes: [UInt8], path: String) throws -> Header {
-        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
-        guard bytes.count >= 8, bytes.starts(with: magic) else { throw NumPyError.notNumPy(path: path) }
-        let major = Int(bytes[6]), minor = Int(bytes[7])
-        let headerStart: Int, headerLength: Int
-        switch (major, minor) {
-        case (1, 0):
-            guard bytes.count >= 10 else { throw NumPyError.truncatedHeader(path: path) }
-            headerStart = 10
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-        case (2, 0), (3, 0):
-            guard bytes.count >= 12 else { throw NumPyError.truncatedHeader(path: path) }
-            headerStart = 12
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-        default:
-            throw NumPyError.unsupportedVersion(path: path, major: major, minor: minor)
-        }
+        let (headerStart, headerLength) = try preamble(of: bytes, path: path)
         guard headerLength <= bytes.count - headerStart else { throw NumPyError.truncatedHeader(path: path) }
         let headerBytes = bytes[headerStart..<(headerStart + headerLength)]
         // Versions 1 and 2 use latin-1; every valid header is ASCII anyway.
@@ -399,17 +402,14 @@ enum NumPyIO {
         // Headers are a few hundred bytes; 64 KB holds any numpy writes, and a
         // longer one is read in full below before it is parsed.
         var result = try readBytes(fd, upTo: min(size, 1 << 16), path: path)
-        var header = try? NumPyFile.header(of: result, path: path)
-        if header == nil {
-            // Either not a .npy at all (parsing the prefix throws that again)
-            // or a header longer than the prefix: its declared length is in
-            // the first 12 bytes, capped so a bogus length cannot ask for gigabytes.
-            let declared = try Self.declaredHeaderEnd(result, path: path)
-            guard declared <= min(size, 16 << 20) else { throw NumPyError.truncatedHeader(path: path) }
-            result += try readBytes(fd, upTo: declared - result.count, path: path)
-            header = try NumPyFile.header(of: result, path: path)
+        let preamble = try NumPyFile.preamble(of: result, path: path)
+        let headerEnd = preamble.start + preamble.length
+        if headerEnd > result.count {
+            // Capped, so a bogus length cannot ask for gigabytes.
+            guard headerEnd <= min(size, 16 << 20) else { throw NumPyError.truncatedHeader(path: path) }
+            result += try readBytes(fd, upTo: headerEnd - result.count, path: path)
         }
-        guard let header else { throw NumPyError.truncatedHeader(path: path) }
+        let header = try NumPyFile.header(of: result, path: path)
         guard header.dataBytes <= maxDataBytes else {
             throw NumPyError.tooLarge(path: path, shape: header.shape, bytes: header.dataBytes, limit: maxDataBytes)
         }
@@ -420,20 +420,6 @@ enum NumPyIO {
             result.removeLast(result.count - end)
         }
         return result
-    }
-
-    /// Where a header that starts in `prefix` says it ends; throws what the
-    /// parser would for a prefix too short or not a `.npy`.
-    private static func declaredHeaderEnd(_ prefix: [UInt8], path: String) throws -> Int {
-        let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
-        guard prefix.count >= 12, prefix.starts(with: magic) else {
-            _ = try NumPyFile.header(of: prefix, path: path)   // the parser's own error for this prefix
-            throw NumPyError.truncatedHeader(path: path)
-        }
-        switch prefix[6] {
-        case 1: return 10 + (Int(prefix[8]) | Int(prefix[9]) << 8)
-        default: return 12 + (Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24)
-        }
     }
 
     /// Up to `count` more bytes (fewer only at the end of the file).
