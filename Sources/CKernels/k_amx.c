@@ -59,6 +59,19 @@ int samq_amx_usable(void) {
     return ok;
 }
 
+/* 1 if samq_amx_usable() and the CPU has AMX-BF16 (tdpbf16ps). Cached
+ * like samq_amx_usable: in a VM every cpuid traps to the hypervisor
+ * (measured ~5 us, as long as a whole 7x7 window attention). */
+int samq_amx_bf16_usable(void) {
+    static int cached = -1;
+    int c = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    if (c >= 0) return c;
+    unsigned eax, ebx, ecx, edx;
+    int ok = samq_amx_usable() && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 22));
+    __atomic_store_n(&cached, ok, __ATOMIC_RELEASE);
+    return ok;
+}
+
 typedef struct __attribute__((aligned(64))) {
     uint8_t palette, start_row;
     uint8_t reserved[14];
@@ -80,6 +93,19 @@ TGT_AMX static void amx_configure(int r0, int r1) {
     }
     /* Not _tile_loadconfig: GCC's macro declares only 8 bytes of the
      * config as read, so the row and column stores above may be dropped. */
+    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+}
+
+/* tmm0-6 as 16 rows x 64 bytes each: three C, one A and three B tiles for
+ * the bf16 window attention (k_attn_bf16.c). */
+TGT_AMX void samq_amx_configure_square(void) {
+    amx_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 7; t++) {
+        cfg.rows[t] = 16;
+        cfg.colsb[t] = 64;
+    }
     __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
 

@@ -317,6 +317,8 @@ void samq_epi_f32_avx512(const float *acc, size_t n, const float *bias, const fl
                          uint32_t flags);
 void samq_bf16gemm_avx512(const samq_bf16gemm_args *a);
 int samq_amx_usable(void);
+int samq_amx_bf16_usable(void);
+void samq_amx_configure_square(void);
 void samq_gemm_amx(const samq_gemm_args *a);
 uint64_t samq_peak_amx(uint64_t it);
 #endif

@@ -1322,7 +1322,13 @@ static void test_window_attention(void) {
                 CHECK(maxerr < (bf16 ? 3e-2 : 2e-5), "window attention %s bf16=%d %zux%zu (out %zux%zu) d=%zu bias=%d: rel err %.3g",
                       samq_isa_name(isa), bf16, rows, cols, orows, ocols, d, use_bias, maxerr);
                 if (i < 0) memcpy(ref_out, out, out_count * 4);
-                else if (bf16)
+                else if (bf16 && samq_window_attention_bf16_tiles(isa)) {
+                    /* AMX tiles round their f32 sums their own way: within 2e-4 of the largest |v| */
+                    double worst = 0;
+                    for (size_t t = 0; t < out_count; t++) worst = fmax(worst, fabs((double)out[t] - ref_out[t]));
+                    CHECK(worst <= 2e-4 * 2.0, "window attention bf16 %s (AMX tiles) %zux%zu d=%zu: %.3g from the emulation",
+                          samq_isa_name(isa), rows, cols, d, worst);
+                } else if (bf16)
                     CHECK(same_bits(ref_out, out, out_count), "window attention bf16 %s (native %d) %zux%zu d=%zu: not the emulation's bits",
                           samq_isa_name(isa), samq_bf16_native(isa), rows, cols, d);
                 /* deterministic: a second call gives the same bits */

@@ -69,8 +69,17 @@ int samq_window_attention(samq_isa isa, const samq_window_attention_args *args);
  *         (1 / sum)
  * so every ISA gives the same bits: samq_bf16_native(isa) runs the
  * AVX-512 kernel, any other the scalar emulation (slow; tests, fallbacks).
+ * The one exception is SAMQ_ISA_AMX on a CPU with AMX-BF16
+ * (samq_window_attention_bf16_tiles): both products run on AMX tiles, whose
+ * f32 sums of bf16 products round differently from vdpbf16ps' chained
+ * steps, so outputs agree with the emulation to ~3e-5 of the largest |v_j|
+ * (a score that moves by an f32 rounding can move its e_j to the next
+ * bf16), not bit for bit; still deterministic.
  * bf16 keeps 8 bits of each value; see docs/DECISIONS.md for its accuracy. */
 int samq_window_attention_bf16(samq_isa isa, const samq_window_attention_args *args);
+
+/* 1 if samq_window_attention_bf16(isa, ...) runs on AMX tiles here. */
+int samq_window_attention_bf16_tiles(samq_isa isa);
 
 #ifdef __cplusplus
 }
