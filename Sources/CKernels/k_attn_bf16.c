@@ -9,7 +9,7 @@
  * Kᵀ as bf16 pairs [kt_rows][np], the group's scores [np], its e_j as bf16
  * pairs [np32/2], V as bf16 pairs [np32/2][dp], its queries as bf16 pairs
  * [qstride]; np = n rounded up to 16, np32 to 32, dp = d to 16, qstride =
- * ceil(d/2) to 16, kt_rows likewise. Pair rows past the data are zero, so
+ * ceil(d/2) to 16, kt_rows likewise (the score rows are at least 48 wide). Pair rows past the data are zero, so
  * whole 16-row AMX tiles read zeros there. */
 typedef struct { size_t np, np32, dp, qstride, kt_rows, kt, scores, probs, values, queries, total; } bf16_layout;
 
@@ -22,7 +22,8 @@ static bf16_layout layout(size_t n, size_t d) {
     l.qstride = samq_round_up((d + 1) / 2, 16), l.kt_rows = l.qstride;
     l.kt = 0;
     l.scores = l.kt + l.kt_rows * l.np;
-    l.probs = l.scores + BF_ROWS * l.np;
+    /* The AMX kernel also lands its P·V tiles here, 16 rows of 48 floats. */
+    l.probs = l.scores + BF_ROWS * SAMQ_MAX(l.np, (size_t)48);
     l.values = l.probs + BF_ROWS * (l.np32 / 2);
     l.queries = l.values + l.np32 / 2 * l.dp;
     l.total = l.queries + BF_ROWS * l.qstride;

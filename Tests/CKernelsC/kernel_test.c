@@ -1255,7 +1255,7 @@ static void test_window_attention(void) {
     const size_t shapes[][5] = {/* rows, cols, out_rows, out_cols, d */
                                 {1, 1, 1, 1, 1},   {7, 7, 7, 7, 32}, {7, 7, 3, 5, 32}, {14, 14, 14, 14, 32},
                                 {3, 5, 2, 5, 17},  {2, 3, 2, 3, 4},  {1, 9, 1, 9, 33}, {5, 4, 5, 1, 8},
-                                {14, 14, 8, 14, 32}};
+                                {14, 14, 8, 14, 32}, {3, 3, 3, 3, 64}};
     for (size_t si = 0; si < COUNT(shapes); si++) {
         const size_t rows = shapes[si][0], cols = shapes[si][1], orows = shapes[si][2], ocols = shapes[si][3];
         const size_t d = shapes[si][4], n = rows * cols;
