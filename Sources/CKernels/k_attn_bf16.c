@@ -254,8 +254,8 @@ TGT_BF16 static void attention_bf16_512(const samq_window_attention_args *a) {
 
 /* C[16 x 16·blocks] = A · B on tiles, `blocks` (1-3) column blocks at once:
  * their tdpbf16ps are independent, so the tile unit is not waiting on one
- * accumulator's latency (one block at a time measured 2x slower on 7x7
- * windows). A: 16 rows of `steps` 64-byte k-steps (row stride lda); B:
+ * accumulator's latency (one block at a time measured ~1.15x slower on
+ * 7x7 windows). A: 16 rows of `steps` 64-byte k-steps (row stride lda); B:
  * `steps` blocks of 16 pair rows (b_step bytes apart, row stride ldb), the
  * column blocks 64 bytes apart; C: rows ldc bytes apart. Bytes throughout. */
 TGT_AMX_BF16 INLINE void tile_product(int blocks, const void *a, size_t lda, const void *b, size_t ldb,
