@@ -18,7 +18,10 @@ import SAMQFormat
 /// `DecoderAttention.finishImageToToken`), but bf16 keeps each value's
 /// relative precision (8 bits) and AVX512_BF16's `vdpbf16ps` does twice the
 /// multiply-adds of an f32 FMA per cycle on Zen 4. So bf16 is the default
-/// where the CPU has it and f32 elsewhere (`samq_bf16_native`).
+/// where the CPU has it and f32 elsewhere (`samq_bf16_native`). On the
+/// `amx` ISA with AMX-BF16 the window attention's products run on AMX tiles
+/// (`samq_window_attention_bf16_tiles`; close to, not bit-equal with, the
+/// other ISAs' bf16 results: docs/DECISIONS.md).
 /// `SAMQ_BF16=0` forces f32; `SAMQ_BF16=1` requires bf16 and is an error on
 /// a CPU without it, as a forced `SAMQ_ISA` is.
 public enum AttentionProductPrecision: String, Sendable {
