@@ -301,16 +301,20 @@ TGT_AMX_BF16 static void attention_bf16_amx(const samq_window_attention_args *a)
     size_t qi[BF_ROWS], r0 = 0, c0 = 0;
     while (r0 < a->out_rows) {
         const size_t m = next_group(a, &r0, &c0, qi, BF_ROWS);
-        pack_queries(a, &l, qi, BF_ROWS, qp);
+        pack_queries(a, &l, qi, m, qp);
+        memset(qp + m * l.qstride, 0, (BF_ROWS - m) * l.qstride * sizeof(uint32_t));
         /* Scores: 16 rows × up to 48 keys per pass, over the pair rows of Kᵀ. */
         for (size_t jb = 0; jb < l.np; jb += 48) {
             const int blocks = (int)SAMQ_MIN((size_t)3, (l.np - jb) / 16);
             tile_product(blocks, qp, l.qstride * 4, kt + jb, l.np * 4, 16 * l.np * 4, ksteps, sc + jb, l.np * 4);
         }
-        /* Bias, max and softmax per row; rows past m repeat row m - 1's query
-         * and are computed too, so the P tile holds finite values. */
+        /* Bias, max and softmax per row. Rows past m (the last group of a
+         * window) get zero queries above and zero probabilities here instead:
+         * a tile row's products depend on that row alone, and their outputs
+         * are never stored. */
         float inv[BF_ROWS];
-        for (size_t r = 0; r < BF_ROWS; r++) {
+        memset(pr + m * pstride, 0, (BF_ROWS - m) * pstride * sizeof(uint32_t));
+        for (size_t r = 0; r < m; r++) {
             float *s = sc + r * l.np;
             const float *b = a->bias ? a->bias + qi[r] * n : NULL;
             __m512 vmax = _mm512_set1_ps(-FLT_MAX);
