@@ -34,43 +34,39 @@
 #define AMX_NBLK 256
 #define AMX_MR 32
 
-/* 1 if the CPU has AMX-TILE and AMX-INT8, the OS enables the tile state in
- * XCR0, and (Linux) the process was granted it. Asked once; racing first
+#define AMX_INT8 1
+#define AMX_BF16 2
+
+/* AMX_INT8 if the CPU has AMX-TILE and AMX-INT8, the OS enables the tile
+ * state in XCR0, and (Linux) the process was granted it; AMX_BF16 too if it
+ * also has AMX-BF16. Asked once: in a VM every cpuid traps to the hypervisor
+ * (measured ~5 us, as long as a whole 7x7 window attention). Racing first
  * callers all get the same answer (the request is idempotent). */
-int samq_amx_usable(void) {
+static int amx_features(void) {
     static int cached = -1;
     int c = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
     if (c >= 0) return c;
-    int ok = 0;
+    int features = 0;
 #if defined(__linux__)
-    unsigned eax, ebx, ecx, edx;
-    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 24)) && (edx & (1u << 25)) &&
+    unsigned eax, ebx, ecx, edx, leaf7;
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &leaf7) && (leaf7 & (1u << 24)) && (leaf7 & (1u << 25)) &&
         __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 27))) { /* AMX-TILE, AMX-INT8, OSXSAVE */
         uint32_t lo, hi;
         __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
         const uint32_t tile_state = (1u << 17) | (1u << 18); /* XTILECFG, XTILEDATA */
-        if ((lo & tile_state) == tile_state) {
-            /* ARCH_REQ_XTILE_DATA (0x1023) for XFEATURE_XTILEDATA (18). */
-            ok = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
-        }
+        /* ARCH_REQ_XTILE_DATA (0x1023) for XFEATURE_XTILEDATA (18). */
+        if ((lo & tile_state) == tile_state && syscall(SYS_arch_prctl, 0x1023, 18) == 0)
+            features = AMX_INT8 | ((leaf7 & (1u << 22)) ? AMX_BF16 : 0);
     }
 #endif
-    __atomic_store_n(&cached, ok, __ATOMIC_RELEASE);
-    return ok;
+    __atomic_store_n(&cached, features, __ATOMIC_RELEASE);
+    return features;
 }
 
-/* 1 if samq_amx_usable() and the CPU has AMX-BF16 (tdpbf16ps). Cached
- * like samq_amx_usable: in a VM every cpuid traps to the hypervisor
- * (measured ~5 us, as long as a whole 7x7 window attention). */
-int samq_amx_bf16_usable(void) {
-    static int cached = -1;
-    int c = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
-    if (c >= 0) return c;
-    unsigned eax, ebx, ecx, edx;
-    int ok = samq_amx_usable() && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 22));
-    __atomic_store_n(&cached, ok, __ATOMIC_RELEASE);
-    return ok;
-}
+int samq_amx_usable(void) { return (amx_features() & AMX_INT8) != 0; }
+
+/* 1 if samq_amx_usable() and the CPU has AMX-BF16 (tdpbf16ps). */
+int samq_amx_bf16_usable(void) { return (amx_features() & AMX_BF16) != 0; }
 
 typedef struct __attribute__((aligned(64))) {
     uint8_t palette, start_row;
@@ -79,14 +75,11 @@ typedef struct __attribute__((aligned(64))) {
     uint8_t rows[16];
 } amx_tilecfg;
 
-/* tmm0/1: C rows [0, r0) x 2 panels; tmm2/3: C rows [16, 16 + r1); tmm4/5:
- * the A tiles of those rows; tmm6/7: two B panels. r1 == 0 leaves tmm2,
- * tmm3 and tmm5 unconfigured (they are then never used). */
-TGT_AMX static void amx_configure(int r0, int r1) {
+/* Tiles 0-7 with rows[t] rows of 64 bytes each (0: unconfigured). */
+TGT_AMX static void amx_load_config(const int rows[8]) {
     amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
-    const int rows[8] = {r0, r0, r1, r1, r0, r1, 16, 16};
     for (int t = 0; t < 8; t++) {
         cfg.rows[t] = (uint8_t)rows[t];
         cfg.colsb[t] = rows[t] ? 64 : 0;
@@ -96,17 +89,19 @@ TGT_AMX static void amx_configure(int r0, int r1) {
     __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
 
+/* tmm0/1: C rows [0, r0) x 2 panels; tmm2/3: C rows [16, 16 + r1); tmm4/5:
+ * the A tiles of those rows; tmm6/7: two B panels. r1 == 0 leaves tmm2,
+ * tmm3 and tmm5 unconfigured (they are then never used). */
+TGT_AMX static void amx_configure(int r0, int r1) {
+    const int rows[8] = {r0, r0, r1, r1, r0, r1, 16, 16};
+    amx_load_config(rows);
+}
+
 /* tmm0-6 as 16 rows x 64 bytes each: three C, one A and three B tiles for
  * the bf16 window attention (k_attn_bf16.c). */
 TGT_AMX void samq_amx_configure_square(void) {
-    amx_tilecfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 7; t++) {
-        cfg.rows[t] = 16;
-        cfg.colsb[t] = 64;
-    }
-    __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+    const int rows[8] = {16, 16, 16, 16, 16, 16, 16, 0};
+    amx_load_config(rows);
 }
 
 TGT_AMX void samq_gemm_amx(const samq_gemm_args *a) {

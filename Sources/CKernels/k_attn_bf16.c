@@ -145,7 +145,7 @@ static size_t next_group(const samq_window_attention_args *a, size_t *r0, size_t
 /* The group's query rows as bf16 pairs (0 past d). */
 TGT_BF16 static void pack_queries(const samq_window_attention_args *a, const bf16_layout *l, const size_t *qi,
                                   size_t rows, uint32_t *qp) {
-    const size_t cols = a->cols, d = a->head_dim, pairs = (d + 1) / 2;
+    const size_t d = a->head_dim, pairs = (d + 1) / 2;
     const __m512 one = _mm512_set1_ps(1.0f);
     for (size_t r = 0; r < rows; r++) {
         const float *q = TOKEN(a->q, qi[r]);
