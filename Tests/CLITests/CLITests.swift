@@ -151,6 +151,10 @@ final class CLITests: XCTestCase {
                           mentioning: "--decoder-weights")
         try expectFailure("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", out, "--decoder-upscaling", "f16"],
                           mentioning: "--decoder-upscaling")
+        try expectFailure("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", out, "--decoder-heads", "7"],
+                          mentioning: "--decoder-heads 7 does not divide")
+        try expectFailure("samq-convert", ["--random", "vit_b", "-o", out, "--decoder-heads", "4"],
+                          mentioning: "head count comes from the config")
     }
 
     func testBadFilesAreClearErrors() throws {

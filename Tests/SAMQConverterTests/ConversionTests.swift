@@ -45,6 +45,16 @@ final class ConversionTests: XCTestCase {
         }
     }
 
+    /// A head count that does not divide the decoder's widths names the option.
+    func testDecoderHeadsThatDoNotDivideTheWidthAreRefusedByName() throws {
+        let official = try XCTUnwrap(ModelConfig.official("vit_b"))
+        let shapes = Dictionary(uniqueKeysWithValues: SAMSchema(config: official).tensors.map { ($0.name, $0.shape) })
+        XCTAssertThrowsError(try ConfigDetector.detect(shapes: shapes, decoderHeads: 7)) { error in
+            XCTAssertTrue("\(error)".contains("--decoder-heads 7 does not divide"), "\(error)")
+        }
+        XCTAssertEqual(try ConfigDetector.detect(shapes: shapes, decoderHeads: 16).maskDecoder.numHeads, 16)
+    }
+
     func testMissingExtraAndMisshapenTensorsAreNamed() throws {
         let schema = SAMSchema(config: tinyConfig())
         var shapes = Dictionary(uniqueKeysWithValues: schema.tensors.map { ($0.name, $0.shape) })

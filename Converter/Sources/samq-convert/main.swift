@@ -47,8 +47,8 @@ struct SAMQConvert: ParsableCommand {
     @Option(help: "Seed for --random.")
     var seed: UInt64 = 0
 
-    @Option(help: "Number of mask decoder attention heads (not visible in tensor shapes; 8 in every official model).")
-    var decoderHeads: Int = 8
+    @Option(help: "Number of mask decoder attention heads (not visible in tensor shapes; 8 in every official model, the default).")
+    var decoderHeads: Int?
 
     @Option(help: "Model config JSON overriding shape-based detection.")
     var config: String?
@@ -82,7 +82,14 @@ struct SAMQConvert: ParsableCommand {
         }
         guard codec == "zstd" || codec == "raw" else { throw ValidationError("--codec must be zstd or raw") }
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1...19") }
-        guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
+        if let decoderHeads {
+            guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
+            // A config states its head count; silently dropping the option would hide the conflict.
+            guard random == nil, config == nil else {
+                throw ValidationError("--decoder-heads is for checkpoints detected from their shapes; "
+                                      + "with --random or --config the head count comes from the config")
+            }
+        }
         guard (16...8192).contains(imageSize), imageSize % 16 == 0 else {
             throw ValidationError("--image-size must be a multiple of 16 in 16...8192")
         }
@@ -101,7 +108,7 @@ struct SAMQConvert: ParsableCommand {
         options.encoderAttention = ConversionOptions.EncoderAttention(rawValue: encoderAttention) ?? .int8
         options.keepFloat32 = keepF32
         var converter = Converter(options: options)
-        converter.decoderHeads = decoderHeads
+        if let decoderHeads { converter.decoderHeads = decoderHeads }
         converter.tinyViTImageSize = imageSize
         if let config { converter.configOverride = try Self.loadConfig(config) }
 

@@ -94,6 +94,13 @@ public enum ConfigDetector {
         guard crossWidth > 0, decoderDim % crossWidth == 0, maskTokens >= 2, iouDepth >= 1 else {
             throw ConverterError.cannotDetect("mask decoder shapes are inconsistent")
         }
+        // The head count is not in the checkpoint; a wrong one must fail here, naming the
+        // option, not later as a metadata check on the file being written.
+        guard decoderHeads > 0, decoderDim % decoderHeads == 0, crossWidth % decoderHeads == 0 else {
+            throw ConverterError.badOption("--decoder-heads \(decoderHeads) does not divide the mask decoder's "
+                                           + "attention widths (\(decoderDim) and \(crossWidth)); official SAM "
+                                           + "and MobileSAM use 8")
+        }
         var decoder = ModelConfig.MaskDecoder(transformerDim: decoderDim, transformerMlpDim: decoderMlp,
                                               iouHeadHiddenDim: iouDepth > 1 ? iouHidden : decoderDim)
         decoder.transformerDepth = decoderDepth
