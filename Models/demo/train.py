@@ -247,6 +247,8 @@ def decode_batched(sam, embs, coords, labels, boxes, mask_input, multimask):
     _, c2, h2, w2 = up.shape
     masks = (hyper @ up.view(b, c2, h2 * w2)).view(b, -1, h2, w2)
     iou = md.iou_prediction_head(iou_tok)
+    if multimask == "all":  # --single-weight: the single-mask output and the three multimask ones
+        return masks, iou
     sl = slice(1, None) if multimask else slice(0, 1)
     return masks[:, sl], iou[:, sl]
 
@@ -344,7 +346,8 @@ _VAL_CACHE = []
 @torch.no_grad()
 def validate(sam, transform, n=40):
     """Quick held-out check (SamPredictor path, inside the input frame): single deepest point,
-    multimask → mask with the best predicted IoU; and the tight box. Scenes are built once."""
+    multimask → mask with the best predicted IoU; the tight box; and the same point with
+    multimask_output=False. Scenes are built once."""
     if not _VAL_CACHE:
         for k in range(n):
             img, masks, _ = scenes.make_scene(VAL_SEED_BASE + k)
@@ -358,17 +361,20 @@ def validate(sam, transform, n=40):
             b = transform.apply_boxes(np.array([scenes.bbox(masks[o])], np.float64), (h, w))
             _VAL_CACHE.append((x, gt, torch.as_tensor(p, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)))
     sam.eval()
-    pt_ious, box_ious = [], []
+    pt_ious, box_ious, single_ious = [], [], []
     for x, gt, p, b in _VAL_CACHE:
         emb = sam.image_encoder(x)
         low, iou = decode(sam, emb, p, torch.ones(1, 1, dtype=torch.int64), None, None, True)
         up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
         pt_ious.append(mask_iou(up[0, iou[0].argmax()][None], gt)[0].item())
+        low, _ = decode(sam, emb, p, torch.ones(1, 1, dtype=torch.int64), None, None, False)
+        up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
+        single_ious.append(mask_iou(up[:, 0], gt)[0].item())
         low, iou = decode(sam, emb, None, None, b, None, False)
         up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
         box_ious.append(mask_iou(up[:, 0], gt)[0].item())
     sam.train()
-    return float(np.mean(pt_ious)), float(np.mean(box_ious))
+    return float(np.mean(pt_ious)), float(np.mean(box_ious)), float(np.mean(single_ious))
 
 
 # ----------------------------------------------------------------------------- main
@@ -410,6 +416,9 @@ def main():
                     help="weight of the IoU-head MSE against the mask loss (SAM: 1)")
     ap.add_argument("--others-weight", type=float, default=0.0,
                     help="mask-loss weight of the multimask outputs other than the best (SAM: 0)")
+    ap.add_argument("--single-weight", type=float, default=0.0,
+                    help="weight of a loss on the single-mask output (multimask_output=False) for the "
+                         "single-point prompts, from the same decode as their multimask loss (SAM: 0)")
     ap.add_argument("--rank-weight", type=float, default=0.0,
                     help="weight of a ranking term on the IoU head for multimask prompts: the expected IoU "
                          "lost when an output is picked from softmax(predicted IoU / --rank-temp) instead of "
@@ -594,10 +603,20 @@ def run(rank, args):
             labels = torch.as_tensor(G["labels"], dtype=torch.int64) if G["labels"] else None
             boxes = torch.as_tensor(np.stack(G["boxes"]), dtype=torch.float32) if G["boxes"] else None
             multimask = kind == "point"
+            both = multimask and args.single_weight > 0
             with autocast():
-                low, iou = decode_batched(sam, embs, coords, labels, boxes, None, multimask)
+                low, iou = decode_batched(sam, embs, coords, labels, boxes, None, "all" if both else multimask)
             low, iou = low.float(), iou.float()  # the losses in f32 (no-ops without --bf16)
+            if both:
+                # --single-weight: the same decode also trains the single-mask output (token 0) on the
+                # click, as multimask_output=False would return it. SAM trains token 0 only on
+                # multi-prompt inputs, where a click is ambiguous; these scenes have one right answer.
+                ml0, il0, _, _, _ = group_loss(low[:, :1], iou[:, :1], gt, gt_iou)
+                low, iou = low[:, 1:], iou[:, 1:]
             ml, il, best, up, tiou = group_loss(low, iou, gt, gt_iou)
+            if both:
+                ml = ml + args.single_weight * ml0
+                il = il + args.single_weight * il0
             mask_losses.append(ml)
             iou_losses.append(il)
             stats[kind] = tiou.gather(1, best[:, None]).mean().item()
@@ -649,9 +668,10 @@ def run(rank, args):
         stop = bool(args.time_limit and elapsed > args.time_limit * 60)
         if lead:
             if (step + 1) % args.val_every == 0 or step + 1 == args.steps or stop:
-                vp, vb = validate(kept(), transform)
-                rec.update(val_point=round(vp, 4), val_box=round(vb, 4))
-                print(f"== step {step + 1}  val point IoU {vp:.4f}  box IoU {vb:.4f}  ({elapsed / 60:.1f} min)", flush=True)
+                vp, vb, vs = validate(kept(), transform)
+                rec.update(val_point=round(vp, 4), val_box=round(vb, 4), val_single=round(vs, 4))
+                print(f"== step {step + 1}  val point IoU {vp:.4f}  box IoU {vb:.4f}  single-mask point IoU {vs:.4f}"
+                      f"  ({elapsed / 60:.1f} min)", flush=True)
                 if vp > best_val:
                     best_val = vp
                     torch.save(kept().state_dict(), os.path.join(args.out, "best.pth"))
