@@ -26,11 +26,13 @@ final class DemoModelTests: XCTestCase {
         }
     }
 
-    static func convert(_ weights: ConversionOptions.WeightType) throws -> SamPredictor {
+    /// The converted file is removed when the test ends.
+    func convert(_ weights: ConversionOptions.WeightType) throws -> SamPredictor {
         var options = ConversionOptions()
         options.weights = weights
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(weights)-\(getpid()).samq").path
-        let source = try CheckpointLoader.open(path: demo.appendingPathComponent("samq_demo_256.pth").path)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        let source = try CheckpointLoader.open(path: Self.demo.appendingPathComponent("samq_demo_256.pth").path)
         _ = try Converter(options: options).convert(try ConversionInput(checkpoint: source, converterVersion: "test",
                                                                         hashSource: false), to: path)
         return try SamPredictor(weights: try SAMQFileWeights(path: path))
@@ -54,7 +56,7 @@ final class DemoModelTests: XCTestCase {
     func testSegmentsHeldOutScenesAndInt8AgreesWithF32() throws {
         let scenes = try Self.scenes()
         XCTAssertEqual(scenes.count, 50)
-        let f32 = try Self.convert(.f32), int8 = try Self.convert(.int8)
+        let f32 = try convert(.f32), int8 = try convert(.int8)
         XCTAssertEqual(f32.imageEncoder.precision, .float32)
         XCTAssertEqual(int8.imageEncoder.precision, .int8)
         var truthIoU: [Double] = [], agreement: [Double] = []

@@ -26,6 +26,8 @@ enum DemoModel {
         } catch {
             fatalError("cannot convert the demo model: \(error)")
         }
+        // Shared by every test of the run, so it goes when the process ends.
+        atexit { unlink(DemoModel.path) }
         return path
     }()
 
