@@ -154,7 +154,7 @@ final class CLITests: XCTestCase {
         try expectFailure("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "-o", out, "--decoder-heads", "7"],
                           mentioning: "--decoder-heads 7 does not divide")
         try expectFailure("samq-convert", ["--random", "vit_b", "-o", out, "--decoder-heads", "4"],
-                          mentioning: "head count comes from the config")
+                          mentioning: "--decoder-heads 4 conflicts with the 8 heads")
     }
 
     func testBadFilesAreClearErrors() throws {

@@ -84,11 +84,6 @@ struct SAMQConvert: ParsableCommand {
         guard (1...19).contains(level) else { throw ValidationError("--level must be 1...19") }
         if let decoderHeads {
             guard (1...64).contains(decoderHeads) else { throw ValidationError("--decoder-heads must be 1...64") }
-            // A config states its head count; silently dropping the option would hide the conflict.
-            guard random == nil, config == nil else {
-                throw ValidationError("--decoder-heads is for checkpoints detected from their shapes; "
-                                      + "with --random or --config the head count comes from the config")
-            }
         }
         guard (16...8192).contains(imageSize), imageSize % 16 == 0 else {
             throw ValidationError("--image-size must be a multiple of 16 in 16...8192")
@@ -122,6 +117,11 @@ struct SAMQConvert: ParsableCommand {
             let source = try CheckpointLoader.open(path: checkpoint ?? "")
             keepAlive = source
             input = try ConversionInput(checkpoint: source, converterVersion: Converter.version)
+        }
+        // A config states its head count; silently dropping a different one would hide the conflict.
+        if let decoderHeads, let stated = converter.configOverride?.maskDecoder.numHeads, stated != decoderHeads {
+            throw ValidationError("--decoder-heads \(decoderHeads) conflicts with the \(stated) heads of the "
+                                  + "\(random != nil ? "--random" : "--config") model config")
         }
         let progress = ProgressLine(enabled: !quiet)
         let report = try converter.convert(input, to: output) { done, total, name in
