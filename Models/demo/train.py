@@ -253,13 +253,30 @@ def decode_batched(sam, embs, coords, labels, boxes, mask_input, multimask):
     return masks[:, sl], iou[:, sl]
 
 
-def focal_loss(logits, gt, alpha=0.25, gamma=2.0):
+def weighted_mean(loss, weight):
+    """Per-mask mean of a per-pixel loss; with a weight map, its weighted mean (same scale)."""
+    if weight is None:
+        return loss.flatten(-2).mean(-1)
+    return (loss * weight).flatten(-2).sum(-1) / weight.flatten(-2).sum(-1)
+
+
+def boundary_weight(gt, extra):
+    """--boundary-weight: 1 + extra on the loss grid's cells at the truth's edge (a soft, partly
+    covered cell, or next to one: a 3×3 max filter), 1 elsewhere. None when extra is 0."""
+    if not extra:
+        return None
+    edge = ((gt > 0.02) & (gt < 0.98)).float()
+    near = F.max_pool2d(edge.reshape(-1, 1, *gt.shape[-2:]), 3, stride=1, padding=1).reshape(gt.shape)
+    return 1.0 + extra * near
+
+
+def focal_loss(logits, gt, alpha=0.25, gamma=2.0, weight=None):
     p = torch.sigmoid(logits)
     ce = F.binary_cross_entropy_with_logits(logits, gt, reduction="none")
     pt = p * gt + (1 - p) * (1 - gt)
     loss = ce * (1 - pt) ** gamma
     loss = (alpha * gt + (1 - alpha) * (1 - gt)) * loss
-    return loss.flatten(-2).mean(-1)
+    return weighted_mean(loss, weight)
 
 
 def dice_loss(logits, gt):
@@ -279,6 +296,7 @@ def mask_iou(logits, gt):
 LOSS = {"kind": "sam", "alpha": 0.25}  # set from --loss / --focal-alpha
 LOSS_RES = 128  # masks are compared with the ground truth at LOSS_RES² (128: input frame / 2; --loss-res)
 OTHERS_WEIGHT = 0.0  # --others-weight
+BOUNDARY_WEIGHT = 0.0  # --boundary-weight
 RANK = {"weight": 0.0, "temp": 0.05}  # --rank-weight, --rank-temp
 IOU_RES = 0     # the IoU head's target is measured at IOU_RES² (0: at LOSS_RES, from the soft GT; --iou-res)
 
@@ -291,10 +309,11 @@ def group_loss(low, iou_pred, gt, gt_iou=None):
     s = gt.shape[-1]
     up = F.interpolate(low, (s, s), mode="bilinear", align_corners=False)
     g = gt[:, None].expand_as(up)
+    w = boundary_weight(g, BOUNDARY_WEIGHT)
     if LOSS["kind"] == "bce":
-        per = F.binary_cross_entropy_with_logits(up, g, reduction="none").flatten(-2).mean(-1) + dice_loss(up, g)
+        per = weighted_mean(F.binary_cross_entropy_with_logits(up, g, reduction="none"), w) + dice_loss(up, g)
     else:
-        per = 20.0 * focal_loss(up, g, alpha=LOSS["alpha"]) + dice_loss(up, g)  # B×C
+        per = 20.0 * focal_loss(up, g, alpha=LOSS["alpha"], weight=w) + dice_loss(up, g)  # B×C
     best = per.argmin(1)
     mask_l = per.gather(1, best[:, None]).squeeze(1)
     if OTHERS_WEIGHT and per.shape[1] > 1:
@@ -416,6 +435,9 @@ def main():
                     help="weight of the IoU-head MSE against the mask loss (SAM: 1)")
     ap.add_argument("--others-weight", type=float, default=0.0,
                     help="mask-loss weight of the multimask outputs other than the best (SAM: 0)")
+    ap.add_argument("--boundary-weight", type=float, default=0.0,
+                    help="extra per-pixel weight of the focal/BCE mask loss on cells at the truth's edge "
+                         "(1 + W there, 1 elsewhere; dice unchanged)")
     ap.add_argument("--single-weight", type=float, default=0.0,
                     help="weight of a loss on the single-mask output (multimask_output=False) for the "
                          "single-point prompts, from the same decode as their multimask loss (SAM: 0)")
@@ -487,6 +509,8 @@ def run(rank, args):
     IOU_RES = args.iou_res
     global OTHERS_WEIGHT
     OTHERS_WEIGHT = args.others_weight
+    global BOUNDARY_WEIGHT
+    BOUNDARY_WEIGHT = args.boundary_weight
     RANK.update(weight=args.rank_weight, temp=args.rank_temp)
 
     if args.encoder_depth:
