@@ -383,15 +383,15 @@ def validate(sam, transform, n=40):
     pt_ious, box_ious, single_ious = [], [], []
     for x, gt, p, b in _VAL_CACHE:
         emb = sam.image_encoder(x)
-        low, iou = decode(sam, emb, p, torch.ones(1, 1, dtype=torch.int64), None, None, True)
-        up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
-        pt_ious.append(mask_iou(up[0, iou[0].argmax()][None], gt)[0].item())
-        low, _ = decode(sam, emb, p, torch.ones(1, 1, dtype=torch.int64), None, None, False)
-        up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
-        single_ious.append(mask_iou(up[:, 0], gt)[0].item())
-        low, iou = decode(sam, emb, None, None, b, None, False)
-        up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
-        box_ious.append(mask_iou(up[:, 0], gt)[0].item())
+        label = torch.ones(1, 1, dtype=torch.int64)
+
+        def iou_of(low, k=0):  # IoU of output k, upsampled to the truth's grid
+            up = F.interpolate(low, gt.shape[-2:], mode="bilinear", align_corners=False)
+            return mask_iou(up[0, k][None], gt)[0].item()
+        low, iou = decode(sam, emb, p, label, None, None, True)
+        pt_ious.append(iou_of(low, int(iou[0].argmax())))
+        single_ious.append(iou_of(decode(sam, emb, p, label, None, None, False)[0]))
+        box_ious.append(iou_of(decode(sam, emb, None, None, b, None, False)[0]))
     sam.train()
     return float(np.mean(pt_ious)), float(np.mean(box_ious)), float(np.mean(single_ious))
 
