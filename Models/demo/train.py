@@ -2,11 +2,11 @@
 """Train the SAMQ demo model: a small SAM built from the official
 segment_anything.modeling classes, on procedurally generated scenes (scenes.py).
 
-The committed weights (MODEL_CARD.md) are one run from scratch, 56.7 min on 2 vCPUs:
+The committed weights (MODEL_CARD.md) are one run from scratch, 57.9 min on 2 vCPUs:
 
-    /work/venv/bin/python Models/demo/train.py --out R --procs 2 --threads 1 --steps 5200 --lr 8e-4 \
+    /work/venv/bin/python Models/demo/train.py --out R --procs 2 --threads 1 --steps 8000 --lr 8e-4 \
         --warmup 100 --bce-steps 600 --singles 8 --refine-prob 0.2 --loss-res 64 --interior-prob 0.5 \
-        --others-weight 0.15 --val-every 500 --time-limit 59 --seed 0
+        --others-weight 0.15 --val-every 500 --time-limit 58 --lr-by-time --seed 0 --fast-decoder
 
 The defaults are stage 1 of the previous four-stage recipe (MODEL_CARD.md, "Previous weights"),
 so those commands still reproduce it. Flags not in that command (--iou-res, --ema, --bf16,
