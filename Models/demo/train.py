@@ -491,7 +491,7 @@ def main():
                          "weights, optimizer and losses stay f32. On this Zen 4 (AVX512-BF16) the model's "
                          "forward + backward ran 1.37x faster, whole steps only 3-10%% (MODEL_CARD.md)")
     ap.add_argument("--fast-decoder", action="store_true",
-                    help="train through upscale_masks and fused attention: the decoder's math, ~25%% faster")
+                    help="train through upscale_masks and fused attention: the decoder's math in a quarter less time")
     ap.add_argument("--encoder-depth", type=int, default=0,
                     help="ViT blocks (0: CONFIG's 4); with --global-attn. Writes <out>/config.json for eval.py --config")
     ap.add_argument("--global-attn", default="", help="comma-separated global-attention block indexes, e.g. 2,5")

@@ -6,7 +6,10 @@
 #include "samq_resize.h"
 #include "samq_simd.h"
 
+/* GCC ignores this pragma; the ARM test build passes -ffp-contract=off instead. */
+#ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
+#endif
 
 #define BILINEAR_BODY(FMA)                                                      \
     for (intptr_t i = 0; i < n; i++) {                                          \

@@ -60,6 +60,7 @@ public final class SAMQWriter {
         return entry
     }
 
+    @discardableResult
     public func append(name: String, floats: [Float]) throws -> TensorEntry {
         try floats.withUnsafeBytes { try append(name: name, raw: $0) }
     }

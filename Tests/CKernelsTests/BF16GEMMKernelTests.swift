@@ -13,7 +13,7 @@ final class BF16GEMMKernelTests: XCTestCase {
         XCTAssertEqual(samq_bf16_round(1.0), 0x3F80)
         XCTAssertEqual(samq_bf16_round(1.00390625), 0x3F80)          // halfway: to even
         XCTAssertEqual(samq_bf16_round(1.005859375), 0x3F81)         // halfway: to even (up)
-        XCTAssertEqual(samq_bf16_round(-3.0e-39), 0x8000)            // subnormal: signed zero
+        XCTAssertEqual(samq_bf16_round(-Float.leastNormalMagnitude / 4), 0x8000)  // subnormal: signed zero
         XCTAssertEqual(samq_bf16_round(.infinity), 0x7F80)
         XCTAssertEqual(samq_bf16_round(.nan) & 0x7FC0, 0x7FC0)       // quiet NaN
     }

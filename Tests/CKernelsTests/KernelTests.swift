@@ -358,7 +358,7 @@ final class CKernelsTests: XCTestCase {
             for k in 0 ..< K {
                 x[1 * ldx + k] = 0                               // all-zero row
                 x[3 * ldx + k] = k % 2 == 0 ? .nan : -.infinity  // no finite values
-                x[4 * ldx + k] = 1e-39 * Float(k + 1)            // denormals only
+                x[4 * ldx + k] = .leastNonzeroMagnitude * Float(k + 1)  // denormals only
             }
             if K >= 4 { x[2 * ldx] = .nan; x[2 * ldx + 1] = .infinity; x[2 * ldx + 2] = -.infinity }
             if K >= 4 { x[5 * ldx] = 127; x[5 * ldx + 1] = 2.5; x[5 * ldx + 2] = -2.5; x[5 * ldx + 3] = 3.5 }

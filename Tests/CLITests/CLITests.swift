@@ -157,6 +157,21 @@ final class CLITests: XCTestCase {
                           mentioning: "--decoder-heads 4 conflicts with the 8 heads")
     }
 
+    /// A config file no SAM can have is named as a config error, before any
+    /// checkpoint is read, for --config and --random alike; nothing is written.
+    func testInvalidConfigFileIsNamed() throws {
+        let good = try String(contentsOfFile: CLIRunner.fixture("samq/micro_config.json"), encoding: .utf8)
+        let bad = good.replacingOccurrences(of: "\"numHeads\": 1,", with: "\"numHeads\": 3,")
+        XCTAssertNotEqual(bad, good)
+        let config = CLIRunner.scratch("bad-heads-config.json"), out = CLIRunner.scratch("bad-config.samq")
+        try bad.write(toFile: config, atomically: true, encoding: .utf8)
+        let expected = "bad-heads-config.json': invalid model config: decoder heads 3 do not divide the attention width"
+        try expectFailure("samq-convert", ["--random", config, "-o", out], mentioning: expected)
+        try expectFailure("samq-convert", [CLIRunner.fixture("sam/tiny_b.pth"), "--config", config, "-o", out],
+                          mentioning: expected)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     func testBadFilesAreClearErrors() throws {
         let out = CLIRunner.scratch("bad-files")
         try expectFailure("samq", ["segment", Self.model, CLIRunner.fixture("images/bad/truncated.png"), "--point", "1,1", "-o", out],

@@ -55,6 +55,22 @@ final class ConversionTests: XCTestCase {
         XCTAssertEqual(try ConfigDetector.detect(shapes: shapes, decoderHeads: 16).maskDecoder.numHeads, 16)
     }
 
+    /// A caller's config that no SAM can have is a config error, not "corrupt .samq
+    /// metadata", and nothing is written.
+    func testInvalidConfigOverrideIsAConfigErrorAndWritesNothing() throws {
+        var config = tinyConfig()
+        config.maskDecoder.numHeads = 3
+        var converter = Converter(options: ConversionOptions())
+        converter.configOverride = config
+        let path = scratchPath("invalid-config.samq")
+        let input = RandomWeights(config: tinyConfig(), seed: 1).input(converterVersion: "test")
+        XCTAssertThrowsError(try converter.convert(input, to: path)) { error in
+            XCTAssertEqual(error as? ConverterError, .invalidConfig("decoder heads 3 do not divide the attention width"))
+            XCTAssertEqual("\(error)", "invalid model config: decoder heads 3 do not divide the attention width")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
+
     func testMissingExtraAndMisshapenTensorsAreNamed() throws {
         let schema = SAMSchema(config: tinyConfig())
         var shapes = Dictionary(uniqueKeysWithValues: schema.tensors.map { ($0.name, $0.shape) })

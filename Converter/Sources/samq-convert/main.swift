@@ -136,9 +136,13 @@ struct SAMQConvert: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("'\(path)' is neither vit_b, vit_l, vit_h, vit_t nor a readable config JSON file")
         }
-        do { return try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
+        let config: ModelConfig
+        do { config = try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
             throw ValidationError("'\(path)' is not a valid model config: \(error)")
         }
+        // Checked here, before any checkpoint is opened, so the message can name the file.
+        do { try Converter.validate(config) } catch { throw ValidationError("'\(path)': \(error)") }
+        return config
     }
 }
 

@@ -48,9 +48,9 @@ struct FusedInt8MLP {
         let tasks = (tokens + Self.tileRows - 1) / Self.tileRows
         let failures = KernelFailures()
         let w1 = fc1.weight.payload, w2 = fc2.weight.payload
-        try withOptionalPointer(fc1.bias) { bias1 in
-            try withOptionalPointer(fc2.bias) { bias2 in
-                try norm.withArguments { template in
+        withOptionalPointer(fc1.bias) { bias1 in
+            withOptionalPointer(fc2.bias) { bias2 in
+                norm.withArguments { template in
                     pool.parallelFor(count: tasks) { task, worker in
                         let r0 = task * Self.tileRows, rows = min(tokens, r0 + Self.tileRows) - r0
                         // This worker's buffers, carved in order (64-byte steps keep the codes aligned).

@@ -46,7 +46,7 @@ public struct Converter {
         let shapes = input.shapes
         let config = try configOverride ?? ConfigDetector.detect(shapes: shapes, decoderHeads: decoderHeads,
                                                                  imageSize: tinyViTImageSize)
-        try SAMSchema.validate(config)
+        try Self.validate(config)
         let schema = SAMSchema(config: config)
         try ConfigDetector.check(shapes: shapes, against: schema)
 
@@ -98,5 +98,15 @@ public struct Converter {
         report.outputBytes = (try? FileManager.default.attributesOfItem(atPath: outputPath)[.size] as? Int) ?? 0
         report.seconds = Date().timeIntervalSince(start)
         return report
+    }
+
+    /// The schema's check, worded as a config error: a caller's config that fails it is not a
+    /// corrupt `.samq` file, which is how the shared check words it for readers.
+    public static func validate(_ config: ModelConfig) throws(ConverterError) {
+        do { try SAMSchema.validate(config) } catch let SAMQFormatError.metadata(fault) {
+            throw .invalidConfig(fault.hasPrefix("model config: ") ? String(fault.dropFirst(14)) : fault)
+        } catch {
+            throw .invalidConfig("\(error)")
+        }
     }
 }

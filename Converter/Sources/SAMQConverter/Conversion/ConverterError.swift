@@ -7,6 +7,8 @@ public enum ConverterError: Error, Equatable, CustomStringConvertible {
     case nonFiniteWeights(name: String, index: Int)
     case badOption(String)
     case negativeVariance(name: String, index: Int)
+    /// A config given by the caller (`--config`, `--random`) that no SAM model can have.
+    case invalidConfig(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum ConverterError: Error, Equatable, CustomStringConvertible {
         case let .badOption(text): return text
         case let .negativeVariance(name, index):
             return "BatchNorm variance '\(name)' is negative or not finite at element \(index)"
+        case let .invalidConfig(fault): return "invalid model config: \(fault)"
         }
     }
 }
