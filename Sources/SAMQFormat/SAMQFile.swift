@@ -30,7 +30,9 @@ public final class SAMQFile: @unchecked Sendable {
         guard checksum == header.indexChecksum else { throw SAMQFormatError.indexChecksumMismatch }
         let metadata = try SAMQMetadata.decode(metadataBytes)
         guard metadata.format == "samq" else { throw SAMQFormatError.metadata("format is '\(metadata.format)', not 'samq'") }
-        try SAMSchema.validate(metadata.model)
+        do { try SAMSchema.validate(metadata.model) } catch let SAMQFormatError.invalidModelConfig(fault) {
+            throw SAMQFormatError.metadata("model config: \(fault)")
+        }
         let entries = try TensorTable.decode(tableBytes, count: header.tensorCount)
         try SAMQFile.validate(entries, dataStart: header.tableOffset + header.tableLength, fileSize: map.count)
         try SAMQFile.validate(entries, against: SAMSchema(config: metadata.model))

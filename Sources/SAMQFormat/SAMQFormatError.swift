@@ -14,6 +14,9 @@ public enum SAMQFormatError: Error, Equatable, CustomStringConvertible {
     case unexpectedTensor(String)
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case compression(String)
+    /// A model config no SAM can have (`SAMSchema.validate`). A reader reports it as
+    /// corrupt metadata; a converter given the config reports it as it is.
+    case invalidModelConfig(String)
 
     public var description: String {
         switch self {
@@ -26,6 +29,7 @@ public enum SAMQFormatError: Error, Equatable, CustomStringConvertible {
         case let .headerField(fault): return "corrupt .samq header: \(fault)"
         case .indexChecksumMismatch: return "corrupt .samq file: the header/metadata/table checksum does not match"
         case let .metadata(fault): return "corrupt .samq metadata: \(fault)"
+        case let .invalidModelConfig(fault): return "invalid model config: \(fault)"
         case let .table(fault): return "corrupt .samq tensor table: \(fault)"
         case let .tensor(name, fault): return "tensor '\(name)': \(fault)"
         case let .checksumMismatch(name, expected, actual):

@@ -67,9 +67,9 @@ extension SAMSchema {
     static func validateTinyViT(_ config: ModelConfig) throws {
         let e = config.imageEncoder
         func require(_ condition: Bool, _ fault: String) throws {
-            if !condition { throw SAMQFormatError.metadata("model config: TinyViT \(fault)") }
+            if !condition { throw SAMQFormatError.invalidModelConfig("TinyViT \(fault)") }
         }
-        guard let t = e.tinyViT else { throw SAMQFormatError.metadata("model config: kind tiny_vit without tinyViT fields") }
+        guard let t = e.tinyViT else { throw SAMQFormatError.invalidModelConfig("kind tiny_vit without tinyViT fields") }
         let n = t.stageCount
         try require((2...8).contains(n), "needs 2 to 8 stages, not \(n)")
         try require(t.depths.count == n && t.numHeads.count == n && t.windowSizes.count == n && t.mergeStrides.count == n - 1,

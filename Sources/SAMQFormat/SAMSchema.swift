@@ -137,7 +137,7 @@ public struct SAMSchema: Sendable {
     public static func validate(_ config: ModelConfig) throws {
         let e = config.imageEncoder, p = config.promptEncoder, d = config.maskDecoder
         func require(_ condition: Bool, _ fault: String) throws {
-            if !condition { throw SAMQFormatError.metadata("model config: \(fault)") }
+            if !condition { throw SAMQFormatError.invalidModelConfig(fault) }
         }
         try require(e.kind == "vit" || e.kind == ModelConfig.ImageEncoder.tinyViTKind,
                     "image encoder kind '\(e.kind)' is not supported")

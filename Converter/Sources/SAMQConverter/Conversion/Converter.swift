@@ -100,11 +100,11 @@ public struct Converter {
         return report
     }
 
-    /// The schema's check, worded as a config error: a caller's config that fails it is not a
-    /// corrupt `.samq` file, which is how the shared check words it for readers.
+    /// The schema's check as a converter error: a caller's config that fails it is a config
+    /// error, not the corrupt `.samq` metadata a reader reports for the same fault.
     public static func validate(_ config: ModelConfig) throws(ConverterError) {
-        do { try SAMSchema.validate(config) } catch let SAMQFormatError.metadata(fault) {
-            throw .invalidConfig(fault.hasPrefix("model config: ") ? String(fault.dropFirst(14)) : fault)
+        do { try SAMSchema.validate(config) } catch let SAMQFormatError.invalidModelConfig(fault) {
+            throw .invalidConfig(fault)
         } catch {
             throw .invalidConfig("\(error)")
         }
